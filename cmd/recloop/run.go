@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/recloop/recloop/metrics"
+	"github.com/recloop/recloop/reports"
+	"github.com/recloop/recloop/scenarios"
+	"github.com/recloop/recloop/simulator"
+	"github.com/recloop/recloop/trajectory"
+)
+
+const (
+	resultsFile      = "results.json"
+	trajectoriesFile = "trajectories.jsonl"
+	reportFile       = "report.html"
+)
+
+var runCommand = command{
+	name:    "run",
+	summary: "simulate a scenario and write results, trajectories and a report",
+	run:     runScenario,
+}
+
+func runScenario(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet(env, "run", "<scenario.yaml | built-in name>")
+	out := fs.String("out", "", "output directory (default: the scenario's output.dir)")
+	concurrency := fs.Int("concurrency", 0, "personas decided in parallel (default: the scenario's, else one per CPU); never changes the results")
+	quiet := fs.Bool("quiet", false, "print no progress and no table")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usageError{err: errors.New("run takes exactly one scenario")}
+	}
+	plan, err := scenarios.Prepare(pos[0])
+	if err != nil {
+		return err
+	}
+	defer plan.Close()
+	dir := plan.Scenario.OutputDir()
+	if *out != "" {
+		dir = *out
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+
+	agg := metrics.NewAggregator(plan.Catalog, plan.Metrics)
+	sinks := trajectory.Sinks{agg}
+	if plan.Scenario.WriteTrajectories() {
+		f, err := os.Create(filepath.Join(dir, trajectoriesFile))
+		if err != nil {
+			return fmt.Errorf("create trajectories file: %w", err)
+		}
+		defer f.Close()
+		sinks = append(trajectory.Sinks{trajectory.NewWriter(f)}, sinks...)
+	}
+
+	cfg := plan.SimulatorConfig(*concurrency, "recloop "+toolVersion())
+	start := time.Now()
+	if !*quiet {
+		fmt.Fprintf(env.stderr, "recloop: %s: %d personas × %d variants × %d rounds, slate %d, %d items\n",
+			plan.Scenario.Name, len(plan.States), len(plan.Variants), cfg.Rounds, cfg.SlateSize, plan.Catalog.Len())
+		every := max(1, cfg.Rounds/10)
+		cfg.OnRound = func(round, rounds int) {
+			if (round+1)%every == 0 || round+1 == rounds {
+				fmt.Fprintf(env.stderr, "recloop: round %d/%d (%s)\n", round+1, rounds, time.Since(start).Round(time.Millisecond))
+			}
+		}
+	}
+	_, simErr := simulator.Run(ctx, cfg, plan.Catalog, plan.States, plan.Variants, sinks)
+	if simErr != nil && !errors.Is(simErr, simulator.ErrInterrupted) {
+		return simErr
+	}
+	results := agg.Results()
+	if err := writeOutputs(dir, results, plan.Scenario.WriteReport()); err != nil {
+		return err
+	}
+	if !*quiet {
+		if err := reports.Table(env.stdout, results); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "\nwrote %s (%s)\n", dir, time.Since(start).Round(time.Millisecond))
+	}
+	if simErr != nil {
+		return simErr
+	}
+	return checkTolerance(results, plan.Scenario.ErrorTolerance())
+}
+
+// writeOutputs writes results.json and report.html, each through a
+// temporary file, so a reader never sees half a file.
+func writeOutputs(dir string, results *metrics.Results, withReport bool) error {
+	if err := writeFileAtomic(filepath.Join(dir, resultsFile), func(w io.Writer) error { return reports.WriteJSON(w, results) }); err != nil {
+		return err
+	}
+	if !withReport {
+		return nil
+	}
+	return writeFileAtomic(filepath.Join(dir, reportFile), func(w io.Writer) error { return reports.HTML(w, results) })
+}
+
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// checkTolerance fails the run (exit 3) when a variant's recommender failed
+// more often than the scenario tolerates. The results are already written.
+func checkTolerance(r *metrics.Results, tolerance float64) error {
+	var errs []error
+	for _, v := range r.Variants {
+		if rate := float64(v.Errors.Rate); v.Errors.Calls > 0 && rate > tolerance {
+			errs = append(errs, fmt.Errorf("variant %q: recommender error rate %.1f%% (%d of %d calls) is above the tolerance of %.1f%%",
+				v.Name, 100*rate, v.Errors.Errors+v.Errors.Timeouts+v.Errors.Invalid, v.Errors.Calls, 100*tolerance))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return withExitCode(ExitRuntime, errors.Join(errs...))
+}

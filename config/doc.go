@@ -1,0 +1,194 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Doc is a parsed YAML file that remembers where every value came from, so
+// validation that runs after decoding can still name the line.
+type Doc struct {
+	File string
+	Root *yaml.Node
+	errs Errors
+}
+
+var typeErrLine = regexp.MustCompile(`^line (\d+): (.*)$`)
+var unknownField = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
+
+// Parse decodes data into v strictly: unknown fields are errors, and all of
+// them are reported. Syntax errors stop decoding; the returned Doc then has a
+// nil Root.
+func Parse(file string, data []byte, v any) *Doc {
+	d := &Doc{File: file}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		d.errs = append(d.errs, d.yamlError(err)...)
+		return d
+	}
+	if root.Kind == 0 {
+		d.errs = append(d.errs, &Error{File: file, Msg: "file is empty"})
+		return d
+	}
+	d.Root = &root
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		d.errs = append(d.errs, d.yamlError(err)...)
+	}
+	return d
+}
+
+func (d *Doc) yamlError(err error) Errors {
+	var te *yaml.TypeError
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	var out Errors
+	for _, m := range msgs {
+		m = strings.TrimPrefix(m, "yaml: ")
+		e := &Error{File: d.File, Msg: m}
+		if sub := typeErrLine.FindStringSubmatch(m); sub != nil {
+			e.Line, _ = strconv.Atoi(sub[1])
+			e.Msg = sub[2]
+			if f := unknownField.FindStringSubmatch(e.Msg); f != nil {
+				e.Field = f[1]
+				e.Msg = "unknown field"
+				e.Column = d.keyColumn(d.Root, e.Line, e.Field)
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// keyColumn finds the column of the mapping key named key on line, which
+// yaml.v3's unknown-field errors leave out.
+func (d *Doc) keyColumn(n *yaml.Node, line int, key string) int {
+	if n == nil {
+		return 0
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Line == line && k.Value == key {
+				return k.Column
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if col := d.keyColumn(c, line, key); col > 0 {
+			return col
+		}
+	}
+	return 0
+}
+
+// Errors returns everything reported against this document so far.
+func (d *Doc) Errors() Errors { return d.errs }
+
+// Add records a problem at a dotted path such as "variants[2].params.k"; the
+// line is looked up in the document. A path that no longer resolves falls
+// back to its nearest existing parent.
+func (d *Doc) Add(path, format string, args ...any) {
+	line, col := d.Line(path)
+	d.errs = append(d.errs, &Error{File: d.File, Line: line, Column: col, Field: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Append adds already-located errors, for example from an included file.
+func (d *Doc) Append(es ...*Error) { d.errs = append(d.errs, es...) }
+
+// Line returns the line and column of the value at path, or of the nearest
+// parent that exists.
+func (d *Doc) Line(path string) (int, int) {
+	n := d.Node(path)
+	if n == nil {
+		return 0, 0
+	}
+	return n.Line, n.Column
+}
+
+// Node walks path from the root; it returns the deepest node it reached.
+func (d *Doc) Node(path string) *yaml.Node {
+	if d == nil || d.Root == nil {
+		return nil
+	}
+	return Walk(d.Root, path)
+}
+
+// Walk resolves a dotted path under n, returning the deepest node reached.
+// For a mapping key that exists, it returns the key node, whose line is where
+// the user wrote the field name.
+func Walk(n *yaml.Node, path string) *yaml.Node {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	last := n
+	for _, part := range splitPath(path) {
+		if n == nil {
+			break
+		}
+		next, key := step(n, part)
+		if next == nil {
+			if key != nil {
+				return key
+			}
+			return last
+		}
+		if key != nil {
+			last = key
+		} else {
+			last = next
+		}
+		n = next
+	}
+	return last
+}
+
+func step(n *yaml.Node, part string) (value, key *yaml.Node) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if idx, err := strconv.Atoi(part); err == nil && n.Kind == yaml.SequenceNode {
+		if idx >= 0 && idx < len(n.Content) {
+			return n.Content[idx], nil
+		}
+		return nil, nil
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == part {
+				return n.Content[i+1], n.Content[i]
+			}
+		}
+	}
+	return nil, nil
+}
+
+func splitPath(path string) []string {
+	if path == "" {
+		return nil
+	}
+	path = strings.ReplaceAll(path, "[", ".")
+	path = strings.ReplaceAll(path, "]", "")
+	return strings.Split(path, ".")
+}
+
+// Index formats a path element for a sequence index: Index("variants", 2) is
+// "variants[2]".
+func Index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+
+// Join appends a field to a path.
+func Join(path, field string) string {
+	if path == "" {
+		return field
+	}
+	return path + "." + field
+}

@@ -1,0 +1,110 @@
+package metrics
+
+// ResultsSchemaVersion is written into results.json.
+const ResultsSchemaVersion = 1
+
+// Results is everything a run measured. It is what results.json holds and
+// what every reporter reads; reporters never see trajectories' internals.
+type Results struct {
+	Schema   int             `json:"schema"`
+	Scenario string          `json:"scenario"`
+	Seed     uint64          `json:"seed"`
+	Rounds   int             `json:"rounds"`
+	Personas int             `json:"personas"`
+	Items    int             `json:"items"`
+	Partial  bool            `json:"partial,omitempty"`
+	Reason   string          `json:"reason,omitempty"`
+	Variants []VariantResult `json:"variants"`
+	// Definitions documents every metric name used below, in one line each,
+	// so that a results file explains itself.
+	Definitions map[string]string `json:"definitions"`
+}
+
+// VariantResult is one variant's world, summarised.
+type VariantResult struct {
+	Name        string `json:"name"`
+	Recommender string `json:"recommender"`
+	// Metrics are the headline metrics over the whole run, in a fixed order.
+	Metrics []Value `json:"metrics"`
+	// Rounds maps a metric name to its value in each round (index = round).
+	// NaN is written as null (a round in which the metric is undefined).
+	Rounds map[string][]Float `json:"rounds"`
+	// Segments holds the headline metrics per segment (cold, warm, late
+	// joiners, and every persona segment label).
+	Segments []SegmentResult `json:"segments"`
+	// ColdStart summarises cold personas and new items.
+	ColdStart ColdStart `json:"cold_start"`
+	// Errors counts recommender failures.
+	Errors ErrorCounts `json:"errors"`
+	// WallLatencyMS is recommender latency from wall time; it differs
+	// between runs of the same scenario.
+	WallLatencyMS Latency `json:"wall_latency_ms"`
+}
+
+// Value is one metric with its 95% bootstrap CI over personas. N is the
+// number of personas that contributed (for whom the metric is defined).
+type Value struct {
+	Name   string `json:"name"`
+	Value  Float  `json:"value"`
+	CILow  Float  `json:"ci_low"`
+	CIHigh Float  `json:"ci_high"`
+	N      int    `json:"n"`
+}
+
+// SegmentResult is the headline metrics for one segment of personas.
+type SegmentResult struct {
+	Segment  string  `json:"segment"`
+	Personas int     `json:"personas"`
+	Metrics  []Value `json:"metrics"`
+}
+
+// ColdStart holds METRICS.md's cold-start section.
+type ColdStart struct {
+	ColdPersonas int `json:"cold_personas"`
+	WarmPersonas int `json:"warm_personas"`
+	// CTRRatio and AcceptanceRatio are metric(cold) / metric(warm), with CIs
+	// from a bootstrap that resamples both cohorts.
+	CTRRatio        Value `json:"ctr_ratio"`
+	AcceptanceRatio Value `json:"acceptance_ratio"`
+	// RoundsToWarm is the first round at which the cold cohort's CTR reaches
+	// 90% of the warm cohort's, or -1 if it never does.
+	RoundsToWarm int `json:"rounds_to_warm"`
+	// NewItems is the number of items released mid-run or marked new.
+	NewItems int `json:"new_items"`
+	// NewItemCTR is clicks / impressions over new items.
+	NewItemCTR Float `json:"new_item_ctr"`
+	// NewItemRoundsToFirstExposure is the mean over new items (that were
+	// shown) of rounds from release to first appearance in a slate.
+	NewItemRoundsToFirstExposure Float `json:"new_item_rounds_to_first_exposure"`
+	// NewItemsNeverShown counts new items that never appeared in a slate.
+	NewItemsNeverShown int `json:"new_items_never_shown"`
+}
+
+// ErrorCounts counts recommender failures by kind.
+type ErrorCounts struct {
+	Calls    int   `json:"calls"`
+	Errors   int   `json:"errors"`
+	Timeouts int   `json:"timeouts"`
+	Invalid  int   `json:"invalid"`
+	Rate     Float `json:"rate"`
+	// Examples keeps the first few distinct messages, for the report.
+	Examples []string `json:"examples,omitempty"`
+}
+
+// Latency holds percentiles in milliseconds.
+type Latency struct {
+	P50 Float `json:"p50"`
+	P95 Float `json:"p95"`
+	P99 Float `json:"p99"`
+	Max Float `json:"max"`
+}
+
+// Metric returns the named headline metric, if present.
+func (v *VariantResult) Metric(name string) (Value, bool) {
+	for _, m := range v.Metrics {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Value{}, false
+}

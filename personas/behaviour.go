@@ -1,0 +1,26 @@
+package personas
+
+import (
+	"context"
+
+	"github.com/recloop/recloop/trajectory"
+)
+
+// Behaviour is how a persona acts on a slate. The utility model and (later)
+// the LLM agent both implement it, and both read the same persona YAML.
+//
+// Decide marks, in slate, which items the persona examined, clicked and
+// rated, and records the consequences in st (consumption, taste drift,
+// patience, exit). The simulator gives Decide exclusive use of st for the
+// call; different personas are decided concurrently.
+type Behaviour interface {
+	Decide(ctx context.Context, st *State, round int, slate []trajectory.Shown) (Decision, error)
+}
+
+// Decision summarises one step.
+type Decision struct {
+	// Utility is the mean realised utility of the consumed items (0 if none).
+	Utility float64
+	// Exit is set when the persona leaves for good after this slate.
+	Exit bool
+}

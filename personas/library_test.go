@@ -1,0 +1,86 @@
+package personas
+
+import (
+	"github.com/recloop/recloop/catalog"
+	"strings"
+	"testing"
+)
+
+func TestLibraryArchetypesAreDistinctAndComplete(t *testing.T) {
+	lib, err := Library()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lib) < 8 {
+		t.Fatalf("library has %d archetypes, want at least 8", len(lib))
+	}
+	seenTraits := map[Traits]string{}
+	for _, p := range lib {
+		t.Run(p.ID, func(t *testing.T) {
+			if p.HistorySize <= 0 || len(p.History) > 0 {
+				t.Errorf("history_size = %d with %d explicit items; archetypes draw their history", p.HistorySize, len(p.History))
+			}
+			if p.Name == "" || len(strings.Fields(p.Description)) < 30 {
+				t.Errorf("needs a name and a real description, got %q: %q", p.Name, p.Description)
+			}
+			if len(p.Segments) == 0 {
+				t.Error("no segments")
+			}
+			if prev, dup := seenTraits[p.Traits]; dup {
+				t.Errorf("same traits as %s", prev)
+			}
+			seenTraits[p.Traits] = p.ID
+			if p.LatentInterests.IsZero() {
+				t.Fatal("no latent interests")
+			}
+			for name := range p.LatentInterests.Categories {
+				if _, stated := p.Interests.Categories[name]; stated {
+					t.Errorf("latent category %q is also stated", name)
+				}
+			}
+			for name := range p.LatentInterests.Tags {
+				if _, stated := p.Interests.Tags[name]; stated {
+					t.Errorf("latent tag %q is also stated", name)
+				}
+			}
+		})
+	}
+}
+
+func TestLibraryValidatesAgainstSyntheticVocabulary(t *testing.T) {
+	lib, err := Library()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := catalog.Synthetic(catalog.SyntheticConfig{Items: 2000, Seed: 3}.WithDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := Validate(lib, cat, 30); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for _, st := range mustBuild(t, lib, cat, 1) {
+		if len(st.History) != st.Persona.HistorySize {
+			t.Errorf("%s: %d seed items, want %d", st.Persona.ID, len(st.History), st.Persona.HistorySize)
+		}
+	}
+}
+
+func TestArchetypeLookupReturnsCopies(t *testing.T) {
+	a, ok := Archetype("cinephile")
+	if !ok {
+		t.Fatal("cinephile missing")
+	}
+	if a.File() != "personas/library/cinephile.yaml" {
+		t.Errorf("File() = %q", a.File())
+	}
+	a.Interests.Categories["drama"] = 0
+	a.Segments[0] = "changed"
+	again, _ := Archetype("cinephile")
+	if again.Interests.Categories["drama"] != 0.9 || again.Segments[0] != "enthusiast" {
+		t.Error("modifying a returned archetype changed the library")
+	}
+	if _, ok := Archetype("nobody"); ok {
+		t.Error("found an archetype that does not exist")
+	}
+}

@@ -1,0 +1,249 @@
+package personas
+
+import (
+	"context"
+	"math"
+
+	"github.com/recloop/recloop/catalog"
+	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/internal/rng"
+	"github.com/recloop/recloop/trajectory"
+)
+
+// UtilityName is the registered name of the utility model.
+const UtilityName = "utility"
+
+// UtilitySpec lists every tunable of the utility model; docs/user-model.md
+// gives the equations they enter.
+var UtilitySpec = config.Spec{
+	Name: UtilityName,
+	Summary: "The offline user model: position-biased examination, a random-utility click rule over " +
+		"stated and latent taste, popularity and novelty, noisy 1–5 ratings, patience-driven exit and taste drift.",
+	Params: []config.Param{
+		{Name: "weight_stated", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "β_s: weight of the affinity with the stated (drifting) interests."},
+		{Name: "weight_latent", Kind: config.Float, Default: 0.6, Min: config.AtLeast(0), Doc: "β_l: weight of the affinity with the latent interests the persona does not know it has."},
+		{Name: "weight_popularity", Kind: config.Float, Default: 0.3, Min: config.AtLeast(0), Doc: "β_pop: weight of popularity, multiplied by the conformity trait."},
+		{Name: "weight_novelty", Kind: config.Float, Default: 0.3, Min: config.AtLeast(0), Doc: "β_nov: weight of novelty (distance from the history), multiplied by the curiosity trait."},
+		{Name: "noise", Kind: config.Float, Default: 0.15, Min: config.AtLeast(0), Doc: "σ: standard deviation of the utility noise."},
+		{Name: "position_bias", Kind: config.Float, Default: 0.8, Min: config.AtLeast(0), Doc: "η: examination falls with rank k as k^−η (0 = every rank equally)."},
+		{Name: "examine_base", Kind: config.Float, Default: 0.5, Min: config.AtLeast(0), Doc: "e₀: examination scale of a persona with activity 0."},
+		{Name: "examine_activity", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "e₁: examination scale added per unit of activity."},
+		{Name: "threshold", Kind: config.Float, Default: 0.45, Doc: "τ₀: utility an examined item must exceed to be clicked, for pickiness 0."},
+		{Name: "pickiness_scale", Kind: config.Float, Default: 0.3, Min: config.AtLeast(0), Doc: "κ: how much the pickiness trait raises the click threshold."},
+		{Name: "max_clicks", Kind: config.Int, Default: 3, Min: config.AtLeast(1), Doc: "m: most items consumed from one slate; later ranks are examined but not clicked."},
+		{Name: "rating_offset", Kind: config.Float, Default: 1.5, Doc: "r₀: rating of an item with no true affinity, before noise."},
+		{Name: "rating_scale", Kind: config.Float, Default: 5.0, Min: config.AtLeast(0), Doc: "r₁: rating points per unit of true affinity."},
+		{Name: "rating_noise", Kind: config.Float, Default: 0.5, Min: config.AtLeast(0), Doc: "ρ: standard deviation of the rating noise, in rating points."},
+		{Name: "patience", Kind: config.Float, Default: 3.0, Min: config.AtLeast(0), Doc: "P: unsatisfying slates tolerated by a persona of activity 0.5 (initial patience is P·(0.5 + activity))."},
+		{Name: "patience_recovery", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "patience regained after a slate with an accepted item (capped at the initial patience)."},
+		{Name: "drift", Kind: config.Float, Default: 0.05, Min: bound(0), Max: bound(1), Doc: "λ: how far one accepted item pulls the stated interests toward its features (0 turns drift off)."},
+		{Name: "drift_dislike", Kind: config.Float, Default: -0.5, Min: bound(-1), Max: bound(1), Doc: "g₋: drift multiplier for a clicked item rated below 4; negative pushes the interests away."},
+	},
+}
+
+func bound(f float64) *float64 { return &f }
+
+func init() {
+	RegisterBehaviour(UtilitySpec, newUtility)
+}
+
+// positionTable covers the slate sizes anyone uses; longer slates fall back
+// to math.Pow.
+const positionTable = 64
+
+type utilityModel struct {
+	cat                          *catalog.Catalog
+	bStated, bLatent, bPop, bNov float64
+	sigma                        float64
+	eta, examBase, examActivity  float64
+	threshold, pickinessScale    float64
+	maxClicks                    int
+	rOffset, rScale, rNoise      float64
+	patience, recovery           float64
+	drift, driftDislike          float64
+	pop                          []float64 // pop(i), indexed by catalog index
+	position                     [positionTable + 1]float64
+}
+
+func newUtility(cat *catalog.Catalog, _ uint64, p config.Params) (Behaviour, error) {
+	m := &utilityModel{
+		cat:     cat,
+		bStated: p.Float("weight_stated"), bLatent: p.Float("weight_latent"),
+		bPop: p.Float("weight_popularity"), bNov: p.Float("weight_novelty"),
+		sigma: p.Float("noise"),
+		eta:   p.Float("position_bias"), examBase: p.Float("examine_base"), examActivity: p.Float("examine_activity"),
+		threshold: p.Float("threshold"), pickinessScale: p.Float("pickiness_scale"),
+		maxClicks: p.Int("max_clicks"),
+		rOffset:   p.Float("rating_offset"), rScale: p.Float("rating_scale"), rNoise: p.Float("rating_noise"),
+		patience: p.Float("patience"), recovery: p.Float("patience_recovery"),
+		drift: p.Float("drift"), driftDislike: p.Float("drift_dislike"),
+	}
+	for k := 1; k <= positionTable; k++ {
+		m.position[k] = math.Pow(float64(k), -m.eta)
+	}
+	m.pop = popularityScale(cat)
+	return m, nil
+}
+
+// popularityScale maps popularity shares into [0,1] on a log scale:
+// pop(i) = ln(1 + n·p(i)) / ln(1 + n·max_j p(j)). n·p(i) is the item's
+// popularity relative to a uniform catalog, so an average item scores
+// ln 2 / ln(1 + n·p_max) and the most popular item scores 1.
+func popularityScale(cat *catalog.Catalog) []float64 {
+	n := float64(cat.Len())
+	var pmax float64
+	for i := range cat.Len() {
+		pmax = max(pmax, cat.PopularityShare(i))
+	}
+	denom := math.Log1p(n * pmax)
+	pop := make([]float64, cat.Len())
+	for i := range pop {
+		pop[i] = math.Log1p(n*cat.PopularityShare(i)) / denom
+	}
+	return pop
+}
+
+// examineProb is P(examine rank k) = min(1, (e₀ + e₁·activity) · k^−η).
+func (m *utilityModel) examineProb(st *State, rank int) float64 {
+	w := 0.0
+	if rank <= positionTable {
+		w = m.position[rank]
+	} else {
+		w = math.Pow(float64(rank), -m.eta)
+	}
+	return min(1, (m.examBase+m.examActivity*st.traits.Activity)*w)
+}
+
+// affinities are the cosines of item idx with the stated, latent and true
+// (stated + latent) tastes and with the history centroid.
+func (m *utilityModel) affinities(st *State, idx int) (stated, latent, truth, history float64) {
+	x := m.cat.Features(idx)
+	ds, dl := x.Dot(st.Interests), x.Dot(st.Latent)
+	if st.interestNorm > 0 {
+		stated = ds / st.interestNorm
+	}
+	if st.latentNorm > 0 {
+		latent = dl / st.latentNorm
+	}
+	if st.trueNorm > 0 {
+		truth = (ds + dl) / st.trueNorm
+	}
+	if st.centroidNorm > 0 {
+		history = x.Dot(st.centroid) / st.centroidNorm
+	}
+	return stated, latent, truth, history
+}
+
+// utility is U = β_s·aff_s + β_l·aff_l + conformity·β_pop·pop + curiosity·β_nov·nov + σ·ε.
+func (m *utilityModel) utility(st *State, idx, round int, affS, affL, affH float64) float64 {
+	eps := rng.Normal(rng.Key(st.Key, uint64(round), rng.PurposeNoise, uint64(idx)))
+	nov := 1 - affH
+	return m.bStated*affS + m.bLatent*affL +
+		st.traits.Conformity*m.bPop*m.pop[idx] +
+		st.traits.Curiosity*m.bNov*nov +
+		m.sigma*eps
+}
+
+// rating is clamp(round(r₀ + r₁·aff_true + ρ·ζ), 1, 5).
+func (m *utilityModel) rating(st *State, idx, round int, affTrue float64) float64 {
+	zeta := rng.Normal(rng.Key(st.Key, uint64(round), rng.PurposeRating, uint64(idx)))
+	return min(5, max(1, math.Round(m.rOffset+m.rScale*affTrue+m.rNoise*zeta)))
+}
+
+func (m *utilityModel) initialPatience(st *State) float64 {
+	return m.patience * (0.5 + st.traits.Activity)
+}
+
+// Decide walks the slate in rank order. Every draw is keyed by the persona,
+// the round, a purpose and the rank (examination) or the item (noise,
+// rating), and the persona's taste and history stay as they were at the
+// start of the slate until it has been walked, so an item's fate depends on
+// other ranks only through the max_clicks cap.
+func (m *utilityModel) Decide(_ context.Context, st *State, round int, slate []trajectory.Shown) (Decision, error) {
+	if st.Exited {
+		return Decision{}, nil
+	}
+	if !st.patienceSet {
+		st.Patience, st.patienceSet = m.initialPatience(st), true
+	}
+	st.SlatesViewed++
+	h0 := len(st.History)
+	threshold := m.threshold + m.pickinessScale*st.traits.Pickiness
+	clicks := 0
+	for k := range slate {
+		sh := &slate[k]
+		sh.Examined, sh.Clicked, sh.Rating = false, false, 0
+		rank := k + 1
+		if rng.Uniform(rng.Key(st.Key, uint64(round), rng.PurposeExamine, uint64(rank))) >= m.examineProb(st, rank) {
+			continue
+		}
+		idx, ok := m.cat.Index(sh.Item)
+		if !ok {
+			continue
+		}
+		sh.Examined = true
+		if clicks >= m.maxClicks || st.HasConsumed(idx) {
+			continue
+		}
+		affS, affL, affT, affH := m.affinities(st, idx)
+		if m.utility(st, idx, round, affS, affL, affH) <= threshold {
+			continue
+		}
+		sh.Clicked = true
+		sh.Rating = m.rating(st, idx, round, affT)
+		st.record(idx, round, sh.Rating)
+		clicks++
+	}
+	return m.settle(st, round, h0), nil
+}
+
+// settle applies what the slate's consumption does to the persona: history
+// centroid, taste drift, patience and exit.
+func (m *utilityModel) settle(st *State, round, h0 int) Decision {
+	var d Decision
+	accepted := 0
+	for _, c := range st.History[h0:] {
+		st.addToCentroid(m.cat, int(c.Item))
+		m.applyDrift(st, int(c.Item), c.Rating)
+		d.Utility += (c.Rating - 1) / 4
+		if c.Rating >= 4 {
+			accepted++
+		}
+	}
+	if n := len(st.History) - h0; n > 0 {
+		d.Utility /= float64(n)
+	}
+	if accepted > 0 {
+		st.Patience = min(m.initialPatience(st), st.Patience+m.recovery)
+	} else {
+		st.Patience--
+	}
+	if st.Patience <= 1e-9 {
+		st.Exited, st.ExitRound, d.Exit = true, round, true
+	}
+	return d
+}
+
+// applyDrift moves the stated interests I after consuming item x:
+// I ← max(0, (1 − λg)·I + λg·‖I‖·x), with g = 1 for an accepted item and
+// g₋ otherwise. The target ‖I‖·x is the item's direction at the taste's
+// length, so accepted items rotate the taste without inflating it.
+func (m *utilityModel) applyDrift(st *State, idx int, rating float64) {
+	g := m.driftDislike
+	if rating >= 4 {
+		g = 1
+	}
+	lambda := m.drift * g
+	if lambda == 0 {
+		return
+	}
+	s := st.interestNorm
+	for f := range st.Interests {
+		st.Interests[f] *= 1 - lambda
+	}
+	x := m.cat.Features(idx)
+	for k, f := range x.Idx {
+		st.Interests[f] = max(0, st.Interests[f]+lambda*s*x.Val[k])
+	}
+	st.refresh()
+}

@@ -1,0 +1,212 @@
+package recommenders
+
+import (
+	"context"
+	"math"
+
+	"github.com/recloop/recloop/config"
+)
+
+var contentSpec = config.Spec{
+	Name: "content",
+	Summary: "Content-based filtering on the catalog's features (categories and tags, L2-normalised). " +
+		"The user's profile is the weighted mean of the feature vectors of their last `window` history " +
+		"items, h = Σ w_j·x_j with w_j = recency_decay^age_j · ρ(r_j), age 0 for the newest item and " +
+		"ρ(r) = (r − neutral_rating)/(5 − neutral_rating) for a rating r on the 1–5 scale, ρ = 1 when unrated. " +
+		"Feedback teaches it what the user passed over (Rocchio): with s the sum of the feature vectors " +
+		"of the items the user was shown and did not click, the profile is q = h/‖h‖ − skip_weight·s/‖s‖. " +
+		"An item scores cos(q, x_i). Users without history get the `popular` ranking (defaults).",
+	Params: []config.Param{
+		{Name: "window", Kind: config.Int, Default: 50, Min: ptr(1.0), Max: ptr(10000.0),
+			Doc: "How many of the user's latest items form the profile."},
+		{Name: "recency_decay", Kind: config.Float, Default: 0.9, Min: ptr(0.0), Max: ptr(1.0),
+			Doc: "Each step back in the history multiplies an item's weight by this; 1 weighs the window evenly."},
+		{Name: "neutral_rating", Kind: config.Float, Default: 2.5, Min: ptr(0.0), Max: ptr(4.5),
+			Doc: "The rating that carries no weight; lower ratings push the profile away from the item."},
+		{Name: "skip_weight", Kind: config.Float, Default: 0.15, Min: ptr(0.0), Max: ptr(1.0),
+			Doc: "How strongly shown-but-not-clicked items pull the profile away from their features (Rocchio's β)."},
+	},
+}
+
+func init() {
+	Register(contentSpec, func(env Env, p config.Params) (Recommender, error) {
+		r := &content{
+			window:     p.Int("window"),
+			decay:      p.Float("recency_decay"),
+			neutral:    p.Float("neutral_rating"),
+			skipWeight: p.Float("skip_weight"),
+			pop:        newPopularity(env.Catalog, popularSpec.Defaults().Float("prior_weight"), popularSpec.Defaults().Int("window")),
+			skips:      map[string][]float64{},
+		}
+		r.init(env.Catalog)
+		cat := env.Catalog
+		r.featNames = append(append([]string(nil), cat.Categories()...), cat.Tags()...)
+		r.featPtr = make([]int32, cat.Len()+1)
+		for i := range cat.Len() {
+			f := cat.Features(i)
+			r.featIdx = append(r.featIdx, f.Idx...)
+			r.featVal = append(r.featVal, f.Val...)
+			r.featPtr[i+1] = int32(len(r.featIdx))
+		}
+		return r, nil
+	})
+}
+
+type content struct {
+	base
+	window     int
+	decay      float64
+	neutral    float64
+	skipWeight float64
+	pop        *popularity
+	featNames  []string
+	// the catalog's feature vectors in one compressed-row array, so scoring
+	// the whole catalog walks memory in order
+	featPtr []int32
+	featIdx []int32
+	featVal []float64
+
+	// skips[user] is the sum of the feature vectors of the items the user
+	// was shown and did not click.
+	skips map[string][]float64
+}
+
+func (r *content) features(i int32) ([]int32, []float64) {
+	lo, hi := r.featPtr[i], r.featPtr[i+1]
+	return r.featIdx[lo:hi], r.featVal[lo:hi]
+}
+
+func (r *content) ratingWeight(rating float64) float64 {
+	if rating == 0 {
+		return 1
+	}
+	return (rating - r.neutral) / (5 - r.neutral)
+}
+
+// buildProfile writes q into s.profile and returns ‖q‖ (0 when the history
+// carries no feature at all).
+func (r *content) buildProfile(s *scratch, user string) float64 {
+	nf := len(r.featNames)
+	if cap(s.profile) < nf {
+		s.profile = make([]float64, nf)
+	}
+	q := s.profile[:nf]
+	clear(q)
+	w := 1.0
+	start := max(0, len(s.hist)-r.window)
+	for k := len(s.hist) - 1; k >= start; k-- {
+		weight := w * r.ratingWeight(s.ratings[k])
+		idx, val := r.features(s.hist[k])
+		for j, f := range idx {
+			q[f] += weight * val[j]
+		}
+		w *= r.decay
+	}
+	hn := norm(q)
+	if hn == 0 {
+		return 0
+	}
+	skipped := r.skips[user]
+	sn := norm(skipped)
+	for f := range q {
+		q[f] /= hn
+		if sn > 0 {
+			q[f] -= r.skipWeight * skipped[f] / sn
+		}
+	}
+	return norm(q)
+}
+
+func norm(v []float64) float64 {
+	var sum float64
+	for _, x := range v {
+		sum += x * x
+	}
+	return math.Sqrt(sum)
+}
+
+func (r *content) Recommend(ctx context.Context, req Request) (Slate, error) {
+	s, k, err := r.begin(ctx, req)
+	if err != nil {
+		return Slate{}, err
+	}
+	defer r.end(s)
+	qn := r.buildProfile(s, req.User)
+	if qn == 0 {
+		s.slate = r.pop.fill(s.slate[:0], k, s, &r.base, req.Round, 0)
+		return r.slate(s.slate, r.pop.explain), nil
+	}
+	q := s.profile
+	s.top.reset(k)
+	for i := range int32(r.cat.Len()) {
+		if !r.eligible(s, i, req.Round) {
+			continue
+		}
+		idx, val := r.features(i)
+		var dot float64
+		for j, f := range idx {
+			dot += val[j] * q[f]
+		}
+		s.top.push(candidate{score: dot / qn, item: i})
+	}
+	s.slate = append(s.slate[:0], s.top.sorted()...)
+	return r.slate(s.slate, func(_ int, c candidate) string { return r.explain(q, c.item) }), nil
+}
+
+// explain names the two features that contribute most to the item's score.
+func (r *content) explain(q []float64, item int32) string {
+	idx, val := r.features(item)
+	first, second := -1, -1
+	var c1, c2 float64
+	for j, f := range idx {
+		c := q[f] * val[j]
+		switch {
+		case c <= 0:
+		case first < 0 || c > c1:
+			second, c2 = first, c1
+			first, c1 = int(f), c
+		case second < 0 || c > c2:
+			second, c2 = int(f), c
+		}
+	}
+	switch {
+	case second >= 0:
+		return "matches your interest in " + r.featNames[first] + " and " + r.featNames[second]
+	case first >= 0:
+		return "matches your interest in " + r.featNames[first]
+	case len(idx) > 0:
+		return "something different for you: " + r.featNames[idx[0]]
+	}
+	return "something different for you"
+}
+
+func (r *content) Observe(ctx context.Context, feedback []Feedback) error {
+	nf := len(r.featNames)
+	for _, f := range feedback {
+		i, ok := r.resolve(f.Item)
+		if !ok {
+			continue
+		}
+		if f.Clicked {
+			r.pop.click(f.Round, i)
+			continue
+		}
+		sum := r.skips[f.User]
+		if sum == nil {
+			sum = make([]float64, nf)
+			r.skips[f.User] = sum
+		}
+		idx, val := r.features(i)
+		for j, fi := range idx {
+			sum[fi] += val[j]
+		}
+	}
+	r.pop.finishRound()
+	return ctx.Err()
+}
+
+func (r *content) Reset(context.Context) error {
+	r.skips = map[string][]float64{}
+	r.pop.reset()
+	return nil
+}

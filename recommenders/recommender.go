@@ -1,0 +1,148 @@
+// Package recommenders defines the Recommender interface, the registry of
+// named implementations, and the built-ins.
+package recommenders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/recloop/recloop/catalog"
+	"github.com/recloop/recloop/config"
+)
+
+// ErrUnknown is returned for a recommender name nobody registered.
+var ErrUnknown = errors.New("recommenders: unknown recommender")
+
+// Recommender produces slates and learns from feedback.
+//
+// The simulator calls Recommend concurrently for many users within a round,
+// against state frozen at the round's start, and then calls Observe once with
+// the round's feedback in a fixed order. Implementations therefore need
+// Recommend to be safe for concurrent use, but Observe is never concurrent
+// with anything.
+type Recommender interface {
+	Recommend(ctx context.Context, req Request) (Slate, error)
+	Observe(ctx context.Context, feedback []Feedback) error
+}
+
+// Resetter is implemented by recommenders that can forget everything they
+// learned, for isolation between runs.
+type Resetter interface {
+	Reset(ctx context.Context) error
+}
+
+// Closer is implemented by recommenders that hold resources.
+type Closer interface {
+	Close() error
+}
+
+// Request asks for a slate for one user in one round.
+type Request struct {
+	User  string `json:"user"`
+	Round int    `json:"round"`
+	K     int    `json:"k"`
+	// History is what the recommender may see of the user: the seed history
+	// and every item the user consumed, oldest first.
+	History []HistoryItem `json:"history"`
+	// Context carries free-form request context (for example a search query).
+	Context map[string]string `json:"context,omitempty"`
+}
+
+// HistoryItem is one consumed item. Round is -1 for seed history.
+type HistoryItem struct {
+	Item   string  `json:"item"`
+	Round  int     `json:"round"`
+	Rating float64 `json:"rating,omitempty"`
+}
+
+// Slate is a ranked list of recommended items.
+type Slate struct {
+	Items []Scored `json:"items"`
+}
+
+// Scored is one recommended item with its score and a short explanation.
+type Scored struct {
+	Item        string  `json:"item"`
+	Score       float64 `json:"score"`
+	Explanation string  `json:"explanation,omitempty"`
+}
+
+// Feedback is what one user did with one shown item.
+type Feedback struct {
+	User    string  `json:"user"`
+	Round   int     `json:"round"`
+	Item    string  `json:"item"`
+	Rank    int     `json:"rank"`
+	Clicked bool    `json:"clicked"`
+	Rating  float64 `json:"rating,omitempty"`
+}
+
+// Env is what a factory gets besides its parameters.
+type Env struct {
+	Catalog *catalog.Catalog
+	// Interactions is the prior interaction log (may be empty).
+	Interactions []catalog.Interaction
+	// Seed is derived from the scenario seed and the variant name.
+	Seed uint64
+	// Variant is the variant's name, for logs and explanations.
+	Variant string
+}
+
+// Factory builds a recommender from validated parameters.
+type Factory func(env Env, params config.Params) (Recommender, error)
+
+type registration struct {
+	spec    config.Spec
+	factory Factory
+}
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]registration{}
+)
+
+// Register makes a recommender available by spec.Name. It panics on a
+// duplicate name, as database/sql does, because that is a programming error.
+func Register(spec config.Spec, factory Factory) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[spec.Name]; dup {
+		panic("recommenders: Register called twice for " + spec.Name)
+	}
+	registry[spec.Name] = registration{spec: spec, factory: factory}
+}
+
+// Lookup returns the spec of a registered recommender.
+func Lookup(name string) (config.Spec, bool) {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	r, ok := registry[name]
+	return r.spec, ok
+}
+
+// Names lists the registered recommenders, sorted.
+func Names() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// New builds a registered recommender. params must come from the spec's
+// Resolve (or Defaults).
+func New(name string, env Env, params config.Params) (Recommender, error) {
+	registryMu.RLock()
+	r, ok := registry[name]
+	registryMu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknown, name)
+	}
+	return r.factory(env, params)
+}

@@ -1,0 +1,246 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/recloop/recloop/metrics"
+)
+
+// tableWidth is the terminal width the tables are laid out for.
+const tableWidth = 120
+
+// column is one column of a terminal table: its header and how to fill its
+// cell for a variant. A cell may hold two lines (value, then CI).
+type column struct {
+	header string
+	cell   func(v *metrics.VariantResult) string
+}
+
+type tableGroup struct {
+	title string
+	// notes explain the group's abbreviations; arrows are explained for all.
+	notes string
+	cols  []column
+}
+
+func metricColumn(name string) column {
+	info := infoFor(name)
+	header := info.short
+	if a := info.dir.arrow(); a != "" {
+		header += " " + a
+	}
+	return column{header: header, cell: func(v *metrics.VariantResult) string {
+		m, ok := v.Metric(name)
+		if !ok {
+			return undefined
+		}
+		return valueCell(info, m)
+	}}
+}
+
+func valueCell(info metricInfo, m metrics.Value) string {
+	s := info.format(m.Value)
+	if hw := info.halfWidth(m); hw != "" && m.Value.Defined() {
+		s += "\n" + hw
+	}
+	return s
+}
+
+func tableGroups() []tableGroup {
+	return []tableGroup{
+		{
+			title: "Engagement",
+			notes: "Accept. = acceptance (rated ≥ 4) / clicks; Exit = share of personas who exited.",
+			cols: []column{
+				metricColumn(metrics.CTR),
+				metricColumn(metrics.Acceptance),
+				metricColumn(metrics.MeanRating),
+				metricColumn(metrics.ExitRate),
+			},
+		},
+		{
+			title: "Beyond accuracy",
+			notes: "ILD = intra-list diversity; Serend. = serendipity; True ser. = true-serendipity share; " +
+				"Gini = Gini index of exposure.",
+			cols: []column{
+				metricColumn(metrics.ILD),
+				metricColumn(metrics.Novelty),
+				metricColumn(metrics.Serendipity),
+				metricColumn(metrics.TrueSerendipityShare),
+				metricColumn(metrics.Coverage),
+				metricColumn(metrics.Gini),
+			},
+		},
+		{
+			title: "Filter bubble",
+			notes: "Calib KL = calibration KL in bits (lower = slates mirror history); H slope = consumption-entropy slope " +
+				"per round (negative = narrowing); Top cat = top-category share; Homog. = homogenisation; Drift = taste drift.",
+			cols: []column{
+				metricColumn(metrics.CalibrationKL),
+				metricColumn(metrics.EntropySlope),
+				metricColumn(metrics.TopCategoryShare),
+				metricColumn(metrics.Homogenisation),
+				metricColumn(metrics.TasteDrift),
+			},
+		},
+		{
+			title: "Cold start & operations",
+			notes: "Cold CTR, Cold accept. = the cold cohort's CTR or acceptance ÷ the warm cohort's; Warm at = first round cold CTR reaches 90% of warm; " +
+				"New exp. = share of slots given to new items; Unshown = new items never shown; " +
+				"Failures = errors/timeouts/invalid slates of all calls.",
+			cols: []column{
+				coldRatioColumn("Cold CTR ↑", func(c metrics.ColdStart) metrics.Value { return c.CTRRatio }),
+				coldRatioColumn("Cold accept. ↑", func(c metrics.ColdStart) metrics.Value { return c.AcceptanceRatio }),
+				{header: "Warm at ↓", cell: func(v *metrics.VariantResult) string { return roundsToWarm(v.ColdStart) }},
+				metricColumn(metrics.NewItemExposure),
+				{header: "New CTR ↑", cell: func(v *metrics.VariantResult) string {
+					if v.ColdStart.NewItems == 0 {
+						return undefined
+					}
+					return formatPercent(float64(v.ColdStart.NewItemCTR))
+				}},
+				{header: "Unshown ↓", cell: func(v *metrics.VariantResult) string {
+					if v.ColdStart.NewItems == 0 {
+						return undefined
+					}
+					return fmt.Sprintf("%d of %d", v.ColdStart.NewItemsNeverShown, v.ColdStart.NewItems)
+				}},
+				{header: "Failures", cell: func(v *metrics.VariantResult) string {
+					e := v.Errors
+					return fmt.Sprintf("%d/%d/%d\nof %d", e.Errors, e.Timeouts, e.Invalid, e.Calls)
+				}},
+				{header: "Fail rate ↓", cell: func(v *metrics.VariantResult) string {
+					if v.Errors.Calls == 0 {
+						return undefined
+					}
+					return formatPercent(float64(v.Errors.Rate))
+				}},
+			},
+		},
+	}
+}
+
+func coldRatioColumn(header string, pick func(metrics.ColdStart) metrics.Value) column {
+	info := metricInfo{label: header}
+	return column{header: header, cell: func(v *metrics.VariantResult) string {
+		if v.ColdStart.ColdPersonas == 0 || v.ColdStart.WarmPersonas == 0 {
+			return undefined
+		}
+		return valueCell(info, pick(v.ColdStart))
+	}}
+}
+
+// Table writes the headline metrics as plain-text tables, one per group of
+// metrics, each with a title and a legend, laid out for 120 columns and
+// free of colour codes so that CI logs stay readable.
+func Table(w io.Writer, r *metrics.Results) error {
+	var b strings.Builder
+	if r.Partial {
+		reason := r.Reason
+		if reason == "" {
+			reason = "no reason recorded"
+		}
+		fmt.Fprintf(&b, "!! PARTIAL RUN (%s): the numbers cover only what ran before the stop.\n", oneLine(reason))
+	}
+	fmt.Fprintf(&b, "Scenario %s · seed %d · %d personas · %d rounds · %d items · %d variants\n",
+		strconv.Quote(r.Scenario), r.Seed, r.Personas, r.Rounds, r.Items, len(r.Variants))
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("reports: write table: %w", err)
+	}
+	for _, g := range tableGroups() {
+		if err := writeGroup(w, r, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeGroup(w io.Writer, r *metrics.Results, g tableGroup) error {
+	if _, err := fmt.Fprintf(w, "\n%s\n", g.title); err != nil {
+		return fmt.Errorf("reports: write table: %w", err)
+	}
+	aligns := make([]tw.Align, len(g.cols)+1)
+	aligns[0] = tw.AlignLeft
+	headers := make([]string, 0, len(g.cols)+1)
+	headers = append(headers, "Variant")
+	for i, c := range g.cols {
+		aligns[i+1] = tw.AlignRight
+		headers = append(headers, c.header)
+	}
+	t := tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignCenter),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNormal),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
+		tablewriter.WithRowAutoWrap(tw.WrapBreak),
+		tablewriter.WithMaxWidth(tableWidth),
+	)
+	t.Header(headers)
+	for i := range r.Variants {
+		v := &r.Variants[i]
+		row := make([]string, 0, len(g.cols)+1)
+		row = append(row, oneLine(v.Name))
+		for _, c := range g.cols {
+			row = append(row, c.cell(v))
+		}
+		if err := t.Append(row); err != nil {
+			return fmt.Errorf("reports: table row %q: %w", v.Name, err)
+		}
+	}
+	if err := t.Render(); err != nil {
+		return fmt.Errorf("reports: render %s table: %w", g.title, err)
+	}
+	legend := "Legend: ↑ higher is better, ↓ lower is better"
+	if slices.ContainsFunc(g.cols, func(c column) bool {
+		return !strings.HasSuffix(c.header, "↑") && !strings.HasSuffix(c.header, "↓")
+	}) {
+		legend += ", no arrow = depends on the goal"
+	}
+	legend += "; ± = half the width of the 95% bootstrap CI; – = undefined. " + g.notes
+	if _, err := io.WriteString(w, wrap(legend, tableWidth)); err != nil {
+		return fmt.Errorf("reports: write table: %w", err)
+	}
+	return nil
+}
+
+// oneLine keeps names from data on one line and free of control codes, so
+// they can neither break the layout nor drive the terminal.
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || unicode.IsPrint(r) {
+			return r
+		}
+		return '?'
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// wrap breaks text at spaces into lines of at most width runes, each ending
+// in a newline.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	line := 0
+	for _, word := range strings.Fields(text) {
+		n := len([]rune(word))
+		if line > 0 && line+1+n > width {
+			b.WriteByte('\n')
+			line = 0
+		}
+		if line > 0 {
+			b.WriteByte(' ')
+			line++
+		}
+		b.WriteString(word)
+		line += n
+	}
+	b.WriteByte('\n')
+	return b.String()
+}

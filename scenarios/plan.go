@@ -1,0 +1,250 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/recloop/recloop/catalog"
+	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/internal/rng"
+	"github.com/recloop/recloop/metrics"
+	"github.com/recloop/recloop/personas"
+	"github.com/recloop/recloop/recommenders"
+	"github.com/recloop/recloop/simulator"
+)
+
+// Plan is a validated scenario with everything built: ready to simulate.
+type Plan struct {
+	Scenario     *Scenario
+	Catalog      *catalog.Catalog
+	Interactions []catalog.Interaction
+	States       []*personas.State
+	Behaviour    personas.Behaviour
+	Variants     []simulator.Variant
+	Metrics      metrics.Config
+}
+
+// Prepare loads a scenario and builds it, reporting every problem it can
+// find in one go: the scenario's own fields, the catalog, and the personas
+// checked against the catalog. Nothing is simulated.
+func Prepare(name string) (*Plan, error) {
+	s, errs := Load(name)
+	if s == nil {
+		return nil, errs.Err()
+	}
+	return s.build(errs)
+}
+
+func (s *Scenario) build(errs config.Errors) (*Plan, error) {
+	p := &Plan{Scenario: s}
+	all, perrs := s.expandPersonas()
+	errs = append(errs, perrs...)
+	if s.catalogUsable(errs) {
+		cat, log, err := s.loadCatalog()
+		if err != nil {
+			errs = append(errs, asErrors(err)...)
+		} else {
+			p.Catalog, p.Interactions = cat, log
+			if verrs := personas.Validate(all, cat, s.Rounds); len(verrs) > 0 {
+				errs = append(errs, verrs...)
+			} else if len(errs) == 0 {
+				errs = append(errs, s.buildPersonas(p, all)...)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs.Err()
+	}
+	behaviourSpec, _ := personas.LookupBehaviour(s.Behaviour.Model)
+	params, _ := behaviourSpec.Resolve(nil, "", s.Behaviour.Params)
+	var err error
+	if p.Behaviour, err = personas.NewBehaviour(s.Behaviour.Model, p.Catalog, s.Seed, params); err != nil {
+		return nil, s.located("behaviour", err)
+	}
+	for i, v := range s.Variants {
+		at := config.Index("variants", i)
+		spec, _ := recommenders.Lookup(v.Recommender)
+		params, _ := spec.Resolve(nil, "", v.Params)
+		env := recommenders.Env{Catalog: p.Catalog, Interactions: p.Interactions, Seed: rng.Key(s.Seed, rng.StringKey(v.Name), rng.PurposeRecommender), Variant: v.Name}
+		impl, err := recommenders.New(v.Recommender, env, params)
+		if err != nil {
+			p.Close()
+			return nil, s.located(config.Join(at, "recommender"), err)
+		}
+		timeout := DefaultVariantTimeout
+		if v.Timeout != "" {
+			timeout, _ = time.ParseDuration(v.Timeout)
+		}
+		p.Variants = append(p.Variants, simulator.Variant{Name: v.Name, Recommender: v.Recommender, Impl: impl, Timeout: timeout})
+	}
+	p.Metrics = s.metricsConfig()
+	return p, nil
+}
+
+// catalogUsable reports whether the catalog section is sound enough to load.
+func (s *Scenario) catalogUsable(errs config.Errors) bool {
+	for _, e := range errs {
+		if e.File == s.doc.File && strings.HasPrefix(e.Field, "catalog") {
+			return false
+		}
+	}
+	return true
+}
+
+func asErrors(err error) config.Errors {
+	if es := config.As(err); len(es) > 0 {
+		return es
+	}
+	return config.Errors{{Msg: err.Error()}}
+}
+
+// Close releases recommenders that hold resources.
+func (p *Plan) Close() error {
+	var errs []error
+	for _, v := range p.Variants {
+		if c, ok := v.Impl.(recommenders.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Scenario) located(path string, err error) *config.Error {
+	return s.errorAt(path, "%v", err)
+}
+
+func (s *Scenario) errorAt(path, format string, args ...any) *config.Error {
+	line, col := s.doc.Line(path)
+	return &config.Error{File: s.doc.File, Line: line, Column: col, Field: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (s *Scenario) loadCatalog() (*catalog.Catalog, []catalog.Interaction, error) {
+	c := s.Catalog
+	var (
+		cat *catalog.Catalog
+		log []catalog.Interaction
+		err error
+		at  string
+	)
+	switch {
+	case c.Synthetic != nil:
+		at = "catalog.synthetic"
+		cfg := c.Synthetic.WithDefaults()
+		if cfg.Seed == 0 {
+			cfg.Seed = rng.Key(s.Seed, rng.PurposeCatalog)
+		}
+		cat, err = catalog.Synthetic(cfg)
+	case c.File != "":
+		at = "catalog.file"
+		cat, err = catalog.Load(s.resolve(c.File))
+	case c.MovieLens != "":
+		at = "catalog.movielens"
+		cat, log, err = catalog.LoadMovieLens(s.resolve(c.MovieLens))
+	}
+	if err != nil {
+		return nil, nil, s.wrapFileError(at, err)
+	}
+	if c.Interactions != "" {
+		if log, err = catalog.LoadInteractions(s.resolve(c.Interactions)); err != nil {
+			return nil, nil, s.wrapFileError("catalog.interactions", err)
+		}
+		if err := checkInteractions(cat, log); err != nil {
+			return nil, nil, s.located("catalog.interactions", err)
+		}
+	}
+	return cat, log, nil
+}
+
+// wrapFileError keeps located errors from the loaded file as they are (they
+// name that file's lines) and locates anything else at the scenario field.
+func (s *Scenario) wrapFileError(at string, err error) error {
+	if es := config.As(err); len(es) > 0 && es[0].File != "" {
+		return err
+	}
+	return s.located(at, err)
+}
+
+func checkInteractions(cat *catalog.Catalog, log []catalog.Interaction) error {
+	unknown := 0
+	first := ""
+	for _, in := range log {
+		if _, ok := cat.Index(in.Item); !ok {
+			if unknown == 0 {
+				first = in.Item
+			}
+			unknown++
+		}
+	}
+	if unknown > 0 {
+		return fmt.Errorf("%d interactions name items that are not in the catalog (first: %q)", unknown, first)
+	}
+	return nil
+}
+
+// expandPersonas parses the persona files and expands the populations; it
+// needs no catalog, so its problems are found even when the catalog is bad.
+func (s *Scenario) expandPersonas() ([]personas.Persona, config.Errors) {
+	fromFiles, errs := personas.FromSpecs(s.doc, "personas.inline", s.Personas.Inline)
+	for _, f := range s.personaSrc {
+		ps, perrs := personas.Parse(f.path, f.data)
+		errs = append(errs, perrs...)
+		fromFiles = append(fromFiles, ps...)
+	}
+	library, err := personas.Library()
+	if err != nil {
+		return nil, append(errs, &config.Error{Msg: err.Error()})
+	}
+	archetypes := append(append([]personas.Persona{}, fromFiles...), library...)
+	members, err := personas.Expand(s.Personas.Population, archetypes, s.Seed)
+	if err != nil {
+		for _, e := range asErrors(err) {
+			if rest, ok := strings.CutPrefix(e.Field, "populations"); ok {
+				errs = append(errs, s.errorAt("personas.population"+rest, "%s", e.Msg))
+			} else {
+				errs = append(errs, s.located("personas.population", e))
+			}
+		}
+	}
+	return append(fromFiles, members...), errs
+}
+
+// buildPersonas builds the personas' starting states.
+func (s *Scenario) buildPersonas(p *Plan, all []personas.Persona) config.Errors {
+	states, err := personas.Build(all, p.Catalog, s.Seed)
+	if err != nil {
+		return config.Errors{s.located("personas", err)}
+	}
+	p.States = states
+	return nil
+}
+
+func (s *Scenario) metricsConfig() metrics.Config {
+	cfg := metrics.Config{Seed: s.Seed}
+	if m := s.Metrics.ColdMaxHistory; m != nil {
+		cfg.ColdMaxHistory = *m
+	}
+	if m := s.Metrics.SerendipityTopN; m != nil {
+		cfg.SerendipityTopN = *m
+	}
+	if m := s.Metrics.Bootstrap; m != nil {
+		cfg.Bootstrap = *m
+	}
+	return cfg.WithDefaults()
+}
+
+// OutputDir is where results go, relative to the working directory.
+func (s *Scenario) OutputDir() string { return filepath.FromSlash(s.Output.Dir) }
+
+// SimulatorConfig is the loop's configuration for this scenario.
+func (p *Plan) SimulatorConfig(concurrency int, tool string) simulator.Config {
+	if concurrency <= 0 {
+		concurrency = p.Scenario.Concurrency
+	}
+	return simulator.Config{
+		Scenario: p.Scenario.Name, Seed: p.Scenario.Seed, Rounds: p.Scenario.Rounds, SlateSize: p.Scenario.SlateSize,
+		Concurrency: concurrency, Behaviour: p.Behaviour, BehaviourName: p.Scenario.Behaviour.Model, Tool: tool,
+	}
+}

@@ -1,0 +1,332 @@
+// Package scenarios reads scenario YAML, validates it with file:line
+// messages (all of them at once), and builds a runnable plan: the catalog,
+// the personas, the behaviour model and one recommender per variant.
+package scenarios
+
+import (
+	"embed"
+	"fmt"
+	"os"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/recloop/recloop/catalog"
+	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/personas"
+	"github.com/recloop/recloop/recommenders"
+)
+
+// SchemaVersion is the scenario format version this build reads.
+const SchemaVersion = 1
+
+//go:embed *.yaml
+var builtin embed.FS
+
+// Scenario is the YAML document. Every field is documented in
+// docs/scenarios.md.
+type Scenario struct {
+	Version     int           `yaml:"version"`
+	Name        string        `yaml:"name"`
+	Description string        `yaml:"description"`
+	Seed        uint64        `yaml:"seed"`
+	Rounds      int           `yaml:"rounds"`
+	SlateSize   int           `yaml:"slate_size"`
+	Concurrency int           `yaml:"concurrency"`
+	Catalog     CatalogSpec   `yaml:"catalog"`
+	Personas    PersonasSpec  `yaml:"personas"`
+	Behaviour   BehaviourSpec `yaml:"behaviour"`
+	Variants    []VariantSpec `yaml:"variants"`
+	Metrics     MetricsSpec   `yaml:"metrics"`
+	Tolerance   ToleranceSpec `yaml:"tolerance"`
+	Output      OutputSpec    `yaml:"output"`
+	doc         *config.Doc
+	dir         string
+	personaSrc  []personaFileRef
+}
+
+// CatalogSpec names exactly one catalog source.
+type CatalogSpec struct {
+	Synthetic    *catalog.SyntheticConfig `yaml:"synthetic"`
+	File         string                   `yaml:"file"`
+	MovieLens    string                   `yaml:"movielens"`
+	Interactions string                   `yaml:"interactions"`
+}
+
+// PersonasSpec lists persona files and populations built from archetypes.
+type PersonasSpec struct {
+	Files      []string              `yaml:"files"`
+	Inline     []personas.Spec       `yaml:"inline"`
+	Population []personas.Population `yaml:"population"`
+}
+
+// BehaviourSpec picks the user model.
+type BehaviourSpec struct {
+	Model  string         `yaml:"model"`
+	Params map[string]any `yaml:"params"`
+}
+
+// VariantSpec is one recommender under test.
+type VariantSpec struct {
+	Name        string         `yaml:"name"`
+	Recommender string         `yaml:"recommender"`
+	Params      map[string]any `yaml:"params"`
+	Timeout     string         `yaml:"timeout"`
+}
+
+// MetricsSpec tunes metric computation.
+type MetricsSpec struct {
+	ColdMaxHistory  *int `yaml:"cold_max_history"`
+	SerendipityTopN *int `yaml:"serendipity_top_n"`
+	Bootstrap       *int `yaml:"bootstrap"`
+}
+
+// ToleranceSpec says how many infrastructure failures a run may have before
+// it exits with code 3.
+type ToleranceSpec struct {
+	RecommenderErrorRate *float64 `yaml:"recommender_error_rate"`
+}
+
+// OutputSpec says where results go.
+type OutputSpec struct {
+	Dir          string `yaml:"dir"`
+	Trajectories *bool  `yaml:"trajectories"`
+	Report       *bool  `yaml:"report"`
+}
+
+type personaFileRef struct {
+	path string
+	data []byte
+}
+
+// Defaults used when a field is omitted.
+const (
+	DefaultRounds          = 20
+	DefaultSlateSize       = 10
+	DefaultBehaviour       = "utility"
+	DefaultErrorTolerance  = 0.05
+	DefaultVariantTimeout  = 5 * time.Second
+	defaultOutputDirPrefix = "out"
+)
+
+var variantName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// Load reads and checks a scenario file without building it. name may also
+// be the name of a built-in scenario ("quickstart"). The returned scenario is
+// non-nil whenever the YAML itself parsed, even if fields are wrong, so that
+// Prepare can go on to find the catalog-dependent problems too.
+func Load(name string) (*Scenario, config.Errors) {
+	data, err := os.ReadFile(name)
+	switch {
+	case err == nil:
+		return Parse(name, data, dirOf(name))
+	case !os.IsNotExist(err) || strings.ContainsAny(name, `/\.`):
+		return nil, config.Errors{{File: name, Msg: fmt.Sprintf("cannot read scenario: %v (built-in scenarios: %s)", err, strings.Join(Builtins(), ", "))}}
+	}
+	data, err = builtin.ReadFile(name + ".yaml")
+	if err != nil {
+		return nil, config.Errors{{File: name, Msg: fmt.Sprintf("no file or built-in scenario of that name (built-in scenarios: %s)", strings.Join(Builtins(), ", "))}}
+	}
+	return Parse("builtin:"+name+".yaml", data, ".")
+}
+
+// Builtins lists the embedded scenarios.
+func Builtins() []string {
+	entries, _ := builtin.ReadDir(".")
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Builtin returns the YAML of an embedded scenario.
+func Builtin(name string) ([]byte, bool) {
+	data, err := builtin.ReadFile(name + ".yaml")
+	return data, err == nil
+}
+
+func dirOf(file string) string {
+	d := path.Dir(strings.ReplaceAll(file, `\`, "/"))
+	if d == "" {
+		return "."
+	}
+	return d
+}
+
+// Parse reads a scenario from bytes; relative paths in it resolve against
+// dir. See Load for when the scenario is nil.
+func Parse(file string, data []byte, dir string) (*Scenario, config.Errors) {
+	s := &Scenario{dir: dir}
+	s.doc = config.Parse(file, data, s)
+	if s.doc.Root == nil {
+		return nil, s.doc.Errors()
+	}
+	s.applyDefaults()
+	s.validate()
+	return s, s.doc.Errors()
+}
+
+func (s *Scenario) applyDefaults() {
+	if s.Rounds == 0 {
+		s.Rounds = DefaultRounds
+	}
+	if s.SlateSize == 0 {
+		s.SlateSize = DefaultSlateSize
+	}
+	if s.Behaviour.Model == "" {
+		s.Behaviour.Model = DefaultBehaviour
+	}
+	if s.Output.Dir == "" && s.Name != "" {
+		s.Output.Dir = path.Join(defaultOutputDirPrefix, s.Name)
+	}
+}
+
+// validate checks everything that does not need the catalog.
+func (s *Scenario) validate() {
+	d := s.doc
+	if s.Version != 0 && s.Version != SchemaVersion {
+		d.Add("version", "unsupported scenario version %d (this recloop reads version %d)", s.Version, SchemaVersion)
+	}
+	if s.Name == "" {
+		d.Add("name", "is required")
+	} else if !variantName.MatchString(s.Name) {
+		d.Add("name", "must be letters, digits, '.', '_' or '-', got %q", s.Name)
+	}
+	if s.Rounds < 1 || s.Rounds > 100000 {
+		d.Add("rounds", "must be between 1 and 100000, got %d", s.Rounds)
+	}
+	if s.SlateSize < 1 || s.SlateSize > 1000 {
+		d.Add("slate_size", "must be between 1 and 1000, got %d", s.SlateSize)
+	}
+	if s.Concurrency < 0 {
+		d.Add("concurrency", "must be ≥ 0 (0 means one per CPU), got %d", s.Concurrency)
+	}
+	s.validateCatalog()
+	s.validatePersonas()
+	if spec, ok := personas.LookupBehaviour(s.Behaviour.Model); !ok {
+		d.Add("behaviour.model", "unknown behaviour model %q (known: %s)", s.Behaviour.Model, strings.Join(personas.BehaviourNames(), ", "))
+	} else {
+		_, errs := spec.Resolve(d, "behaviour.params", s.Behaviour.Params)
+		d.Append(errs...)
+	}
+	s.validateVariants()
+	if m := s.Metrics; m.ColdMaxHistory != nil && *m.ColdMaxHistory < 0 {
+		d.Add("metrics.cold_max_history", "must be ≥ 0")
+	}
+	if m := s.Metrics; m.SerendipityTopN != nil && *m.SerendipityTopN < 0 {
+		d.Add("metrics.serendipity_top_n", "must be ≥ 0")
+	}
+	if m := s.Metrics; m.Bootstrap != nil && (*m.Bootstrap < 0 || *m.Bootstrap > 1000000) {
+		d.Add("metrics.bootstrap", "must be between 0 and 1000000")
+	}
+	if t := s.Tolerance.RecommenderErrorRate; t != nil && (*t < 0 || *t > 1) {
+		d.Add("tolerance.recommender_error_rate", "must be between 0 and 1, got %g", *t)
+	}
+}
+
+func (s *Scenario) validateCatalog() {
+	c := s.Catalog
+	sources := 0
+	for _, set := range []bool{c.Synthetic != nil, c.File != "", c.MovieLens != ""} {
+		if set {
+			sources++
+		}
+	}
+	switch {
+	case sources == 0:
+		s.doc.Add("catalog", "name one source: synthetic, file or movielens")
+	case sources > 1:
+		s.doc.Add("catalog", "name only one source: synthetic, file or movielens")
+	}
+	if c.Synthetic != nil {
+		for _, e := range config.As(c.Synthetic.WithDefaults().Validate()) {
+			s.doc.Add(config.Join("catalog.synthetic", e.Field), "%s", e.Msg)
+		}
+	}
+	if c.Interactions != "" && c.MovieLens != "" {
+		s.doc.Add("catalog.interactions", "movielens already brings its ratings; drop interactions")
+	}
+}
+
+func (s *Scenario) validatePersonas() {
+	p := s.Personas
+	if len(p.Files) == 0 && len(p.Inline) == 0 && len(p.Population) == 0 {
+		s.doc.Add("personas", "name persona files, inline personas or a population")
+	}
+	for i, pop := range p.Population {
+		if pop.JoinRound < 0 || pop.JoinRound >= s.Rounds {
+			s.doc.Add(config.Join(config.Index("personas.population", i), "join_round"), "must be between 0 and rounds-1 (%d), got %d", s.Rounds-1, pop.JoinRound)
+		}
+	}
+	for i, f := range p.Files {
+		data, err := os.ReadFile(s.resolve(f))
+		if err != nil {
+			s.doc.Add(config.Index("personas.files", i), "cannot read persona file: %v", err)
+			continue
+		}
+		s.personaSrc = append(s.personaSrc, personaFileRef{path: s.resolve(f), data: data})
+	}
+}
+
+func (s *Scenario) validateVariants() {
+	if len(s.Variants) == 0 {
+		s.doc.Add("variants", "name at least one variant")
+	}
+	seen := map[string]bool{}
+	for i, v := range s.Variants {
+		at := config.Index("variants", i)
+		switch {
+		case v.Name == "":
+			s.doc.Add(config.Join(at, "name"), "is required")
+		case !variantName.MatchString(v.Name):
+			s.doc.Add(config.Join(at, "name"), "must be letters, digits, '.', '_' or '-', got %q", v.Name)
+		case seen[v.Name]:
+			s.doc.Add(config.Join(at, "name"), "variant %q is named twice", v.Name)
+		}
+		seen[v.Name] = true
+		spec, ok := recommenders.Lookup(v.Recommender)
+		if !ok {
+			s.doc.Add(config.Join(at, "recommender"), "unknown recommender %q (known: %s)", v.Recommender, strings.Join(recommenders.Names(), ", "))
+		} else {
+			_, errs := spec.Resolve(s.doc, config.Join(at, "params"), v.Params)
+			s.doc.Append(errs...)
+		}
+		if v.Timeout != "" {
+			if d, err := time.ParseDuration(v.Timeout); err != nil || d <= 0 {
+				s.doc.Add(config.Join(at, "timeout"), "must be a positive duration such as 500ms or 2s, got %q", v.Timeout)
+			}
+		}
+	}
+}
+
+// resolve makes a path from the scenario relative to the working directory.
+func (s *Scenario) resolve(p string) string {
+	if path.IsAbs(p) || s.dir == "." {
+		return p
+	}
+	return path.Join(s.dir, p)
+}
+
+// File is the scenario's file name.
+func (s *Scenario) File() string { return s.doc.File }
+
+// ErrorTolerance is the recommender error rate above which the run fails
+// with exit code 3.
+func (s *Scenario) ErrorTolerance() float64 {
+	if s.Tolerance.RecommenderErrorRate != nil {
+		return *s.Tolerance.RecommenderErrorRate
+	}
+	return DefaultErrorTolerance
+}
+
+// WriteTrajectories reports whether trajectories.jsonl is written (default yes).
+func (s *Scenario) WriteTrajectories() bool {
+	return s.Output.Trajectories == nil || *s.Output.Trajectories
+}
+
+// WriteReport reports whether report.html is written (default yes).
+func (s *Scenario) WriteReport() bool { return s.Output.Report == nil || *s.Output.Report }

@@ -1,0 +1,180 @@
+// Package trajectory defines the one record type a run streams: the
+// trajectory event. The simulator writes events, aggregators (metrics, judges)
+// consume them, and reporters read what the aggregators made.
+package trajectory
+
+import (
+	"errors"
+
+	"github.com/recloop/recloop/catalog"
+)
+
+// SchemaVersion is written in every event as "v". Readers reject versions
+// they do not know.
+const SchemaVersion = 1
+
+// ErrSchema is returned for events of an unknown schema version or kind.
+var ErrSchema = errors.New("trajectory: unsupported schema")
+
+// Kind says which part of an Event is set.
+type Kind string
+
+const (
+	// KindRun is the first event of a run: what was run, with which seed.
+	KindRun Kind = "run"
+	// KindPersona describes one persona as it starts (once per run, not per variant).
+	KindPersona Kind = "persona"
+	// KindStep is one persona seeing one slate from one variant in one round.
+	KindStep Kind = "step"
+	// KindPersonaEnd is a persona's final state in one variant's world.
+	KindPersonaEnd Kind = "persona_end"
+	// KindRunEnd closes a run; a file without it is a partial run.
+	KindRunEnd Kind = "run_end"
+)
+
+// Event is one line of trajectories.jsonl. Exactly one of the kind-specific
+// parts is set. Fields whose name starts with wall_ hold wall-clock
+// measurements: they are the only bytes that differ between two runs of the
+// same scenario.
+type Event struct {
+	V       int    `json:"v"`
+	Kind    Kind   `json:"kind"`
+	Variant string `json:"variant,omitempty"`
+	Round   int    `json:"round"`
+	Persona string `json:"persona,omitempty"`
+
+	Step       *Step       `json:"step,omitempty"`
+	Profile    *Profile    `json:"profile,omitempty"`
+	PersonaEnd *PersonaEnd `json:"persona_end,omitempty"`
+	Run        *RunInfo    `json:"run,omitempty"`
+	RunEnd     *RunEnd     `json:"run_end,omitempty"`
+}
+
+// Step is what happened when a persona was shown a slate.
+type Step struct {
+	// Slate is the items shown, in rank order (rank = index + 1).
+	Slate []Shown `json:"slate"`
+	// Utility is the persona's mean realised utility over the items it
+	// consumed in this step (0 when it consumed nothing).
+	Utility float64 `json:"utility"`
+	// Exited is set on the step after which the persona left for good.
+	Exited bool `json:"exited,omitempty"`
+	// Error is set when the recommender failed; Slate is then empty.
+	Error *StepError `json:"error,omitempty"`
+	// WallLatencyUS is the wall time of the Recommend call in microseconds.
+	WallLatencyUS int64 `json:"wall_latency_us"`
+}
+
+// Shown is one slot of a slate and what the persona did with it.
+type Shown struct {
+	Item        string  `json:"item"`
+	Score       float64 `json:"score"`
+	Explanation string  `json:"explanation,omitempty"`
+	Examined    bool    `json:"examined,omitempty"`
+	Clicked     bool    `json:"clicked,omitempty"`
+	// Rating is 1–5 for a clicked item, 0 otherwise.
+	Rating float64 `json:"rating,omitempty"`
+}
+
+// Accepted is METRICS.md's acceptance: clicked and rated 4 or more.
+func (s *Shown) Accepted() bool { return s.Clicked && s.Rating >= 4 }
+
+// Error kinds recorded in StepError.Kind.
+const (
+	ErrorKindError   = "error"
+	ErrorKindTimeout = "timeout"
+	ErrorKindInvalid = "invalid"
+)
+
+// StepError records a recommender failure.
+type StepError struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+// Profile is a persona as it starts the run. Metrics need it for segments,
+// cold start, serendipity ground truth and taste drift.
+type Profile struct {
+	Name            string             `json:"name,omitempty"`
+	Archetype       string             `json:"archetype,omitempty"`
+	Segments        []string           `json:"segments,omitempty"`
+	JoinRound       int                `json:"join_round,omitempty"`
+	History         []string           `json:"history"`
+	Interests       catalog.Taste      `json:"interests"`
+	LatentInterests catalog.Taste      `json:"latent_interests"`
+	Traits          map[string]float64 `json:"traits"`
+}
+
+// PersonaEnd is a persona's state at the end of one variant's world.
+type PersonaEnd struct {
+	// Interests is the drifted stated-interest vector, as a taste.
+	Interests catalog.Taste `json:"interests"`
+	// TasteDrift is 1 − cos(start interests, end interests).
+	TasteDrift float64 `json:"taste_drift"`
+	// ExitRound is the round after which the persona left, or -1.
+	ExitRound int `json:"exit_round"`
+	// SlatesViewed counts the slates the persona saw.
+	SlatesViewed int `json:"slates_viewed"`
+}
+
+// RunInfo describes the run in the first event.
+type RunInfo struct {
+	Scenario  string        `json:"scenario"`
+	Seed      uint64        `json:"seed"`
+	Rounds    int           `json:"rounds"`
+	SlateSize int           `json:"slate_size"`
+	Variants  []VariantInfo `json:"variants"`
+	Personas  int           `json:"personas"`
+	Items     int           `json:"items"`
+	Behaviour string        `json:"behaviour"`
+	Tool      string        `json:"tool"`
+}
+
+// VariantInfo names a variant and the recommender behind it.
+type VariantInfo struct {
+	Name        string `json:"name"`
+	Recommender string `json:"recommender"`
+}
+
+// RunEnd closes the run.
+type RunEnd struct {
+	// Partial is set when the run stopped early (interrupt, budget).
+	Partial bool   `json:"partial,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Sink consumes events in order. Events are only valid during the call;
+// a sink that keeps data must copy it.
+type Sink interface {
+	Write(ev *Event) error
+}
+
+// Sinks fans events out to several sinks, stopping at the first error.
+type Sinks []Sink
+
+func (s Sinks) Write(ev *Event) error {
+	for _, sink := range s {
+		if err := sink.Write(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Flusher is implemented by sinks that buffer. The simulator flushes after
+// every round, so an interrupted run leaves only whole lines on disk.
+type Flusher interface {
+	Flush() error
+}
+
+// Flush flushes every sink that buffers.
+func (s Sinks) Flush() error {
+	for _, sink := range s {
+		if f, ok := sink.(Flusher); ok {
+			if err := f.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,201 @@
+package trajectory
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/recloop/recloop/catalog"
+)
+
+func stepEvent(explanation string, score float64) *Event {
+	return &Event{
+		V: SchemaVersion, Kind: KindStep, Variant: "itemknn", Round: 3, Persona: "p-1",
+		Step: &Step{
+			Slate: []Shown{
+				{Item: "item-1", Score: score, Explanation: explanation, Examined: true, Clicked: true, Rating: 4},
+				{Item: "item-2", Score: 0.25, Examined: true},
+				{Item: "item-3", Score: -1e-9},
+			},
+			Utility:       0.8125,
+			Exited:        true,
+			WallLatencyUS: 1234,
+		},
+	}
+}
+
+// The hand encoder must agree with encoding/json byte for byte, including
+// escaping and float formatting, so that either can write a file.
+func TestStepEncodingMatchesEncodingJSON(t *testing.T) {
+	cases := []*Event{
+		stepEvent("because you watched <Alien> & \"Aliens\"", 1),
+		stepEvent("line\nbreak\ttab\x01ctl \u2028 sep \xff bad utf8 ünïcødé", 123456789.5),
+		stepEvent("", 1e21),
+		stepEvent("", 1.5e-7),
+		{V: SchemaVersion, Kind: KindStep, Round: 0, Step: &Step{Error: &StepError{Kind: ErrorKindTimeout, Message: "context deadline exceeded"}}},
+		{V: SchemaVersion, Kind: KindStep, Round: 1, Persona: "x", Step: &Step{Slate: []Shown{}}},
+	}
+	for i, ev := range cases {
+		want, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := appendStepEvent(nil, ev)
+		if !bytes.Equal(got, want) {
+			t.Errorf("case %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+func TestNonFiniteFloatsStayValidJSON(t *testing.T) {
+	b := appendStepEvent(nil, stepEvent("", math.NaN()))
+	if !json.Valid(b) {
+		t.Fatalf("invalid JSON: %s", b)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	events := []*Event{
+		{V: SchemaVersion, Kind: KindRun, Run: &RunInfo{Scenario: "s", Seed: 7, Rounds: 2, SlateSize: 3,
+			Variants: []VariantInfo{{Name: "a", Recommender: "popular"}}, Personas: 1, Items: 3, Behaviour: "utility", Tool: "test"}},
+		{V: SchemaVersion, Kind: KindPersona, Persona: "p-1", Profile: &Profile{History: []string{"item-9"},
+			Interests: catalog.Taste{Categories: map[string]float64{"drama": 1}}, Traits: map[string]float64{"activity": 0.5}}},
+		stepEvent("because", 0.5),
+		{V: SchemaVersion, Kind: KindPersonaEnd, Variant: "a", Persona: "p-1", PersonaEnd: &PersonaEnd{TasteDrift: 0.1, ExitRound: -1, SlatesViewed: 2}},
+		{V: SchemaVersion, Kind: KindRunEnd, RunEnd: &RunEnd{}},
+	}
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	for _, ev := range events {
+		if err := w.Write(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), "\n"); n != len(events) {
+		t.Fatalf("%d lines, want %d", n, len(events))
+	}
+	r := NewReader(&buf)
+	for i, want := range events {
+		got, err := r.Next()
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("event %d:\n got %+v\nwant %+v", i, got, want)
+		}
+	}
+	if _, err := r.Next(); !errors.Is(err, io.EOF) {
+		t.Fatalf("want EOF, got %v", err)
+	}
+}
+
+func TestReaderErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		want  error
+	}{
+		{"future version", `{"v":99,"kind":"step","round":0,"step":{"slate":[]}}` + "\n", ErrSchema},
+		{"unknown kind", `{"v":1,"kind":"nonsense","round":0}` + "\n", ErrSchema},
+		{"step without step", `{"v":1,"kind":"step","round":0}` + "\n", ErrSchema},
+		{"truncated last line", `{"v":1,"kind":"run_end","round":0}` + "\n" + `{"v":1,"kind":"st`, ErrTruncated},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewReader(strings.NewReader(tc.input))
+			var err error
+			for err == nil {
+				_, err = r.Next()
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestGarbageMidFileIsAnError(t *testing.T) {
+	input := "not json\n" + `{"v":1,"kind":"run_end","round":0}` + "\n"
+	_, err := NewReader(strings.NewReader(input)).Next()
+	if err == nil || errors.Is(err, ErrTruncated) || !strings.Contains(err.Error(), "line 1") {
+		t.Fatalf("want a line-1 decode error, got %v", err)
+	}
+}
+
+type countingSink struct{ n int }
+
+func (c *countingSink) Write(*Event) error { c.n++; return nil }
+
+func TestReadAllToleratesTruncation(t *testing.T) {
+	input := `{"v":1,"kind":"run_end","round":0}` + "\n" + `{"v":1,"ki`
+	var sink countingSink
+	if err := ReadAll(strings.NewReader(input), &sink); err != nil {
+		t.Fatal(err)
+	}
+	if sink.n != 1 {
+		t.Fatalf("read %d events, want 1", sink.n)
+	}
+}
+
+func FuzzReader(f *testing.F) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	_ = w.Write(stepEvent("x", 1))
+	_ = w.Flush()
+	f.Add(buf.Bytes())
+	f.Add([]byte(`{"v":1,"kind":"run","round":0,"run":{"scenario":"s"}}`))
+	f.Add([]byte("\n\n{}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := NewReader(bytes.NewReader(data))
+		for i := 0; i < 1000; i++ {
+			ev, err := r.Next()
+			if err != nil {
+				return
+			}
+			if ev.Kind == KindStep && ev.Step == nil {
+				t.Fatal("step event without step passed the check")
+			}
+		}
+	})
+}
+
+func FuzzStepEncoding(f *testing.F) {
+	f.Add("because you liked <b>", 0.5, "item-1")
+	f.Add("\xff\xfe", -3.25e-8, "")
+	f.Fuzz(func(t *testing.T, explanation string, score float64, item string) {
+		if math.IsNaN(score) || math.IsInf(score, 0) {
+			return
+		}
+		ev := stepEvent(explanation, score)
+		ev.Step.Slate[1].Item = item
+		want, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendStepEvent(nil, ev); !bytes.Equal(got, want) {
+			t.Fatalf("\n got %s\nwant %s", got, want)
+		}
+	})
+}
+
+func BenchmarkWriteStep(b *testing.B) {
+	ev := stepEvent("because you watched The Last Orbit", 0.75)
+	for len(ev.Step.Slate) < 10 {
+		ev.Step.Slate = append(ev.Step.Slate, Shown{Item: "item-12345", Score: 0.123456})
+	}
+	w := NewWriter(io.Discard)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := w.Write(ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
