@@ -5,10 +5,10 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/bits"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/recloop/recloop/config"
@@ -165,13 +165,8 @@ func normaliseNames(in []string) []string {
 	return out
 }
 
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }
 
 func (c *Catalog) buildFeatures() {
@@ -413,14 +408,14 @@ func (c *Catalog) NewItemCount() int { return c.newItems }
 // "tag:y") so the caller can report them.
 func (c *Catalog) TasteVector(t Taste) (vec []float64, unknown []string) {
 	vec = make([]float64, c.NumFeatures())
-	for _, name := range sortedFloatKeys(t.Categories) {
+	for _, name := range sortedKeys(t.Categories) {
 		if i, ok := c.CategoryIndex(name); ok {
 			vec[i] += t.Categories[name]
 		} else {
 			unknown = append(unknown, "category:"+name)
 		}
 	}
-	for _, name := range sortedFloatKeys(t.Tags) {
+	for _, name := range sortedKeys(t.Tags) {
 		if i, ok := c.TagIndex(name); ok {
 			vec[len(c.categories)+i] += t.Tags[name]
 		} else {
@@ -451,13 +446,4 @@ func (c *Catalog) TasteFromVector(vec []float64) Taste {
 		}
 	}
 	return t
-}
-
-func sortedFloatKeys(m map[string]float64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

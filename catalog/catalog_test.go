@@ -194,11 +194,26 @@ func TestSimilarityOnFeatures(t *testing.T) {
 	}
 }
 
+// simCase is a pair of items with their expected similarity and distance.
+type simCase struct {
+	a, b     int
+	sim, dis float64
+}
+
+func checkSimilarities(t *testing.T, c *Catalog, cases []simCase) {
+	t.Helper()
+	for _, tt := range cases {
+		if got := c.Similarity(tt.a, tt.b); math.Abs(got-tt.sim) > 1e-12 {
+			t.Errorf("Similarity(%d,%d) = %v, want %v", tt.a, tt.b, got, tt.sim)
+		}
+		if got := c.Distance(tt.a, tt.b); math.Abs(got-tt.dis) > 1e-12 || got < 0 {
+			t.Errorf("Distance(%d,%d) = %v, want %v", tt.a, tt.b, got, tt.dis)
+		}
+	}
+}
+
 func checkFeatureSimilarity(t *testing.T, c *Catalog) {
-	tests := []struct {
-		a, b     int
-		sim, dis float64
-	}{
+	checkSimilarities(t, c, []simCase{
 		// A and B share action and space: 2 · (1/√3)² = 2/3.
 		{0, 1, 2.0 / 3, 1.0 / 3},
 		{1, 0, 2.0 / 3, 1.0 / 3},
@@ -210,15 +225,7 @@ func checkFeatureSimilarity(t *testing.T, c *Catalog) {
 		// An item without features is similar to nothing, itself included.
 		{2, 0, 0, 1},
 		{2, 2, 0, 1},
-	}
-	for _, tt := range tests {
-		if got := c.Similarity(tt.a, tt.b); math.Abs(got-tt.sim) > 1e-12 {
-			t.Errorf("Similarity(%d,%d) = %v, want %v", tt.a, tt.b, got, tt.sim)
-		}
-		if got := c.Distance(tt.a, tt.b); math.Abs(got-tt.dis) > 1e-12 || got < 0 {
-			t.Errorf("Distance(%d,%d) = %v, want %v", tt.a, tt.b, got, tt.dis)
-		}
-	}
+	})
 	if c.Distance(0, 0) != 0 {
 		t.Errorf("Distance(A, A) = %v, want exactly 0", c.Distance(0, 0))
 	}
@@ -235,10 +242,7 @@ func TestSimilarityOnEmbeddings(t *testing.T) {
 		{ID: "f", Categories: []string{"drama"}},
 		{ID: "z", Embedding: []float32{0, 0}},
 	})
-	tests := []struct {
-		a, b     int
-		sim, dis float64
-	}{
+	checkSimilarities(t, c, []simCase{
 		// (3,4)·(4,3) / (5·5) = 24/25.
 		{0, 1, 0.96, 0.04},
 		// opposite vectors: cos −1, distance 2.
@@ -248,15 +252,7 @@ func TestSimilarityOnEmbeddings(t *testing.T) {
 		{0, 3, 1, 0},
 		// a zero embedding is similar to nothing.
 		{0, 4, 0, 1},
-	}
-	for _, tt := range tests {
-		if got := c.Similarity(tt.a, tt.b); math.Abs(got-tt.sim) > 1e-12 {
-			t.Errorf("Similarity(%d,%d) = %v, want %v", tt.a, tt.b, got, tt.sim)
-		}
-		if got := c.Distance(tt.a, tt.b); math.Abs(got-tt.dis) > 1e-12 {
-			t.Errorf("Distance(%d,%d) = %v, want %v", tt.a, tt.b, got, tt.dis)
-		}
-	}
+	})
 	if !c.HasEmbeddings() {
 		t.Error("HasEmbeddings = false")
 	}

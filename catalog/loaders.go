@@ -3,7 +3,6 @@ package catalog
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -37,38 +36,47 @@ const maxLineBytes = 64 << 20
 // .jsonl (one item per line) or .csv (a header row, one item per row).
 // Every problem is reported with file, line and field, not only the first.
 func Load(path string) (*Catalog, error) {
-	ext := strings.ToLower(filepath.Ext(path))
-	switch ext {
-	case ".yaml", ".yml", ".json", ".jsonl", ".csv":
-	default:
-		return nil, fmt.Errorf("%w: %s (want .yaml, .yml, .json, .jsonl or .csv)", ErrFormat, path)
+	items, err := parseFile(path, itemParsers, ".yaml, .yml, .json, .jsonl or .csv")
+	if err != nil {
+		return nil, err
+	}
+	return fromItems(path, items)
+}
+
+// parser reads the records of one file; file names it in errors.
+type parser[T any] func(file string, r io.Reader) ([]T, error)
+
+var itemParsers = map[string]parser[Item]{
+	".yaml":  whole(parseYAMLItems),
+	".yml":   whole(parseYAMLItems),
+	".json":  whole(parseJSONItems),
+	".jsonl": parseJSONLItems,
+	".csv":   parseCSVItems,
+}
+
+// parseFile parses path with the parser its extension names.
+func parseFile[T any](path string, parsers map[string]parser[T], want string) ([]T, error) {
+	parse, ok := parsers[strings.ToLower(filepath.Ext(path))]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s (want %s)", ErrFormat, path, want)
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
 	defer f.Close()
-	var items []Item
-	switch ext {
-	case ".jsonl":
-		items, err = parseJSONLItems(path, f)
-	case ".csv":
-		items, err = parseCSVItems(path, f)
-	default:
-		var data []byte
-		if data, err = io.ReadAll(f); err != nil {
-			return nil, fmt.Errorf("catalog: reading %s: %w", path, err)
+	return parse(path, f)
+}
+
+// whole adapts a parser that needs the whole file in memory.
+func whole[T any](parse func(file string, data []byte) ([]T, error)) parser[T] {
+	return func(file string, r io.Reader) ([]T, error) {
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: reading %s: %w", file, err)
 		}
-		if ext == ".json" {
-			items, err = parseJSONItems(path, data)
-		} else {
-			items, err = parseYAMLItems(path, data)
-		}
+		return parse(file, data)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return fromItems(path, items)
 }
 
 // fromItems builds the catalog of a file whose items have been checked.
@@ -502,31 +510,48 @@ func parseJSONLItems(file string, r io.Reader) ([]Item, error) {
 	probs := &problems{file: file}
 	check := newItemChecker(0)
 	var items []Item
+	err := eachJSONLine(file, r, probs, func(line int, it *Item, report itemReport) {
+		normaliseAttributes(it.Attributes)
+		check.check(it, "line "+strconv.Itoa(line), report)
+		items = append(items, *it)
+	})
+	return result(items, err, probs)
+}
+
+// eachJSONLine strictly decodes every non-blank line of r into a T and hands
+// it to use with a report for further problems on that line. A value the
+// decoder could only partly read is still handed over, its bad field
+// already reported and silenced.
+func eachJSONLine[T any](file string, r io.Reader, probs *problems, use func(line int, v *T, report itemReport)) error {
 	err := eachLine(file, r, func(line int, b []byte) {
 		if len(bytes.TrimSpace(b)) == 0 {
 			return
 		}
-		var it Item
-		jp := decodeStrict(b, &it)
+		var v T
+		jp := decodeStrict(b, &v)
 		if jp != nil {
 			probs.add(line, jp.field, "%s", jp.msg)
 			if jp.whole {
 				return
 			}
 		}
-		normaliseAttributes(it.Attributes)
-		check.check(&it, "line "+strconv.Itoa(line), jp.except(func(field, format string, args ...any) {
+		use(line, &v, jp.except(func(field, format string, args ...any) {
 			probs.add(line, field, format, args...)
 		}))
-		items = append(items, it)
 	})
-	if err = probs.addReadError(err); err != nil {
+	return probs.addReadError(err)
+}
+
+// result is what a parser returns: the read error if reading failed, else
+// the problems found if there were any, else the values.
+func result[T any](values []T, err error, probs *problems) ([]T, error) {
+	if err == nil {
+		err = probs.err()
+	}
+	if err != nil {
 		return nil, err
 	}
-	if err := probs.err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+	return values, nil
 }
 
 // csvFile is a CSV reader that reports problems by line and column name.
@@ -640,13 +665,7 @@ func parseCSVItems(file string, r io.Reader) ([]Item, error) {
 		check.check(&it, "line "+strconv.Itoa(line), report)
 		items = append(items, it)
 	})
-	if err != nil {
-		return nil, err
-	}
-	if err := c.probs.err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+	return result(items, err, c.probs)
 }
 
 // csvItem builds one item from a row, reporting cells that do not parse.
@@ -749,186 +768,5 @@ func inferAttribute(s string) any {
 	case "false", "False", "FALSE":
 		return false
 	}
-	return s
-}
-
-// LoadInteractions reads an interaction log: .csv with a header naming the
-// columns user, item, rating and timestamp (userId/user_id and
-// itemId/item_id/movieId/movie_id are accepted; other columns are ignored),
-// or .jsonl with one {"user", "item", "rating", "timestamp"} object per line.
-// The result is sorted by (timestamp, user, item, rating).
-func LoadInteractions(path string) ([]Interaction, error) {
-	ext := strings.ToLower(filepath.Ext(path))
-	if ext != ".csv" && ext != ".jsonl" {
-		return nil, fmt.Errorf("%w: %s (want .csv or .jsonl)", ErrFormat, path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: %w", err)
-	}
-	defer f.Close()
-	var out []Interaction
-	if ext == ".csv" {
-		out, err = parseCSVInteractions(path, f)
-	} else {
-		out, err = parseJSONLInteractions(path, f)
-	}
-	if err != nil {
-		return nil, err
-	}
-	sortInteractions(out)
-	return out, nil
-}
-
-func interactionColumn(h string) string {
-	switch strings.ToLower(h) {
-	case "user", "userid", "user_id":
-		return "user"
-	case "item", "itemid", "item_id", "movieid", "movie_id":
-		return "item"
-	case "rating":
-		return "rating"
-	case "timestamp":
-		return "timestamp"
-	}
-	return ""
-}
-
-func parseCSVInteractions(file string, r io.Reader) ([]Interaction, error) {
-	c, ok := openCSV(file, r)
-	if !ok {
-		return nil, c.probs.err()
-	}
-	c.r.ReuseRecord = true
-	cols := c.columns(interactionColumn)
-	for _, need := range []string{"user", "item"} {
-		if _, ok := cols[need]; !ok {
-			c.probs.add(1, "", "the header has no %s column (want user,item,rating,timestamp)", need)
-		}
-	}
-	if c.probs.any() {
-		return nil, c.probs.err()
-	}
-	users, items := interner{}, interner{}
-	var out []Interaction
-	err := c.rows(func(line int, rec []string) {
-		report := func(field, format string, args ...any) { c.probs.add(line, field, format, args...) }
-		in := Interaction{
-			User: users.intern(strings.TrimSpace(rec[cols["user"]])),
-			Item: items.intern(strings.TrimSpace(rec[cols["item"]])),
-		}
-		if i, ok := cols["rating"]; ok && strings.TrimSpace(rec[i]) != "" {
-			s := strings.TrimSpace(rec[i])
-			f, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				report("rating", "%q is not a number", s)
-			}
-			in.Rating = f
-		}
-		if i, ok := cols["timestamp"]; ok && strings.TrimSpace(rec[i]) != "" {
-			s := strings.TrimSpace(rec[i])
-			n, err := strconv.ParseInt(s, 10, 64)
-			if err != nil {
-				report("timestamp", "%q is not a whole number", s)
-			}
-			in.Timestamp = n
-		}
-		if checkInteraction(&in, report) {
-			out = append(out, in)
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := c.probs.err(); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func parseJSONLInteractions(file string, r io.Reader) ([]Interaction, error) {
-	probs := &problems{file: file}
-	users, items := interner{}, interner{}
-	var out []Interaction
-	err := eachLine(file, r, func(line int, b []byte) {
-		if len(bytes.TrimSpace(b)) == 0 {
-			return
-		}
-		var in Interaction
-		jp := decodeStrict(b, &in)
-		if jp != nil {
-			probs.add(line, jp.field, "%s", jp.msg)
-			if jp.whole {
-				return
-			}
-		}
-		in.User, in.Item = users.intern(in.User), items.intern(in.Item)
-		if checkInteraction(&in, jp.except(func(field, format string, args ...any) { probs.add(line, field, format, args...) })) {
-			out = append(out, in)
-		}
-	})
-	if err = probs.addReadError(err); err != nil {
-		return nil, err
-	}
-	if err := probs.err(); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// checkInteraction reports what is wrong with in and whether it is usable.
-func checkInteraction(in *Interaction, report itemReport) bool {
-	ok := true
-	if in.User == "" {
-		report("user", "is required")
-		ok = false
-	}
-	if in.Item == "" {
-		report("item", "is required")
-		ok = false
-	}
-	if math.IsNaN(in.Rating) || math.IsInf(in.Rating, 0) {
-		report("rating", "must be a finite number")
-		ok = false
-	}
-	return ok
-}
-
-func sortInteractions(xs []Interaction) {
-	// Compared field by field rather than with cmp.Or, which would compare
-	// the strings even when the timestamps already differ.
-	slices.SortFunc(xs, func(a, b Interaction) int {
-		if c := cmp.Compare(a.Timestamp, b.Timestamp); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.User, b.User); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Item, b.Item); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Rating, b.Rating)
-	})
-}
-
-// interner shares one string per distinct id, so a log of millions of rows
-// holds each user and item id once.
-type interner map[string]string
-
-func (in interner) intern(s string) string {
-	if v, ok := in[s]; ok {
-		return v
-	}
-	s = strings.Clone(s)
-	in[s] = s
-	return s
-}
-
-func (in interner) internBytes(b []byte) string {
-	if v, ok := in[string(b)]; ok {
-		return v
-	}
-	s := string(b)
-	in[s] = s
 	return s
 }

@@ -310,86 +310,50 @@ func TestInterningSharesStrings(t *testing.T) {
 	}
 }
 
-// FuzzCSVCatalog checks that the CSV parser never panics and that whatever it
-// accepts, New accepts too.
-func FuzzCSVCatalog(f *testing.F) {
-	for _, name := range []string{"catalog.csv", "bad.csv"} {
+// fuzzItemParser seeds f with fixture files and checks that parse never
+// panics and that whatever it accepts, New accepts too.
+func fuzzItemParser(f *testing.F, fixtures []string, parse func([]byte) ([]Item, error)) {
+	for _, name := range fixtures {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(data)
 	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		items, err := parse(data)
+		if err != nil || len(items) == 0 {
+			return
+		}
+		if _, err := New(items); err != nil {
+			t.Fatalf("the parser accepted items New rejects: %v", err)
+		}
+	})
+}
+
+func FuzzCSVCatalog(f *testing.F) {
 	f.Add([]byte("id,embedding\na,1|2\nb,3 4\n"))
 	f.Add([]byte("id\n\"a\"\"b\"\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		items, err := parseCSVItems("f.csv", bytes.NewReader(data))
-		if err != nil || len(items) == 0 {
-			return
-		}
-		if _, err := New(items); err != nil {
-			t.Fatalf("the parser accepted items New rejects: %v", err)
-		}
+	fuzzItemParser(f, []string{"catalog.csv", "bad.csv"}, func(data []byte) ([]Item, error) {
+		return parseCSVItems("f.csv", bytes.NewReader(data))
 	})
 }
 
-// FuzzJSONLCatalog checks the JSONL parser the same way.
 func FuzzJSONLCatalog(f *testing.F) {
-	for _, name := range []string{"catalog.jsonl", "bad.jsonl"} {
-		data, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
 	f.Add([]byte(`{"id": "a", "attributes": {"x": [1, {"y": 2.5}]}}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		items, err := parseJSONLItems("f.jsonl", bytes.NewReader(data))
-		if err != nil || len(items) == 0 {
-			return
-		}
-		if _, err := New(items); err != nil {
-			t.Fatalf("the parser accepted items New rejects: %v", err)
-		}
+	fuzzItemParser(f, []string{"catalog.jsonl", "bad.jsonl"}, func(data []byte) ([]Item, error) {
+		return parseJSONLItems("f.jsonl", bytes.NewReader(data))
 	})
 }
 
-// FuzzJSONCatalog checks the JSON array/object parser the same way.
 func FuzzJSONCatalog(f *testing.F) {
-	for _, name := range []string{"catalog.json", "catalog_object.json", "bad.json"} {
-		data, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		items, err := parseJSONItems("f.json", data)
-		if err != nil || len(items) == 0 {
-			return
-		}
-		if _, err := New(items); err != nil {
-			t.Fatalf("the parser accepted items New rejects: %v", err)
-		}
+	fuzzItemParser(f, []string{"catalog.json", "catalog_object.json", "bad.json"}, func(data []byte) ([]Item, error) {
+		return parseJSONItems("f.json", data)
 	})
 }
 
-// FuzzYAMLCatalog checks the YAML catalog parser the same way.
 func FuzzYAMLCatalog(f *testing.F) {
-	for _, name := range []string{"catalog.yaml", "bad.yaml"} {
-		data, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		items, err := parseYAMLItems("f.yaml", data)
-		if err != nil || len(items) == 0 {
-			return
-		}
-		if _, err := New(items); err != nil {
-			t.Fatalf("the parser accepted items New rejects: %v", err)
-		}
+	fuzzItemParser(f, []string{"catalog.yaml", "bad.yaml"}, func(data []byte) ([]Item, error) {
+		return parseYAMLItems("f.yaml", data)
 	})
 }

@@ -288,9 +288,7 @@ func newItemLookup(items []Item) *itemLookup {
 			l.other[items[i].ID] = i
 			continue
 		}
-		if n >= len(l.byNum) {
-			l.byNum = append(l.byNum, make([]int32, n+1-len(l.byNum))...)
-		}
+		l.byNum = growTo(l.byNum, n+1)
 		l.byNum[n] = int32(i) + 1
 	}
 	return l
@@ -307,6 +305,14 @@ func (l *itemLookup) find(id []byte) (int, bool) {
 	return i, ok
 }
 
+// growTo extends s with zero values to at least n elements.
+func growTo[T any](s []T, n int) []T {
+	if n <= len(s) {
+		return s
+	}
+	return append(s, make([]T, n-len(s))...)
+}
+
 // numericInterner is an interner with a slice for small numeric ids.
 type numericInterner struct {
 	byNum []string
@@ -321,9 +327,7 @@ func (in *numericInterner) intern(b []byte) string {
 		}
 		return in.other.internBytes(b)
 	}
-	if n >= len(in.byNum) {
-		in.byNum = append(in.byNum, make([]string, n+1-len(in.byNum))...)
-	}
+	in.byNum = growTo(in.byNum, n+1)
 	if in.byNum[n] == "" {
 		in.byNum[n] = string(b)
 	}

@@ -21,7 +21,7 @@ type Doc struct {
 }
 
 var typeErrLine = regexp.MustCompile(`^line (\d+): (.*)$`)
-var unknownField = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
+var unknownField = regexp.MustCompile(`^field (\S+) not found in type (.+)$`)
 
 // Parse decodes data into v strictly: unknown fields are errors, and all of
 // them are reported. Syntax errors stop decoding; the returned Doc then has a
@@ -121,6 +121,23 @@ func (d *Doc) Node(path string) *yaml.Node {
 		return nil
 	}
 	return Walk(d.Root, path)
+}
+
+// Has reports whether the document sets the value at path.
+func (d *Doc) Has(path string) bool {
+	if d == nil || d.Root == nil {
+		return false
+	}
+	n := d.Root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, part := range splitPath(path) {
+		if n, _ = step(n, part); n == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // Walk resolves a dotted path under n, returning the deepest node reached.

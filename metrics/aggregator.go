@@ -34,29 +34,28 @@ type Aggregator struct {
 	pairs  pairPlan
 	groups int
 
-	novelty []float64
-	popRank []int32
-	isNew   []bool
+	items   itemTable
 	numCats int
 
 	// per-step scratch, reused to keep the hot path allocation-free
-	known    []int32
-	knownPos []int32
-	q        []float64
-	touched  []int32
+	known       []int32
+	knownPos    []int32
+	q           []float64
+	touched     []int32
+	featSum     []float64
+	featSelf    float64
+	featTouched []int32
 }
 
 // persona is what the aggregator keeps from a persona event, shared by all
 // variants.
 type persona struct {
-	id        string
 	segments  []string
 	joinRound int
 	cold      bool
 	seed      []int32 // distinct known seed-history items, ascending
 	seedCats  []catWeight
 	seedTotal float64
-	seedFeat  []int32 // features (categories, then tags) of the seed history
 	stated    []int32 // features with positive weight in the stated interests
 	latent    []int32 // features with positive weight in the latent interests
 }
@@ -66,8 +65,6 @@ type personaState struct {
 	hist      []int32 // H_u: seed history plus consumed items, ascending
 	histCats  []catWeight
 	histTotal float64
-	histFeat  []int32
-	consumed  []int32 // items consumed during the run, ascending (homogenisation)
 
 	slates, impressions, clicks, accepted int
 	latentAccepted, trueHits              int
@@ -123,7 +120,6 @@ type roundStats struct {
 	acc                                    [numRoundMeans]meanAcc
 	active, slots, newSlots, calls, failed int
 	coverage, homog                        float64
-	snapped                                bool
 }
 
 type variantState struct {
@@ -132,7 +128,7 @@ type variantState struct {
 	rounds            []roundStats
 	curRound          int
 
-	exposure       []int64
+	exposure       []int32
 	groupExposure  []int32 // groups × items, row g = personas with index ≡ g (mod groups)
 	distinct       int
 	firstShown     []int32
@@ -144,13 +140,17 @@ type variantState struct {
 	homog homogState
 }
 
+var _ trajectory.Sink = (*Aggregator)(nil)
+
 const maxErrorExamples = 5
 
 // maxExposureGroups and exposureGroupCells bound the grouped bootstrap of
-// coverage and Gini: at most 50 groups, and at most 2²³ group × item
-// counters (32 MiB) per variant however large the catalog.
+// coverage and Gini: at most 20 groups, so that the counters of a
+// 10,000-item catalog (800 KB) stay in cache on every impression, and at
+// most 2²³ group × item counters (32 MiB) per variant however large the
+// catalog.
 const (
-	maxExposureGroups  = 50
+	maxExposureGroups  = 20
 	exposureGroupCells = 1 << 23
 )
 
@@ -161,37 +161,15 @@ func exposureGroups(personas, items int) int {
 // NewAggregator returns an aggregator over cat; cfg is completed with
 // WithDefaults.
 func NewAggregator(cat *catalog.Catalog, cfg Config) *Aggregator {
-	n := cat.Len()
 	a := &Aggregator{
 		cat:        cat,
 		cfg:        cfg.WithDefaults(),
 		personaIdx: map[string]int32{},
 		variantIdx: map[string]int{},
-		novelty:    make([]float64, n),
-		popRank:    make([]int32, n),
-		isNew:      make([]bool, n),
+		items:      newItemTable(cat),
 		numCats:    len(cat.Categories()),
 		q:          make([]float64, len(cat.Categories())),
-	}
-	order := make([]int32, n)
-	for i := range n {
-		a.novelty[i] = -math.Log2(cat.PopularityShare(i))
-		a.isNew[i] = cat.Item(i).IsNew()
-		order[i] = int32(i)
-	}
-	// Most popular first; ties keep catalog order so the ranking is stable.
-	slices.SortStableFunc(order, func(x, y int32) int {
-		px, py := cat.PopularityShare(int(x)), cat.PopularityShare(int(y))
-		switch {
-		case px > py:
-			return -1
-		case px < py:
-			return 1
-		}
-		return 0
-	})
-	for r, i := range order {
-		a.popRank[i] = int32(r)
+		featSum:    make([]float64, cat.NumFeatures()),
 	}
 	return a
 }
@@ -274,9 +252,8 @@ func (a *Aggregator) variant(name string) *variantState {
 
 func (a *Aggregator) addPersona(id string, pr *trajectory.Profile) int32 {
 	p := &persona{
-		id:        id,
 		joinRound: pr.JoinRound,
-		cold:      len(pr.History) <= a.cfg.ColdMaxHistory || pr.JoinRound > 0,
+		cold:      len(pr.History) <= max(a.cfg.ColdMaxHistory, 0) || pr.JoinRound > 0,
 		stated:    a.tasteFeatures(pr.Interests),
 		latent:    a.tasteFeatures(pr.LatentInterests),
 	}
@@ -296,11 +273,8 @@ func (a *Aggregator) addPersona(id string, pr *trajectory.Profile) int32 {
 			continue
 		}
 		var w float64
-		p.seedCats, w = addSpread(p.seedCats, a.cat.ItemCategories(i))
+		p.seedCats, w = addSpread(p.seedCats, a.items.categories(int32(i)))
 		p.seedTotal += w
-		for _, f := range a.cat.Features(i).Idx {
-			p.seedFeat, _ = insertSorted(p.seedFeat, f)
-		}
 	}
 	idx := int32(len(a.personas))
 	a.personas = append(a.personas, p)
@@ -366,7 +340,6 @@ func (a *Aggregator) state(v *variantState, pi int32) *personaState {
 		hist:       slices.Clone(p.seed),
 		histCats:   slices.Clone(p.seedCats),
 		histTotal:  p.seedTotal,
-		histFeat:   slices.Clone(p.seedFeat),
 		round:      -1,
 		lastActive: -1,
 		exitRound:  -1,
@@ -382,13 +355,13 @@ func (a *Aggregator) ensureExposure(v *variantState) {
 		return
 	}
 	n := a.cat.Len()
-	v.exposure = make([]int64, n)
+	v.exposure = make([]int32, n)
 	v.groupExposure = make([]int32, a.groups*n)
 	v.firstShown = make([]int32, n)
 	for i := range v.firstShown {
 		v.firstShown[i] = -1
 	}
-	v.homog = newHomogState(a.pairs, n)
+	v.homog = newHomogState(&a.pairs, n)
 }
 
 func (a *Aggregator) personaEnd(v *variantState, pi int32, pe *trajectory.PersonaEnd) {
@@ -413,7 +386,7 @@ func (a *Aggregator) advance(v *variantState, t int) {
 		for r := v.curRound + 1; r < t; r++ {
 			prev := v.rounds[r-1]
 			rs := v.round(r)
-			rs.coverage, rs.homog, rs.snapped = prev.coverage, prev.homog, true
+			rs.coverage, rs.homog = prev.coverage, prev.homog
 		}
 	}
 	v.curRound = t
@@ -422,8 +395,7 @@ func (a *Aggregator) advance(v *variantState, t int) {
 func (a *Aggregator) snapshot(v *variantState, t int) {
 	rs := v.round(t)
 	rs.coverage = float64(v.distinct) / float64(a.cat.Len())
-	rs.homog, _ = v.homog.mean(a.pairs, v.states)
-	rs.snapped = true
+	rs.homog = v.homog.mean(&a.pairs)
 }
 
 // finalise closes the last round of every variant and every persona's open

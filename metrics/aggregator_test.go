@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/trajectory"
 )
 
@@ -69,9 +70,11 @@ func TestHandComputedHeadline(t *testing.T) {
 		// p1: d → min(d(d,a)=1, d(d,b)=0.5) = 0.5; c → min(0.5, 1, 0.5) = 0.5.
 		// p2: a → d(a,d) = 1.
 		{name: ContentSerendipity, p1: 0.5, p2: 1},
-		// p1 (latent y): d shares t2 with the history, c shares t1 → 0/2.
-		// p2 (latent x, stated y, history features {y, t2}): a = {x, t1} → 1/1.
-		{name: TrueSerendipityShare, p1: 0, p2: 1},
+		// Latent matches on any category or tag; stated and history on categories.
+		// p1 (stated x, latent y, history categories {x}): round 0 accepts d (y):
+		// a hit; round 1 accepts c (y), but y is in the history by then → 1/2.
+		// p2 (stated y, latent x, history categories {y}): a (x) → 1/1.
+		{name: TrueSerendipityShare, p1: 0.5, p2: 1},
 		{name: CalibrationKL, p1: (kl0 + kl1p1) / 2, p2: (kl0 + kl1p2) / 2},
 		// p1 consumes one y item per round: H = 0, 0. p2: round 0 {x, y} → 1 bit,
 		// round 1 {x} → 0.
@@ -151,7 +154,8 @@ func TestHandComputedRounds(t *testing.T) {
 		// round 0: p1 0.5 (d), p2 1 (a); round 1: p1 0.5 (c), p2 accepted nothing.
 		{ContentSerendipity, []float64{0.75, 0.5}},
 		// round 0: p1 0/1, p2 1/1; round 1: p1 0/1.
-		{TrueSerendipityShare, []float64{0.5, 0}},
+		// round 0: both personas hit (1/1 each); round 1: p1 0/1, p2 undefined.
+		{TrueSerendipityShare, []float64{1, 0}},
 		{RecommenderErrRate, []float64{0, 0}},
 		// round 0: p1 5, p2 (4+3)/2; round 1: p1 4, p2 2.
 		{MeanRating, []float64{(5 + 3.5) / 2, (4 + 2) / 2.0}},
@@ -394,4 +398,48 @@ func TestCompute(t *testing.T) {
 			t.Error("no error")
 		}
 	})
+}
+
+func TestNewItemsReleasedMidRun(t *testing.T) {
+	cat, err := catalog.New([]catalog.Item{
+		{ID: "old", Categories: []string{"x"}},
+		{ID: "r1", Categories: []string{"x"}, ReleaseRound: 1},
+		{ID: "r2", Categories: []string{"y"}, ReleaseRound: 2},
+		{ID: "never", Categories: []string{"y"}, ReleaseRound: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := []trajectory.Event{
+		runEvent(4, "A"),
+		stepEvent("A", 0, "p", 0, seen("old")),
+		stepEvent("A", 1, "p", 0, seen("old"), seen("old")),
+		stepEvent("A", 2, "p", 0, clicked("r1", 4), seen("old")),
+		stepEvent("A", 3, "p", 0, seen("r2"), seen("r1")),
+	}
+	v := aggregate(t, cat, handConfig, events).Variants[0]
+	cs := v.ColdStart
+	// r1: released 1, first shown 2 → 1 round; r2: released 2, first shown 3 → 1.
+	// "never" is never shown. New items: 3 (r1, r2, never).
+	// New-item impressions: r1 twice, r2 once; one click (r1) → CTR 1/3.
+	if cs.NewItems != 3 || cs.NewItemsNeverShown != 1 || !approx(float64(cs.NewItemRoundsToFirstExposure), 1) || !approx(float64(cs.NewItemCTR), 1.0/3) {
+		t.Errorf("cold start %+v", cs)
+	}
+	// slots per round: 1, 2, 2, 2; new slots: 0, 0, 1, 2.
+	want := []float64{0, 0, 0.5, 1}
+	for r, w := range want {
+		if got := v.Rounds[NewItemExposure][r]; !approx(float64(got), w) {
+			t.Errorf("round %d new-item exposure %v, want %v", r, got, w)
+		}
+	}
+	// whole run: 3 new of 7 slots.
+	if got := headline(t, &v, NewItemExposure); !approx(float64(got.Value), 3.0/7) {
+		t.Errorf("new item exposure %v, want 3/7", got.Value)
+	}
+	// Coverage per round is cumulative: {old} = 1/4, 1/4, {old, r1} = 2/4, + r2 = 3/4.
+	for r, w := range []float64{0.25, 0.25, 0.5, 0.75} {
+		if got := v.Rounds[Coverage][r]; !approx(float64(got), w) {
+			t.Errorf("round %d coverage %v, want %v", r, got, w)
+		}
+	}
 }

@@ -109,3 +109,27 @@ func BenchmarkAggregate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkResampledMean is the bootstrap's inner loop: one resample of
+// 10,000 per-persona values.
+func BenchmarkResampledMean(b *testing.B) {
+	vals := make([]float64, 10000)
+	for i := range vals {
+		vals[i] = float64(i % 7)
+	}
+	r := newResampler(1)
+	for b.Loop() {
+		resampledMean(&r, vals)
+	}
+}
+
+// BenchmarkResults is Results alone (bootstrap included) over the same
+// 3M-impression run.
+func BenchmarkResults(b *testing.B) {
+	cat := syntheticCatalog(b, 10000)
+	agg := NewAggregator(cat, Config{Seed: 1})
+	syntheticRun(b, cat, agg, 10000, 30, 10)
+	for b.Loop() {
+		agg.Results()
+	}
+}

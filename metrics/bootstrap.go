@@ -39,22 +39,27 @@ func (r *resampler) intn(n int) int {
 
 // resampledMean is the mean of len(vals) values drawn with replacement.
 // Each 64-bit draw gives two 32-bit multiply-shift indexes (bias at most
-// n / 2³², under 10⁻⁵ for a million personas), and two accumulators
-// keep the additions from waiting on each other.
+// n / 2³², under 10⁻⁵ for a million personas), and four accumulators keep
+// the additions from waiting on each other.
 func resampledMean(r *resampler, vals []float64) float64 {
 	n := len(vals)
 	n32 := uint64(n)
-	var s0, s1 float64
+	var s0, s1, s2, s3 float64
 	k := 0
-	for ; k+1 < n; k += 2 {
-		x := r.next()
+	// a local copy of the state stays in a register
+	local := *r
+	for ; k+3 < n; k += 4 {
+		x, y := local.next(), local.next()
 		s0 += vals[(x&0xffffffff*n32)>>32]
 		s1 += vals[(x>>32*n32)>>32]
+		s2 += vals[(y&0xffffffff*n32)>>32]
+		s3 += vals[(y>>32*n32)>>32]
 	}
-	if k < n {
+	*r = local
+	for ; k < n; k++ {
 		s0 += vals[r.intn(n)]
 	}
-	return (s0 + s1) / float64(n)
+	return (s0 + s1 + s2 + s3) / float64(n)
 }
 
 // bootstrapKey seeds one metric's resamples from the run seed, the variant,

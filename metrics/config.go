@@ -9,7 +9,8 @@ var ErrEvent = errors.New("metrics: invalid event")
 // Config tunes the aggregator. The zero value is usable through WithDefaults.
 type Config struct {
 	// ColdMaxHistory: a persona with at most this many seed history items
-	// (or who joins after round 0) is in the cold cohort.
+	// (or who joins after round 0) is in the cold cohort. 0 means the
+	// default; any negative value means 0 (only empty histories are cold).
 	ColdMaxHistory int
 	// SerendipityTopN is N of the primitive recommender PM_u (top-N popular
 	// items the persona has not consumed).
@@ -38,8 +39,7 @@ const (
 )
 
 // WithDefaults fills unset (zero or negative) fields with their defaults,
-// except that a negative ColdMaxHistory is kept: it makes no persona cold by
-// history, only late joiners.
+// except that a negative ColdMaxHistory is kept (it stands for 0).
 func (c Config) WithDefaults() Config {
 	if c.ColdMaxHistory == 0 {
 		c.ColdMaxHistory = defaultColdMaxHistory

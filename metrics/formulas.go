@@ -18,12 +18,13 @@ type catWeight struct {
 // addSpread adds weight 1 spread evenly over cats (METRICS.md: "each item
 // spreads weight 1 evenly over its categories"). Items without categories
 // add nothing. It returns the grown slice and the weight added.
-func addSpread(ws []catWeight, cats []int32) ([]catWeight, float64) {
+func addSpread(ws []catWeight, cats []feature) ([]catWeight, float64) {
 	if len(cats) == 0 {
 		return ws, 0
 	}
 	share := 1 / float64(len(cats))
-	for _, g := range cats {
+	for _, f := range cats {
+		g := f.idx
 		k, found := slices.BinarySearchFunc(ws, g, func(e catWeight, t int32) int { return cmp.Compare(e.cat, t) })
 		if found {
 			ws[k].w += share
@@ -37,25 +38,30 @@ func addSpread(ws []catWeight, cats []int32) ([]catWeight, float64) {
 // calibrationKL is C_KL = Σ_g p(g) log2(p(g) / q̃(g)) with q̃ = (1 − α) q + α p.
 // p is sparse with total pTotal; q is dense over categories with total
 // qTotal (0 when the slate has no categorised item, so q̃ = α p). Only
-// categories with p(g) > 0 contribute. It is NaN when p is empty.
+// categories with p(g) > 0 contribute; where q(g) = 0 the term is exactly
+// p(g) log2(1/α), which saves a logarithm for every history category the
+// slate does not show. It is NaN when p is empty.
 func calibrationKL(p []catWeight, pTotal float64, q []float64, qTotal float64) float64 {
 	if pTotal <= 0 {
 		return math.NaN()
 	}
-	var kl float64
+	var kl, unshown float64
 	for _, e := range p {
 		pg := e.w / pTotal
 		if pg <= 0 {
 			continue
 		}
-		var qg float64
-		if qTotal > 0 {
-			qg = q[e.cat] / qTotal
+		if qTotal <= 0 || q[e.cat] == 0 {
+			unshown += pg
+			continue
 		}
+		qg := q[e.cat] / qTotal
 		kl += pg * math.Log2(pg/((1-calibrationAlpha)*qg+calibrationAlpha*pg))
 	}
-	return kl
+	return kl + unshown*log2InvAlpha
 }
+
+var log2InvAlpha = math.Log2(1 / calibrationAlpha)
 
 // entropyAndTopShare returns H = −Σ p log2 p of a sparse distribution and the
 // share of its largest entry. Both are NaN for an empty distribution.
@@ -179,14 +185,4 @@ func insertSorted(s []int32, x int32) ([]int32, bool) {
 		return s, false
 	}
 	return slices.Insert(s, k, x), true
-}
-
-// intersects reports whether any of xs is in the ascending set s.
-func intersects(s []int32, xs []int32) bool {
-	for _, x := range xs {
-		if containsSorted(s, x) {
-			return true
-		}
-	}
-	return false
 }

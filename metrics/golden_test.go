@@ -29,8 +29,10 @@ func encodeEvents(tb testing.TB, events []trajectory.Event) string {
 // goldenStream extends handStream with a second variant, a late joiner, a
 // recommender error and a persona with an unknown history item.
 func goldenStream() []trajectory.Event {
+	run := runEvent(3, "A", "B")
+	run.Run.Personas = 3
 	events := []trajectory.Event{
-		runEvent(3, "A", "B"),
+		run,
 		personaEvent("p1", trajectory.Profile{Segments: []string{"vip", "fans"}, History: []string{"a", "b"}, Interests: taste("x"), LatentInterests: taste("y")}),
 		personaEvent("p2", trajectory.Profile{Segments: []string{"fans"}, History: []string{"d", "zz"}, Interests: taste("y"), LatentInterests: taste("x")}),
 		personaEvent("p3", trajectory.Profile{JoinRound: 1, Interests: taste("x")}),

@@ -36,10 +36,16 @@ func planPairs(personas int, cfg Config) pairPlan {
 		}
 		return plan
 	}
-	r := rng.New(rng.Key(cfg.Seed, rng.PurposeSample, rng.StringKey(Homogenisation)))
-	seen := make(map[personaPair]bool, cfg.HomogenisationMaxPairs)
-	plan.partners = make([][]partner, personas)
-	for len(plan.pairs) < cfg.HomogenisationMaxPairs {
+	return samplePairs(personas, cfg.HomogenisationMaxPairs, cfg.Seed)
+}
+
+// samplePairs draws m distinct pairs of distinct personas uniformly;
+// m must be below personas·(personas−1)/2.
+func samplePairs(personas, m int, seed uint64) pairPlan {
+	plan := pairPlan{universe: personas, partners: make([][]partner, personas)}
+	r := rng.New(rng.Key(seed, rng.PurposeSample, rng.StringKey(Homogenisation)))
+	seen := make(map[personaPair]bool, m)
+	for len(plan.pairs) < m {
 		x, y := r.IntN(personas), r.IntN(personas-1)
 		if y >= x {
 			y++
@@ -63,27 +69,35 @@ func (p *pairPlan) index(x, y int32) int {
 	return a*(2*n-a-1)/2 + (b - a - 1)
 }
 
-// homogState counts |A ∩ B| per pair incrementally: when a persona consumes
-// an item for the first time, every tracked pair whose other member already
-// consumed it gains one. |A ∪ B| = |A| + |B| − |A ∩ B| follows from the
-// set sizes, so a round's mean costs one pass over the pairs.
+// homogState holds the run-consumed set of every persona in the pair
+// universe and counts |A ∩ B| per pair incrementally: when a persona
+// consumes an item for the first time, every tracked pair whose other
+// member already consumed it gains one. |A ∪ B| = |A| + |B| − |A ∩ B|
+// follows from the set sizes, so a round's mean costs one pass over the
+// pairs.
 type homogState struct {
+	sets  [][]int32 // per persona, ascending
 	inter []int32
 	// consumers lists, per item, the personas that consumed it (all-pairs
 	// plans only; sampled plans look the partner's set up instead).
 	consumers [][]int32
 }
 
-func newHomogState(plan pairPlan, items int) homogState {
-	h := homogState{inter: make([]int32, len(plan.pairs))}
+func newHomogState(plan *pairPlan, items int) homogState {
+	h := homogState{sets: make([][]int32, plan.universe), inter: make([]int32, len(plan.pairs))}
 	if plan.all {
 		h.consumers = make([][]int32, items)
 	}
 	return h
 }
 
-func (h *homogState) consume(plan pairPlan, states []*personaState, u, item int32) {
+// consume records that persona u consumed item.
+func (h *homogState) consume(plan *pairPlan, u, item int32) {
 	if int(u) >= plan.universe {
+		return
+	}
+	var added bool
+	if h.sets[u], added = insertSorted(h.sets[u], item); !added {
 		return
 	}
 	if plan.all {
@@ -94,52 +108,36 @@ func (h *homogState) consume(plan pairPlan, states []*personaState, u, item int3
 		return
 	}
 	for _, pt := range plan.partners[u] {
-		if int(pt.other) < len(states) && states[pt.other] != nil && containsSorted(states[pt.other].consumed, item) {
+		if containsSorted(h.sets[pt.other], item) {
 			h.inter[pt.pair]++
 		}
 	}
 }
 
-// jaccards returns each pair's |A ∩ B| / |A ∪ B| of the run-consumed sets,
-// NaN for a pair that consumed nothing at all.
-func (h *homogState) jaccards(plan pairPlan, states []*personaState) []float64 {
-	sizes := consumedSizes(plan.universe, states)
+// jaccards returns each pair's |A ∩ B| / |A ∪ B|, NaN for a pair that
+// consumed nothing at all.
+func (h *homogState) jaccards(plan *pairPlan) []float64 {
 	out := make([]float64, len(plan.pairs))
 	for k, pp := range plan.pairs {
-		out[k] = jaccardFromCounts(int(h.inter[k]), sizes[pp.a], sizes[pp.b])
+		out[k] = jaccardFromCounts(int(h.inter[k]), len(h.sets[pp.a]), len(h.sets[pp.b]))
 	}
 	return out
 }
 
-// mean is the mean Jaccard index over the pairs where it is defined, and the
-// number of such pairs.
-func (h *homogState) mean(plan pairPlan, states []*personaState) (float64, int) {
-	if len(plan.pairs) == 0 {
-		return math.NaN(), 0
-	}
-	sizes := consumedSizes(plan.universe, states)
+// mean is the mean Jaccard index over the pairs where it is defined.
+func (h *homogState) mean(plan *pairPlan) float64 {
 	var sum float64
 	n := 0
 	for k, pp := range plan.pairs {
-		if j := jaccardFromCounts(int(h.inter[k]), sizes[pp.a], sizes[pp.b]); !math.IsNaN(j) {
+		if j := jaccardFromCounts(int(h.inter[k]), len(h.sets[pp.a]), len(h.sets[pp.b])); !math.IsNaN(j) {
 			sum += j
 			n++
 		}
 	}
 	if n == 0 {
-		return math.NaN(), 0
+		return math.NaN()
 	}
-	return sum / float64(n), n
-}
-
-func consumedSizes(universe int, states []*personaState) []int {
-	sizes := make([]int, universe)
-	for p := range min(universe, len(states)) {
-		if states[p] != nil {
-			sizes[p] = len(states[p].consumed)
-		}
-	}
-	return sizes
+	return sum / float64(n)
 }
 
 // jaccardFromCounts is |A ∩ B| / (|A| + |B| − |A ∩ B|), NaN when both sets are empty.

@@ -14,7 +14,6 @@ func (a *Aggregator) step(v *variantState, pi int32, t int, st *trajectory.Step)
 	a.ensureExposure(v)
 	a.advance(v, t)
 	ps := a.state(v, pi)
-	p := a.personas[pi]
 	rs := v.round(t)
 	if ps.lastActive != t {
 		ps.lastActive = t
@@ -46,25 +45,40 @@ func (a *Aggregator) step(v *variantState, pi int32, t int, st *trajectory.Step)
 			a.knownPos = append(a.knownPos, int32(k))
 		}
 	}
-	k := len(a.known)
-	n := a.cat.Len()
-	group := a.groupExposureRow(v, pi, n)
+	tally := a.tallySlate(v, pi, ps, t, st)
+	a.fold(ps, rs, a.personas[pi].cold, &tally, st.Utility)
+	if tally.clicks > 0 {
+		a.consume(v, pi, ps, st)
+	}
+}
 
-	var (
-		clicks, accepted, newSlots, unexpectedHits int
-		latentAccepted, trueHits                   int
-		novelty, qTotal                            float64
-		rating, contentSer                         meanAcc
-	)
+// slateTally is what one slate contributes, before it is folded into the
+// persona's and the round's accumulators.
+type slateTally struct {
+	k, clicks, accepted, newSlots, unexpectedHits int
+	latentAccepted, trueHits                      int
+	novelty, kl, ild                              float64
+	rating, contentSer                            meanAcc
+}
+
+// tallySlate walks the known items of the slate once: global exposure,
+// novelty, the slate's category distribution q and feature sum (for KL and
+// ILD), and the per-click and per-acceptance quantities.
+func (a *Aggregator) tallySlate(v *variantState, pi int32, ps *personaState, t int, st *trajectory.Step) slateTally {
+	p := a.personas[pi]
+	group := a.groupExposureRow(v, pi)
+	tl := slateTally{k: len(a.known)}
+	var qTotal float64
 	for j, i := range a.known {
 		sh := &st.Slate[a.knownPos[j]]
+		item := &a.items.info[i]
 		if v.exposure[i] == 0 {
 			v.distinct++
 		}
 		v.exposure[i]++
 		group[i]++
-		if a.isNew[i] {
-			newSlots++
+		if item.isNew {
+			tl.newSlots++
 			v.newImpressions++
 			if v.firstShown[i] < 0 {
 				v.firstShown[i] = int32(t)
@@ -73,101 +87,104 @@ func (a *Aggregator) step(v *variantState, pi int32, t int, st *trajectory.Step)
 				v.newClicks++
 			}
 		}
-		novelty += a.novelty[i]
-		if cats := a.cat.ItemCategories(int(i)); len(cats) > 0 {
+		tl.novelty += item.novelty
+		a.ildAdd(i)
+		if cats := a.items.categories(i); len(cats) > 0 {
 			share := 1 / float64(len(cats))
-			for _, g := range cats {
-				if a.q[g] == 0 {
-					a.touched = append(a.touched, g)
+			for _, f := range cats {
+				if a.q[f.idx] == 0 {
+					a.touched = append(a.touched, f.idx)
 				}
-				a.q[g] += share
+				a.q[f.idx] += share
 			}
 			qTotal++
 		}
 		if !sh.Clicked {
 			continue
 		}
-		clicks++
+		tl.clicks++
 		if sh.Rating > 0 {
-			rating.add(sh.Rating)
+			tl.rating.add(sh.Rating)
 		}
 		if !sh.Accepted() {
 			continue
 		}
-		accepted++
+		tl.accepted++
 		if a.unexpected(ps.hist, i) {
-			unexpectedHits++
+			tl.unexpectedHits++
 		}
 		if len(ps.hist) > 0 {
-			contentSer.add(a.minDistance(ps.hist, i))
+			tl.contentSer.add(a.minDistance(ps.hist, i))
 		}
 		if len(p.latent) > 0 {
-			latentAccepted++
-			feats := a.cat.Features(int(i)).Idx
-			if intersects(p.latent, feats) && !intersects(p.stated, feats) && !intersects(ps.histFeat, feats) {
-				trueHits++
+			tl.latentAccepted++
+			if a.trueHit(p, ps, i) {
+				tl.trueHits++
 			}
 		}
 	}
-
-	ps.impressions += k
-	ps.clicks += clicks
-	ps.accepted += accepted
-	ps.newSlots += newSlots
-	ps.latentAccepted += latentAccepted
-	ps.trueHits += trueHits
-	rs.slots += k
-	rs.newSlots += newSlots
-
-	if k > 0 {
-		ctr := float64(clicks) / float64(k)
-		rs.acc[rmCTR].add(ctr)
-		if p.cold {
-			rs.acc[rmCTRCold].add(ctr)
-		} else {
-			rs.acc[rmCTRWarm].add(ctr)
-		}
-		ps.means[pmNovelty].sum += novelty
-		ps.means[pmNovelty].n += k
-		rs.acc[rmNovelty].add(novelty / float64(k))
-		srdp := float64(unexpectedHits) / float64(k)
-		ps.means[pmSerendipity].add(srdp)
-		rs.acc[rmSerendipity].add(srdp)
-		if kl := calibrationKL(ps.histCats, ps.histTotal, a.q, qTotal); !math.IsNaN(kl) {
-			ps.means[pmCalibrationKL].add(kl)
-			rs.acc[rmCalibrationKL].add(kl)
-		}
-	}
+	tl.kl = calibrationKL(ps.histCats, ps.histTotal, a.q, qTotal)
 	for _, g := range a.touched {
 		a.q[g] = 0
 	}
 	a.touched = a.touched[:0]
-	if k >= 2 {
-		ild := a.ild(a.known)
-		ps.means[pmILD].add(ild)
-		rs.acc[rmILD].add(ild)
+	tl.ild = a.ildFinish(a.known)
+	return tl
+}
+
+// fold adds a slate's tally to the persona's and the round's accumulators.
+// Each per-round series averages per-slate values.
+func (a *Aggregator) fold(ps *personaState, rs *roundStats, cold bool, tl *slateTally, utility float64) {
+	ps.impressions += tl.k
+	ps.clicks += tl.clicks
+	ps.accepted += tl.accepted
+	ps.newSlots += tl.newSlots
+	ps.latentAccepted += tl.latentAccepted
+	ps.trueHits += tl.trueHits
+	rs.slots += tl.k
+	rs.newSlots += tl.newSlots
+	if tl.k > 0 {
+		ctr := float64(tl.clicks) / float64(tl.k)
+		rs.acc[rmCTR].add(ctr)
+		if cold {
+			rs.acc[rmCTRCold].add(ctr)
+		} else {
+			rs.acc[rmCTRWarm].add(ctr)
+		}
+		ps.means[pmNovelty].sum += tl.novelty
+		ps.means[pmNovelty].n += tl.k
+		rs.acc[rmNovelty].add(tl.novelty / float64(tl.k))
+		srdp := float64(tl.unexpectedHits) / float64(tl.k)
+		ps.means[pmSerendipity].add(srdp)
+		rs.acc[rmSerendipity].add(srdp)
+		ps.means[pmCalibrationKL].add(tl.kl)
+		rs.acc[rmCalibrationKL].add(tl.kl)
 	}
-	if clicks > 0 {
-		rs.acc[rmAcceptance].add(float64(accepted) / float64(clicks))
-		ps.means[pmSatisfaction].add(st.Utility)
-		rs.acc[rmSatisfaction].add(st.Utility)
+	if tl.k >= 2 {
+		ps.means[pmILD].add(tl.ild)
+		rs.acc[rmILD].add(tl.ild)
 	}
-	if rating.n > 0 {
-		ps.means[pmRating].sum += rating.sum
-		ps.means[pmRating].n += rating.n
-		rs.acc[rmRating].add(rating.mean())
+	if tl.clicks > 0 {
+		rs.acc[rmAcceptance].add(float64(tl.accepted) / float64(tl.clicks))
+		ps.means[pmSatisfaction].add(utility)
+		rs.acc[rmSatisfaction].add(utility)
 	}
-	if contentSer.n > 0 {
-		ps.means[pmContentSerendipity].sum += contentSer.sum
-		ps.means[pmContentSerendipity].n += contentSer.n
-		rs.acc[rmContentSerendipity].add(contentSer.mean())
+	addMeans(&ps.means[pmRating], &rs.acc[rmRating], tl.rating)
+	addMeans(&ps.means[pmContentSerendipity], &rs.acc[rmContentSerendipity], tl.contentSer)
+	if tl.latentAccepted > 0 {
+		rs.acc[rmTrueSerendipity].add(float64(tl.trueHits) / float64(tl.latentAccepted))
 	}
-	if latentAccepted > 0 {
-		rs.acc[rmTrueSerendipity].add(float64(trueHits) / float64(latentAccepted))
+}
+
+// addMeans pools a slate's values into the persona's mean (each value
+// counts) and adds the slate's mean to the round's mean (each slate counts).
+func addMeans(persona, round *meanAcc, slate meanAcc) {
+	if slate.n == 0 {
+		return
 	}
-	if clicks > 0 {
-		a.consume(v, pi, ps, st)
-	}
+	persona.sum += slate.sum
+	persona.n += slate.n
+	round.add(slate.mean())
 }
 
 // consume adds the slate's clicked items to the persona's round
@@ -177,20 +194,15 @@ func (a *Aggregator) consume(v *variantState, pi int32, ps *personaState, st *tr
 		if !st.Slate[a.knownPos[j]].Clicked {
 			continue
 		}
-		cats := a.cat.ItemCategories(int(i))
+		cats := a.items.categories(i)
 		ps.roundCats, _ = addSpread(ps.roundCats, cats)
 		var added bool
 		if ps.hist, added = insertSorted(ps.hist, i); added {
 			var w float64
 			ps.histCats, w = addSpread(ps.histCats, cats)
 			ps.histTotal += w
-			for _, f := range a.cat.Features(int(i)).Idx {
-				ps.histFeat, _ = insertSorted(ps.histFeat, f)
-			}
 		}
-		if ps.consumed, added = insertSorted(ps.consumed, i); added {
-			v.homog.consume(a.pairs, v.states, pi, i)
-		}
+		v.homog.consume(&a.pairs, pi, i)
 	}
 }
 
@@ -220,7 +232,8 @@ func (a *Aggregator) flushRound(v *variantState, ps *personaState) {
 	ps.trend.add(float64(t), h)
 }
 
-func (a *Aggregator) groupExposureRow(v *variantState, pi int32, n int) []int32 {
+func (a *Aggregator) groupExposureRow(v *variantState, pi int32) []int32 {
+	n := a.cat.Len()
 	g := int(pi) % a.groups
 	return v.groupExposure[g*n : (g+1)*n]
 }
@@ -232,7 +245,7 @@ func (a *Aggregator) unexpected(hist []int32, i int32) bool {
 	if containsSorted(hist, i) {
 		return true
 	}
-	r := int(a.popRank[i])
+	r := int(a.items.info[i].popRank)
 	topN := a.cfg.SerendipityTopN
 	switch {
 	case r < topN:
@@ -242,11 +255,47 @@ func (a *Aggregator) unexpected(hist []int32, i int32) bool {
 	}
 	above := 0
 	for _, j := range hist {
-		if int(a.popRank[j]) < r {
+		if int(a.items.info[j].popRank) < r {
 			above++
 		}
 	}
 	return r-above >= topN
+}
+
+// historyShares reports whether any item of hist has a category or tag in
+// feats. It runs only for accepted items that already match the latent and
+// not the stated interests, so it scans the history instead of keeping a
+// feature set per persona up to date on every click.
+// trueHit: the item matches a latent interest (any category or tag) while
+// its primary category (its first) is neither a stated interest nor the
+// primary category of anything in the history. Comparing all categories or
+// tags instead would make discovery impossible after a few items: items
+// carry several broad labels, and a history soon touches nearly all of them.
+func (a *Aggregator) trueHit(p *persona, ps *personaState, i int32) bool {
+	if !sharesFeature(p.latent, a.items.features(i)) {
+		return false
+	}
+	primary, ok := a.primaryCategory(i)
+	if !ok {
+		return true
+	}
+	if containsSorted(p.stated, primary) {
+		return false
+	}
+	for _, j := range ps.hist {
+		if g, ok := a.primaryCategory(j); ok && g == primary {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Aggregator) primaryCategory(i int32) (int32, bool) {
+	cats := a.cat.ItemCategories(int(i))
+	if len(cats) == 0 {
+		return 0, false
+	}
+	return cats[0], true
 }
 
 // minDistance is min_{j ∈ hist} d(i, j).
@@ -263,16 +312,55 @@ func (a *Aggregator) minDistance(hist []int32, i int32) float64 {
 	return best
 }
 
-// ild is 2 / (k(k−1)) · Σ_{a<b} d(i_a, i_b).
+// ild is ILD(R) = 2 / (k(k−1)) · Σ_{a<b} d(i_a, i_b) = 1 − Σ_{a<b} cos / (k(k−1)/2),
+// NaN for k < 2. Without embeddings cos is the dot product of L2-normalised
+// multi-hot vectors, so Σ_{a<b} cos = (‖Σ_a x_a‖² − Σ_a ‖x_a‖²) / 2:
+// O(k·features) instead of k(k−1)/2 Similarity calls. ildAdd accumulates
+// the sum item by item (step does it while the item's features are in
+// cache) and ildFinish reads and resets it. With embeddings the cosines
+// are summed pairwise, since items without one fall back to features.
 func (a *Aggregator) ild(items []int32) float64 {
-	var sum float64
-	for x := 1; x < len(items); x++ {
-		for y := range x {
-			sum += a.cat.Distance(int(items[x]), int(items[y]))
+	for _, i := range items {
+		a.ildAdd(i)
+	}
+	return a.ildFinish(items)
+}
+
+func (a *Aggregator) ildAdd(i int32) {
+	if a.cat.HasEmbeddings() {
+		return
+	}
+	for _, f := range a.items.features(i) {
+		if a.featSum[f.idx] == 0 {
+			a.featTouched = append(a.featTouched, f.idx)
 		}
+		a.featSum[f.idx] += f.val
+		a.featSelf += f.val * f.val
+	}
+}
+
+func (a *Aggregator) ildFinish(items []int32) float64 {
+	var sumCos float64
+	if a.cat.HasEmbeddings() {
+		for x := 1; x < len(items); x++ {
+			for y := range x {
+				sumCos += a.cat.Similarity(int(items[x]), int(items[y]))
+			}
+		}
+	} else {
+		var total float64
+		for _, idx := range a.featTouched {
+			total += a.featSum[idx] * a.featSum[idx]
+			a.featSum[idx] = 0
+		}
+		sumCos = (total - a.featSelf) / 2
+		a.featTouched, a.featSelf = a.featTouched[:0], 0
+	}
+	if len(items) < 2 {
+		return math.NaN()
 	}
 	k := float64(len(items))
-	return 2 * sum / (k * (k - 1))
+	return 1 - sumCos/(k*(k-1)/2)
 }
 
 func (v *variantState) countError(e *trajectory.StepError) {

@@ -290,7 +290,7 @@ func (a *Aggregator) exposureCI(v *variantState, shown int, key uint64, b int) (
 		return globalCI(Coverage, math.NaN(), 0, nil), globalCI(Gini, math.NaN(), 0, nil)
 	}
 	covEst := float64(v.distinct) / float64(n)
-	giniEst := gini(slices.Clone(v.exposure))
+	giniEst := gini(widen(v.exposure))
 	if shown == 0 {
 		covEst = math.NaN()
 	}
@@ -336,8 +336,8 @@ func (a *Aggregator) homogenisationCI(v *variantState, key uint64, b int) Value 
 	if v.exposure == nil {
 		return globalCI(Homogenisation, math.NaN(), 0, nil)
 	}
-	plan := a.pairs
-	all := v.homog.jaccards(plan, v.states)
+	plan := &a.pairs
+	all := v.homog.jaccards(plan)
 	var pairs []personaPair
 	var js []float64
 	counted := make([]bool, plan.universe)
@@ -432,8 +432,8 @@ func (a *Aggregator) coldStart(cs *ColdStart, v *variantState, vals [][]float64,
 	cs.NewItems = a.cat.NewItemCount()
 	cs.NewItemCTR = Float(ratio(v.newClicks, v.newImpressions))
 	var delay meanAcc
-	for i, isNew := range a.isNew {
-		if !isNew {
+	for i, item := range a.items.info {
+		if !item.isNew {
 			continue
 		}
 		if v.firstShown == nil || v.firstShown[i] < 0 {
@@ -453,4 +453,12 @@ func (a *Aggregator) coldStart(cs *ColdStart, v *variantState, vals [][]float64,
 		func() { cs.CTRRatio = cohortRatioCI(ColdCTRRatio, ctrKey, coldCTR, warmCTR, b) },
 		func() { cs.AcceptanceRatio = cohortRatioCI(ColdAcceptanceRatio, accKey, coldAcc, warmAcc, b) },
 	}
+}
+
+func widen(counts []int32) []int64 {
+	out := make([]int64, len(counts))
+	for i, c := range counts {
+		out[i] = int64(c)
+	}
+	return out
 }

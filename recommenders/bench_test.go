@@ -119,8 +119,23 @@ func BenchmarkRecommend(b *testing.B) {
 	}
 }
 
+// warmForRecommend caches one warmed model per built-in: Recommend does not
+// change it, and the benchmark function runs several times while the
+// framework sizes b.N.
+var warmForRecommend = struct {
+	sync.Mutex
+	worlds map[string]*world
+	recs   map[string]Recommender
+}{worlds: map[string]*world{}, recs: map[string]Recommender{}}
+
 func benchmarkRecommend(b *testing.B, name string) {
-	w, r := warmModel(b, name)
+	warmForRecommend.Lock()
+	w, r := warmForRecommend.worlds[name], warmForRecommend.recs[name]
+	if r == nil {
+		w, r = warmModel(b, name)
+		warmForRecommend.worlds[name], warmForRecommend.recs[name] = w, r
+	}
+	warmForRecommend.Unlock()
 	ctx := context.Background()
 	var next atomic.Int64
 	b.ReportAllocs()

@@ -1,8 +1,10 @@
 package recommenders
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"slices"
 
 	"github.com/recloop/recloop/config"
 )
@@ -29,24 +31,36 @@ var contentSpec = config.Spec{
 }
 
 func init() {
-	Register(contentSpec, func(env Env, p config.Params) (Recommender, error) {
+	registerBuiltin(contentSpec, func(env Env, p config.Params) (Recommender, error) {
 		r := &content{
 			window:     p.Int("window"),
 			decay:      p.Float("recency_decay"),
 			neutral:    p.Float("neutral_rating"),
 			skipWeight: p.Float("skip_weight"),
-			pop:        newPopularity(env.Catalog, popularSpec.Defaults().Float("prior_weight"), popularSpec.Defaults().Int("window")),
+			pop:        newFallbackPopularity(env.Catalog),
 			skips:      map[string][]float64{},
 		}
 		r.init(env.Catalog)
 		cat := env.Catalog
 		r.featNames = append(append([]string(nil), cat.Categories()...), cat.Tags()...)
 		r.featPtr = make([]int32, cat.Len()+1)
+		postings := make([][]int32, len(r.featNames))
+		r.multiHot = true
 		for i := range cat.Len() {
 			f := cat.Features(i)
 			r.featIdx = append(r.featIdx, f.Idx...)
 			r.featVal = append(r.featVal, f.Val...)
 			r.featPtr[i+1] = int32(len(r.featIdx))
+			r.maxFeatures = max(r.maxFeatures, len(f.Idx))
+			for j, fi := range f.Idx {
+				postings[fi] = append(postings[fi], int32(i))
+				r.multiHot = r.multiHot && f.Val[j] == f.Val[0]
+			}
+		}
+		r.postPtr = make([]int32, len(postings)+1)
+		for f, items := range postings {
+			r.postItems = append(r.postItems, items...)
+			r.postPtr[f+1] = int32(len(r.postItems))
 		}
 		return r, nil
 	})
@@ -65,6 +79,14 @@ type content struct {
 	featPtr []int32
 	featIdx []int32
 	featVal []float64
+	// the items that have each feature, in the same layout
+	postPtr   []int32
+	postItems []int32
+	// multiHot holds when every item's vector has equal weights (the
+	// catalog's L2-normalised multi-hot features), which the pruning bound
+	// relies on
+	multiHot    bool
+	maxFeatures int
 
 	// skips[user] is the sum of the feature vectors of the items the user
 	// was shown and did not click.
@@ -137,20 +159,78 @@ func (r *content) Recommend(ctx context.Context, req Request) (Slate, error) {
 		return r.slate(s.slate, r.pop.explain), nil
 	}
 	q := s.profile
-	s.top.reset(k)
-	for i := range int32(r.cat.Len()) {
-		if !r.eligible(s, i, req.Round) {
-			continue
-		}
-		idx, val := r.features(i)
-		var dot float64
-		for j, f := range idx {
-			dot += val[j] * q[f]
-		}
-		s.top.push(candidate{score: dot / qn, item: i})
-	}
+	r.rank(s, q, qn, k, req.Round)
 	s.slate = append(s.slate[:0], s.top.sorted()...)
 	return r.slate(s.slate, func(_ int, c candidate) string { return r.explain(q, c.item) }), nil
+}
+
+// rank keeps the k best eligible items by cos(q, x_i) in s.top. It is exact
+// but rarely scores the whole catalog: it walks the items that have the
+// profile's strongest features first, and stops as soon as no item it has
+// not scored could beat the k-th best. An item whose positive features all
+// lie in feats[t:] has x_i·q = Σ_{f∈x_i} q_f/√n_i ≤ max_m S_m/√m, where S_m
+// is the sum of the m largest weights in feats[t:].
+func (r *content) rank(s *scratch, q []float64, qn float64, k, round int) {
+	s.top.reset(k)
+	if s.seen.stamp == nil {
+		s.seen = newMarks(r.cat.Len())
+	}
+	s.seen.clear()
+	if r.multiHot {
+		feats := s.feats[:0]
+		for f, w := range q {
+			if w > 0 {
+				feats = append(feats, int32(f))
+			}
+		}
+		slices.SortFunc(feats, func(a, b int32) int { return cmp.Or(cmp.Compare(q[b], q[a]), cmp.Compare(a, b)) })
+		s.feats = feats
+		for t, f := range feats {
+			if len(s.top.h) == k && s.top.h[0].score > r.bound(q, feats[t:])/qn {
+				return
+			}
+			for _, i := range r.postItems[r.postPtr[f]:r.postPtr[f+1]] {
+				if !s.seen.has(i) {
+					s.seen.add(i)
+					r.consider(s, q, qn, i, round)
+				}
+			}
+		}
+		// Every item left has no positively weighted feature: it scores 0 or less.
+		if len(s.top.h) == k && s.top.h[0].score > 0 {
+			return
+		}
+	}
+	for i := range int32(r.cat.Len()) {
+		if !s.seen.has(i) {
+			r.consider(s, q, qn, i, round)
+		}
+	}
+}
+
+// bound is max_m S_m/√m over the descending weights of feats, slightly
+// inflated so that rounding in the exact scores cannot cross it.
+func (r *content) bound(q []float64, feats []int32) float64 {
+	var sum, best float64
+	for m, f := range feats[:min(len(feats), r.maxFeatures)] {
+		sum += q[f]
+		best = max(best, sum/math.Sqrt(float64(m+1)))
+	}
+	return best * (1 + 1e-9)
+}
+
+func (r *content) consider(s *scratch, q []float64, qn float64, i int32, round int) {
+	if !r.eligible(s, i, round) {
+		return
+	}
+	idx, val := r.features(i)
+	var dot float64
+	for j, f := range idx {
+		dot += val[j] * q[f]
+	}
+	if c := (candidate{score: dot / qn, item: i}); s.top.admits(c) {
+		s.top.push(c)
+	}
 }
 
 // explain names the two features that contribute most to the item's score.
@@ -181,6 +261,9 @@ func (r *content) explain(q []float64, item int32) string {
 }
 
 func (r *content) Observe(ctx context.Context, feedback []Feedback) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	nf := len(r.featNames)
 	for _, f := range feedback {
 		i, ok := r.resolve(f.Item)
@@ -202,7 +285,7 @@ func (r *content) Observe(ctx context.Context, feedback []Feedback) error {
 		}
 	}
 	r.pop.finishRound()
-	return ctx.Err()
+	return nil
 }
 
 func (r *content) Reset(context.Context) error {

@@ -2,6 +2,7 @@ package recommenders
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -9,12 +10,7 @@ func TestContentHandComputed(t *testing.T) {
 	cat := tinyCatalog(t)
 	env := Env{Catalog: cat}
 	rated := func(id string, rating float64) HistoryItem { return HistoryItem{Item: id, Round: -1, Rating: rating} }
-	tests := []struct {
-		name   string
-		params map[string]any
-		req    Request
-		want   []want
-	}{
+	runHandCases(t, "content", env, []handCase{
 		{
 			// q = x_a = (sci-fi, space)/√2. cos with b and c is
 			// (1/√2)(1/√2) = 0.5 each (b first on index); d and f share
@@ -58,7 +54,7 @@ func TestContentHandComputed(t *testing.T) {
 		{
 			// Only the newest item (c) is in the window: q = x_c.
 			name: "window", params: map[string]any{"window": 1},
-			req: Request{User: "u", K: 1, History: hist("a", "c")},
+			req:  Request{User: "u", K: 1, History: hist("a", "c")},
 			want: []want{{"d", 0.5, "matches your interest in drama"}},
 		},
 		{
@@ -66,15 +62,7 @@ func TestContentHandComputed(t *testing.T) {
 			req:  Request{User: "u", K: 2},
 			want: []want{{"a", 60.0 / 210, ""}, {"b", 50.0 / 210, ""}},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := build(t, "content", env, tt.params)
-			got := recommend(t, r, tt.req)
-			checkContract(t, cat, tt.req, got)
-			checkSlate(t, got, tt.want)
-		})
-	}
+	})
 }
 
 func TestContentLearnsFromSkips(t *testing.T) {
@@ -99,4 +87,53 @@ func TestContentLearnsFromSkips(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSlate(t, recommend(t, r, req), []want{{"b", 0.5, ""}})
+}
+
+// TestContentPruningIsExact compares the pruned ranking with scoring every
+// item, for users whose profiles carry ratings and skips (negative weights).
+func TestContentPruningIsExact(t *testing.T) {
+	cat := mediumCatalog(t)
+	r := build(t, "content", Env{Catalog: cat}, map[string]any{"skip_weight": 0.5}).(*content)
+	w := newWorld(cat, 300, 12, 5)
+	for u := range w.history {
+		for j := range w.history[u] {
+			w.history[u][j].Rating = float64(1 + (u+j)%5)
+		}
+	}
+	slates, err := w.recommendAll(t.Context(), r, 0, 2, identity(len(w.users)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	observe(t, r, w.feedback(0, slates, nil)...)
+	for u := range w.users {
+		req := w.request(u, 1)
+		for _, k := range []int{1, 10, 400} {
+			req.K = k
+			s := r.pool.Get().(*scratch)
+			s.loadHistory(cat, req.History)
+			qn := r.buildProfile(s, req.User)
+			if qn == 0 {
+				r.pool.Put(s)
+				continue
+			}
+			r.rank(s, s.profile, qn, k, req.Round)
+			got := slices.Clone(s.top.sorted())
+			var all []candidate
+			for i := range int32(cat.Len()) {
+				if r.eligible(s, i, req.Round) {
+					idx, val := r.features(i)
+					var dot float64
+					for j, f := range idx {
+						dot += val[j] * s.profile[f]
+					}
+					all = append(all, candidate{score: dot / qn, item: i})
+				}
+			}
+			r.pool.Put(s)
+			slices.SortFunc(all, compareCandidates)
+			if want := all[:min(k, len(all))]; !slices.Equal(got, want) {
+				t.Fatalf("user %d, k %d: pruned ranking differs\n got %v\nwant %v", u, k, got, want)
+			}
+		}
+	}
 }

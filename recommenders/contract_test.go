@@ -2,6 +2,7 @@ package recommenders
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"slices"
 	"testing"
@@ -24,6 +25,9 @@ var builtins = []struct {
 func TestRegistryHasEveryBuiltin(t *testing.T) {
 	for _, b := range builtins {
 		spec := specOf(t, b.name)
+		if _, err := New(b.name, Env{}, spec.Defaults()); !errors.Is(err, ErrNoCatalog) {
+			t.Errorf("%s without a catalog: %v", b.name, err)
+		}
 		if spec.Summary == "" {
 			t.Errorf("%s has no summary", b.name)
 		}
@@ -82,75 +86,74 @@ func run(t *testing.T, w *world, r Recommender, rounds, workers int, order []int
 }
 
 func TestBuiltinsAreDeterministicAtAnyConcurrency(t *testing.T) {
-	cat := mediumCatalog(t)
-	env := Env{Catalog: cat, Interactions: priorLog(cat), Seed: 3}
 	const users, rounds = 300, 4
 	reversed := identity(users)
 	slices.Reverse(reversed)
-	for _, b := range builtins {
-		t.Run(b.name, func(t *testing.T) {
-			serial := run(t, newWorld(cat, users, 8, 1), build(t, b.name, env, b.params), rounds, 1, identity(users))
-			parallel := run(t, newWorld(cat, users, 8, 1), build(t, b.name, env, b.params), rounds, 8, reversed)
-			for round := range rounds {
-				for u := range users {
-					if !reflect.DeepEqual(serial[round][u], parallel[round][u]) {
-						t.Fatalf("round %d user %d:\nserial   %v\nparallel %v", round, u, serial[round][u], parallel[round][u])
-					}
+	eachBuiltin(t, users, func(t *testing.T, w *world, fresh func() Recommender) {
+		twin := newWorld(w.cat, users, 8, 1)
+		serial := run(t, w, fresh(), rounds, 1, identity(users))
+		parallel := run(t, twin, fresh(), rounds, 8, reversed)
+		for round := range rounds {
+			for u := range users {
+				if !reflect.DeepEqual(serial[round][u], parallel[round][u]) {
+					t.Fatalf("round %d user %d:\nserial   %v\nparallel %v", round, u, serial[round][u], parallel[round][u])
 				}
 			}
+		}
+	})
+}
+
+// eachBuiltin runs test for every built-in against a fresh world of users
+// on the medium catalog; fresh builds a new instance.
+func eachBuiltin(t *testing.T, users int, test func(t *testing.T, w *world, fresh func() Recommender)) {
+	cat := mediumCatalog(t)
+	env := Env{Catalog: cat, Interactions: priorLog(cat), Seed: 3}
+	for _, b := range builtins {
+		t.Run(b.name, func(t *testing.T) {
+			test(t, newWorld(cat, users, 8, 1), func() Recommender { return build(t, b.name, env, b.params) })
 		})
 	}
 }
 
 func TestBuiltinsLearnFromObserve(t *testing.T) {
-	cat := mediumCatalog(t)
-	env := Env{Catalog: cat, Interactions: priorLog(cat), Seed: 3}
 	const users = 200
-	for _, b := range builtins {
-		t.Run(b.name, func(t *testing.T) {
-			w := newWorld(cat, users, 8, 1)
-			learner := build(t, b.name, env, b.params)
-			run(t, w, learner, 2, 4, identity(users))
-			// The same round-2 requests against a model that saw nothing.
-			fresh := build(t, b.name, env, b.params)
-			changed := 0
-			for u := range users {
-				req := w.request(u, 2)
-				if !reflect.DeepEqual(recommend(t, learner, req), recommend(t, fresh, req)) {
-					changed++
-				}
+	eachBuiltin(t, users, func(t *testing.T, w *world, fresh func() Recommender) {
+		learner := fresh()
+		run(t, w, learner, 2, 4, identity(users))
+		// The same round-2 requests against a model that saw nothing.
+		naive := fresh()
+		changed := 0
+		for u := range users {
+			req := w.request(u, 2)
+			if !reflect.DeepEqual(recommend(t, learner, req), recommend(t, naive, req)) {
+				changed++
 			}
-			if changed < users/10 {
-				t.Fatalf("feedback changed only %d of %d slates", changed, users)
-			}
-		})
-	}
+		}
+		if changed < users/10 {
+			t.Fatalf("feedback changed only %d of %d slates", changed, users)
+		}
+	})
 }
 
 func TestBuiltinsResetRestoresConstruction(t *testing.T) {
-	cat := mediumCatalog(t)
-	env := Env{Catalog: cat, Interactions: priorLog(cat), Seed: 3}
 	const users = 150
-	for _, b := range builtins {
-		t.Run(b.name, func(t *testing.T) {
-			w := newWorld(cat, users, 8, 1)
-			r := build(t, b.name, env, b.params)
-			initial := make([]Request, users)
-			for u := range users {
-				initial[u] = w.request(u, 0)
-				initial[u].History = slices.Clone(initial[u].History)
+	eachBuiltin(t, users, func(t *testing.T, w *world, fresh func() Recommender) {
+		r := fresh()
+		initial := make([]Request, users)
+		for u := range users {
+			initial[u] = w.request(u, 0)
+			initial[u].History = slices.Clone(initial[u].History)
+		}
+		first := run(t, w, r, 3, 4, identity(users))[0]
+		if err := r.(Resetter).Reset(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for u, req := range initial {
+			if got := recommend(t, r, req); !reflect.DeepEqual(got, first[u]) {
+				t.Fatalf("user %d after Reset:\n got %v\nwant %v", u, got, first[u])
 			}
-			first := run(t, w, r, 3, 4, identity(users))[0]
-			if err := r.(Resetter).Reset(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			for u, req := range initial {
-				if got := recommend(t, r, req); !reflect.DeepEqual(got, first[u]) {
-					t.Fatalf("user %d after Reset:\n got %v\nwant %v", u, got, first[u])
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 func TestRecommendHonoursCancellation(t *testing.T) {

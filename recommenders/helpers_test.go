@@ -115,6 +115,27 @@ func checkSlate(t *testing.T, got Slate, wants []want) {
 	}
 }
 
+// handCase is one hand-computed slate: build the recommender with params,
+// ask req, expect want.
+type handCase struct {
+	name   string
+	params map[string]any
+	req    Request
+	want   []want
+}
+
+func runHandCases(t *testing.T, recommender string, env Env, cases []handCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			r := build(t, recommender, env, tt.params)
+			got := recommend(t, r, tt.req)
+			checkContract(t, env.Catalog, tt.req, got)
+			checkSlate(t, got, tt.want)
+		})
+	}
+}
+
 func ids(s Slate) []string {
 	out := make([]string, len(s.Items))
 	for i, it := range s.Items {

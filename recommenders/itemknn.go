@@ -33,13 +33,13 @@ var itemKNNSpec = config.Spec{
 }
 
 func init() {
-	Register(itemKNNSpec, func(env Env, p config.Params) (Recommender, error) {
+	registerBuiltin(itemKNNSpec, func(env Env, p config.Params) (Recommender, error) {
 		r := &itemKNN{
 			env:        env,
 			neighbours: p.Int("neighbours"),
 			window:     p.Int("window"),
 			shrinkage:  p.Float("shrinkage"),
-			pop:        newPopularity(env.Catalog, popularSpec.Defaults().Float("prior_weight"), popularSpec.Defaults().Int("window")),
+			pop:        newFallbackPopularity(env.Catalog),
 		}
 		r.init(env.Catalog)
 		r.because = make([]string, env.Catalog.Len())
@@ -63,7 +63,8 @@ type itemKNN struct {
 	pop   *popularity
 	// arrivals hands the histories of users the model has not met from
 	// Recommend (concurrent, read-only otherwise) to the next Observe. It is
-	// a lock-free stack; each user is pushed at most once per round.
+	// a lock-free stack; a user asking twice before that Observe is pushed
+	// twice, and Observe adopts the first in sorted order.
 	arrivals atomic.Pointer[arrival]
 }
 
@@ -87,7 +88,8 @@ type knnModel struct {
 	changed []int32
 }
 
-// neighbour is one entry of an item's neighbour list. Similarities are
+// neighbour is one entry of an item's neighbour list (in no particular
+// order). Similarities are
 // float32 to halve the memory Recommend streams through; they are computed
 // in float64 and rounded once.
 type neighbour struct {
@@ -234,12 +236,35 @@ func (m *knnModel) refreshRow(ws *refreshScratch, a int32, neighbours int, shrin
 
 	ws.top.reset(neighbours)
 	sa := m.sqrtN[a]
-	for _, e := range row {
-		ws.pos[e.item] = 0
-		ws.top.push(candidate{score: float64(e.count) / (sa*m.sqrtN[e.item] + shrinkage), item: e.item})
+	sim := func(e coEntry) candidate {
+		return candidate{score: float64(e.count) / (sa*m.sqrtN[e.item] + shrinkage), item: e.item}
 	}
+	// The previous neighbours are most likely still the best, so pushing
+	// them first sets a high bar early and few later entries displace
+	// anything. A negative pos marks them as pushed.
+	for _, nb := range m.nbrs[a] {
+		p := ws.pos[nb.item]
+		ws.top.push(sim(row[p-1]))
+		ws.pos[nb.item] = -p
+	}
+	for _, e := range row {
+		seeded := ws.pos[e.item] < 0
+		ws.pos[e.item] = 0
+		if seeded {
+			continue
+		}
+		den := sa*m.sqrtN[e.item] + shrinkage
+		// Once the heap is full, an entry whose similarity is below the
+		// worst kept cannot enter; a multiplication tells without dividing.
+		if len(ws.top.h) == neighbours && float64(e.count) < ws.top.h[0].score*den {
+			continue
+		}
+		ws.top.push(candidate{score: float64(e.count) / den, item: e.item})
+	}
+	// Recommend adds up every neighbour, so the list needs no order; the
+	// heap's order is deterministic all the same.
 	nbrs := m.nbrs[a][:0]
-	for _, c := range ws.top.sorted() {
+	for _, c := range ws.top.h {
 		nbrs = append(nbrs, neighbour{item: c.item, sim: float32(c.score)})
 	}
 	m.nbrs[a] = nbrs
@@ -281,14 +306,15 @@ func (r *itemKNN) Recommend(ctx context.Context, req Request) (Slate, error) {
 			}
 			e.score += nb.sim
 			if nb.sim > e.fromSim {
-				e.from, e.fromSim = h, nb.sim
+				e.from = h
 			}
+			e.fromSim = max(e.fromSim, nb.sim)
 		}
 	}
 	s.top.reset(k)
 	for _, i := range s.cand {
-		if r.eligible(s, i, req.Round) {
-			s.top.push(candidate{score: float64(s.knn[i].score), item: i})
+		if c := (candidate{score: float64(s.knn[i].score), item: i}); s.top.admits(c) && r.eligible(s, i, req.Round) {
+			s.top.push(c)
 		}
 	}
 	s.slate = append(s.slate[:0], s.top.sorted()...)
@@ -331,6 +357,9 @@ func (r *itemKNN) takeArrivals() []*arrival {
 }
 
 func (r *itemKNN) Observe(ctx context.Context, feedback []Feedback) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	m := r.model
 	for _, a := range r.takeArrivals() {
 		if _, known := m.users[a.user]; !known {
@@ -350,7 +379,7 @@ func (r *itemKNN) Observe(ctx context.Context, feedback []Feedback) error {
 	}
 	r.pop.finishRound()
 	m.refresh(r.neighbours, r.shrinkage)
-	return ctx.Err()
+	return nil
 }
 
 func (r *itemKNN) Reset(context.Context) error {

@@ -23,10 +23,8 @@ var popularSpec = config.Spec{
 	},
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func init() {
-	Register(popularSpec, func(env Env, p config.Params) (Recommender, error) {
+	registerBuiltin(popularSpec, func(env Env, p config.Params) (Recommender, error) {
 		r := &popular{}
 		r.init(env.Catalog)
 		r.pop = newPopularity(env.Catalog, p.Float("prior_weight"), p.Int("window"))
@@ -50,13 +48,19 @@ func (r *popular) Recommend(ctx context.Context, req Request) (Slate, error) {
 }
 
 func (r *popular) Observe(ctx context.Context, feedback []Feedback) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	for _, f := range feedback {
-		if i, ok := r.resolve(f.Item); ok && f.Clicked {
+		if !f.Clicked {
+			continue
+		}
+		if i, ok := r.resolve(f.Item); ok {
 			r.pop.click(f.Round, i)
 		}
 	}
 	r.pop.finishRound()
-	return ctx.Err()
+	return nil
 }
 
 func (r *popular) Reset(context.Context) error {
@@ -86,6 +90,13 @@ type popularity struct {
 type roundClicks struct {
 	round int
 	items []int32
+}
+
+// newFallbackPopularity is the popular ranking with its default parameters,
+// which the personalised built-ins fall back to.
+func newFallbackPopularity(cat *catalog.Catalog) *popularity {
+	defaults := popularSpec.Defaults()
+	return newPopularity(cat, defaults.Float("prior_weight"), defaults.Int("window"))
 }
 
 func newPopularity(cat *catalog.Catalog, priorWeight float64, window int) *popularity {

@@ -23,7 +23,7 @@ var randomSpec = config.Spec{
 }
 
 func init() {
-	Register(randomSpec, func(env Env, p config.Params) (Recommender, error) {
+	registerBuiltin(randomSpec, func(env Env, p config.Params) (Recommender, error) {
 		r := &random{seed: env.Seed, avoidShown: p.Bool("avoid_shown"), shown: map[string][]int32{}}
 		r.init(env.Catalog)
 		r.sortedRelease = slices.Clone(r.release)
@@ -47,7 +47,7 @@ func (r *random) Recommend(ctx context.Context, req Request) (Slate, error) {
 		return Slate{}, err
 	}
 	defer r.end(s)
-	released, _ := slices.BinarySearch(r.sortedRelease, int32(min(req.Round, math.MaxInt32-1))+1)
+	released, _ := slices.BinarySearch(r.sortedRelease, int32(min(max(req.Round, -1), math.MaxInt32-1))+1)
 	eligible := released
 	for _, i := range s.hist {
 		if int(r.release[i]) <= req.Round {
@@ -147,15 +147,18 @@ func (d *draw) sample(dst []candidate, m, size int, shown bool) []candidate {
 }
 
 func (r *random) Observe(ctx context.Context, feedback []Feedback) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if !r.avoidShown {
-		return ctx.Err()
+		return nil
 	}
 	for _, f := range feedback {
 		if i, ok := r.resolve(f.Item); ok {
 			r.shown[f.User] = append(r.shown[f.User], i)
 		}
 	}
-	return ctx.Err()
+	return nil
 }
 
 func (r *random) Reset(context.Context) error {

@@ -2,10 +2,29 @@ package recommenders
 
 import (
 	"context"
+	"errors"
+	"math"
 	"sync"
 
 	"github.com/recloop/recloop/catalog"
+	"github.com/recloop/recloop/config"
 )
+
+// ErrNoCatalog is returned by the built-ins' factories when Env has no catalog.
+var ErrNoCatalog = errors.New("recommenders: the environment has no catalog")
+
+// registerBuiltin registers a built-in whose factory needs a catalog.
+func registerBuiltin(spec config.Spec, factory Factory) {
+	Register(spec, func(env Env, p config.Params) (Recommender, error) {
+		if env.Catalog == nil {
+			return nil, ErrNoCatalog
+		}
+		return factory(env, p)
+	})
+}
+
+// ptr makes the bounds of parameter specs.
+func ptr[T any](v T) *T { return &v }
 
 // marks is a set of item indexes that empties in O(1): an item is in the set
 // while its stamp equals the current generation.
@@ -76,6 +95,12 @@ func (t *topK) push(c candidate) {
 	t.down(0)
 }
 
+// admits reports whether push would keep c; it is cheap enough to inline,
+// so callers can skip building candidates that cannot enter.
+func (t *topK) admits(c candidate) bool {
+	return len(t.h) < t.k || (t.k > 0 && c.beats(t.h[0]))
+}
+
 // sorted returns the kept candidates best first, by popping the worst to
 // the back. The heap is consumed.
 func (t *topK) sorted() []candidate {
@@ -138,6 +163,8 @@ type scratch struct {
 
 	// content
 	profile []float64
+	seen    marks
+	feats   []int32
 
 	// random
 	shown marks
@@ -180,7 +207,7 @@ func (b *base) init(cat *catalog.Catalog) {
 	b.cat = cat
 	b.release = make([]int32, cat.Len())
 	for i := range b.release {
-		b.release[i] = int32(cat.Item(i).ReleaseRound)
+		b.release[i] = int32(min(cat.Item(i).ReleaseRound, math.MaxInt32))
 	}
 	n := cat.Len()
 	b.pool.New = func() any { return &scratch{excluded: newMarks(n)} }

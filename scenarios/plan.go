@@ -224,7 +224,11 @@ func (s *Scenario) buildPersonas(p *Plan, all []personas.Persona) config.Errors 
 func (s *Scenario) metricsConfig() metrics.Config {
 	cfg := metrics.Config{Seed: s.Seed}
 	if m := s.Metrics.ColdMaxHistory; m != nil {
+		// metrics.Config reads 0 as "default"; a negative value means 0.
 		cfg.ColdMaxHistory = *m
+		if *m == 0 {
+			cfg.ColdMaxHistory = -1
+		}
 	}
 	if m := s.Metrics.SerendipityTopN; m != nil {
 		cfg.SerendipityTopN = *m

@@ -170,11 +170,13 @@ func Parse(file string, data []byte, dir string) (*Scenario, config.Errors) {
 	return s, s.doc.Errors()
 }
 
+// applyDefaults fills fields the YAML leaves out; a zero the user wrote
+// stays, so that validation can reject it.
 func (s *Scenario) applyDefaults() {
-	if s.Rounds == 0 {
+	if s.Rounds == 0 && !s.doc.Has("rounds") {
 		s.Rounds = DefaultRounds
 	}
-	if s.SlateSize == 0 {
+	if s.SlateSize == 0 && !s.doc.Has("slate_size") {
 		s.SlateSize = DefaultSlateSize
 	}
 	if s.Behaviour.Model == "" {

@@ -329,7 +329,6 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-
 func BenchmarkRound(b *testing.B) {
 	f := newFixture(b, 2000, 20)
 	cfg := f.config(0)

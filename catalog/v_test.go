@@ -1,3 +1,0 @@
-package catalog
-import "testing"
-func TestV(t *testing.T){ t.Log(len(syntheticTagVocabulary())) }

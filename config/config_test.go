@@ -1,0 +1,120 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+type sample struct {
+	Name  string `yaml:"name"`
+	Items []struct {
+		ID    string  `yaml:"id"`
+		Level float64 `yaml:"level"`
+	} `yaml:"items"`
+}
+
+const sampleYAML = `name: demo
+items:
+  - id: a
+    level: 0.5
+  - id: b
+    levl: 2
+    colour: red
+`
+
+func TestParseReportsEveryUnknownFieldWithItsPlace(t *testing.T) {
+	var s sample
+	doc := Parse("s.yaml", []byte(sampleYAML), &s)
+	got := doc.Errors().Err()
+	if !errors.Is(got, ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid", got)
+	}
+	want := "s.yaml:6:5: levl: unknown field\ns.yaml:7:5: colour: unknown field"
+	if got.Error() != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	if s.Items[0].Level != 0.5 || s.Items[1].ID != "b" {
+		t.Errorf("decoding stopped early: %+v", s)
+	}
+}
+
+func TestAddLocatesDottedPaths(t *testing.T) {
+	var s sample
+	doc := Parse("s.yaml", []byte(sampleYAML), &s)
+	doc.Add("items[0].level", "too low")
+	doc.Add("items[1].missing", "falls back to the parent")
+	doc.Add("nowhere.at.all", "falls back to the root")
+	errs := doc.Errors()
+	for i, want := range map[int]string{2: "s.yaml:4:5: items[0].level: too low", 3: "s.yaml:5:5: items[1].missing: falls back to the parent", 4: "s.yaml:1:1: nowhere.at.all: falls back to the root"} {
+		if got := errs[i].Error(); got != want {
+			t.Errorf("error %d = %q, want %q", i, got, want)
+		}
+	}
+}
+
+func TestSyntaxErrorHasALine(t *testing.T) {
+	var s sample
+	doc := Parse("bad.yaml", []byte("name: [unclosed\n"), &s)
+	if doc.Root != nil || len(doc.Errors()) != 1 || !strings.HasPrefix(doc.Errors()[0].Error(), "bad.yaml:") {
+		t.Fatalf("errors: %v", doc.Errors())
+	}
+	if doc := Parse("empty.yaml", nil, &s); doc.Errors().Err() == nil {
+		t.Error("an empty file is accepted")
+	}
+}
+
+func TestErrDropsRepeatsAtTheSameSpot(t *testing.T) {
+	errs := Errors{
+		{File: "b.yaml", Line: 3, Field: "x", Msg: "one"},
+		{File: "a.yaml", Line: 9, Field: "y", Msg: "first"},
+		{File: "a.yaml", Line: 9, Field: "y", Msg: "same spot"},
+		{File: "a.yaml", Line: 2, Field: "z", Msg: "two"},
+	}
+	got := As(errs.Err())
+	if len(got) != 3 || got[0].Line != 2 || got[1].Msg != "first" || got[2].File != "b.yaml" {
+		t.Fatalf("got %v", got)
+	}
+	if (Errors{}).Err() != nil {
+		t.Error("no errors is not nil")
+	}
+}
+
+func TestSpecResolve(t *testing.T) {
+	lo, hi := Range(0, 1)
+	spec := Spec{Name: "thing", Params: []Param{
+		{Name: "rate", Kind: Float, Default: 0.5, Min: lo, Max: hi},
+		{Name: "k", Kind: Int, Default: 3, Min: AtLeast(1)},
+		{Name: "mode", Kind: String, Default: "a", Enum: []string{"a", "b"}},
+		{Name: "on", Kind: Bool, Default: true},
+		{Name: "wait", Kind: Duration, Default: time.Second},
+	}}
+	p, errs := spec.Resolve(nil, "params", map[string]any{"rate": 1, "k": 4.0, "wait": "250ms"})
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	if p.Float("rate") != 1 || p.Int("k") != 4 || p.String("mode") != "a" || !p.Bool("on") || p.Duration("wait") != 250*time.Millisecond {
+		t.Errorf("resolved %v", p)
+	}
+	_, errs = spec.Resolve(nil, "params", map[string]any{"rate": 1.5, "k": 2.5, "mode": "c", "on": "yes", "wait": "soon", "extra": 1})
+	want := []string{
+		"params.rate: must be between 0 and 1, got 1.5",
+		"params.k: must be a whole number, got 2.5",
+		`params.mode: must be one of a, b, got "c"`,
+		"params.on: must be true or false, got yes",
+		`params.wait: must be a duration such as 500ms or 2s, got "soon"`,
+		`params.extra: unknown parameter for "thing" (known: rate, k, mode, on, wait)`,
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors: %v", len(errs), errs)
+	}
+	for i, w := range want {
+		if errs[i].Error() != w {
+			t.Errorf("error %d = %q, want %q", i, errs[i], w)
+		}
+	}
+	if md := spec.Markdown(); !strings.Contains(md, "| `rate` | float | `0.5` | 0 to 1 |") {
+		t.Errorf("markdown:\n%s", md)
+	}
+}
