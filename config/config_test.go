@@ -118,3 +118,24 @@ func TestSpecResolve(t *testing.T) {
 		t.Errorf("markdown:\n%s", md)
 	}
 }
+
+func TestRegistry(t *testing.T) {
+	r := NewRegistry[func() int]("widget")
+	r.Register(Spec{Name: "b"}, func() int { return 2 })
+	r.Register(Spec{Name: "a", Summary: "first"}, func() int { return 1 })
+	if got := r.Names(); len(got) != 2 || got[0] != "a" {
+		t.Fatalf("names %v", got)
+	}
+	if spec, f, ok := r.Factory("a"); !ok || spec.Summary != "first" || f() != 1 {
+		t.Fatal("factory a")
+	}
+	if _, ok := r.Lookup("c"); ok {
+		t.Fatal("found an unregistered name")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a duplicate registration did not panic")
+		}
+	}()
+	r.Register(Spec{Name: "a"}, nil)
+}

@@ -87,6 +87,9 @@ type ErrorCounts struct {
 	Timeouts int   `json:"timeouts"`
 	Invalid  int   `json:"invalid"`
 	Rate     Float `json:"rate"`
+	// ObserveErrors counts rounds whose feedback the recommender failed to
+	// take in (not part of Rate, which is per Recommend call).
+	ObserveErrors int `json:"observe_errors"`
 	// Examples keeps the first few distinct messages, for the report.
 	Examples []string `json:"examples,omitempty"`
 }

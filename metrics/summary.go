@@ -198,6 +198,7 @@ func (a *Aggregator) variantResult(out *VariantResult, v *variantState, segments
 	out.Errors = v.errs
 	out.Errors.Examples = slices.Clone(v.errs.Examples)
 	out.Errors.Rate = Float(ratio(v.errs.Errors+v.errs.Timeouts+v.errs.Invalid, v.errs.Calls))
+	out.Errors.ObserveErrors = a.runEnd.ObserveErrors[v.name]
 	out.WallLatencyMS = v.lat.summary()
 	return jobs
 }

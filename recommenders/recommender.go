@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"sync"
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
@@ -94,55 +92,24 @@ type Env struct {
 // Factory builds a recommender from validated parameters.
 type Factory func(env Env, params config.Params) (Recommender, error)
 
-type registration struct {
-	spec    config.Spec
-	factory Factory
-}
-
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]registration{}
-)
+var registry = config.NewRegistry[Factory]("recommender")
 
 // Register makes a recommender available by spec.Name. It panics on a
 // duplicate name, as database/sql does, because that is a programming error.
-func Register(spec config.Spec, factory Factory) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[spec.Name]; dup {
-		panic("recommenders: Register called twice for " + spec.Name)
-	}
-	registry[spec.Name] = registration{spec: spec, factory: factory}
-}
+func Register(spec config.Spec, factory Factory) { registry.Register(spec, factory) }
 
 // Lookup returns the spec of a registered recommender.
-func Lookup(name string) (config.Spec, bool) {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	r, ok := registry[name]
-	return r.spec, ok
-}
+func Lookup(name string) (config.Spec, bool) { return registry.Lookup(name) }
 
 // Names lists the registered recommenders, sorted.
-func Names() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return registry.Names() }
 
 // New builds a registered recommender. params must come from the spec's
 // Resolve (or Defaults).
 func New(name string, env Env, params config.Params) (Recommender, error) {
-	registryMu.RLock()
-	r, ok := registry[name]
-	registryMu.RUnlock()
+	_, factory, ok := registry.Factory(name)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknown, name)
 	}
-	return r.factory(env, params)
+	return factory(env, params)
 }

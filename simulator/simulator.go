@@ -181,7 +181,7 @@ func (l *loop) run(ctx context.Context) (Summary, error) {
 		return l.sum, err
 	}
 	if stopErr != nil {
-		return l.sum, fmt.Errorf("%w: %s", ErrInterrupted, l.sum.Reason)
+		return l.sum, fmt.Errorf("%w after %d of %d rounds", ErrInterrupted, l.sum.RoundsRun, l.cfg.Rounds)
 	}
 	return l.sum, nil
 }
@@ -218,6 +218,9 @@ func (l *loop) emitEnd() error {
 	}
 	ev := trajectory.Event{Kind: trajectory.KindRunEnd, Round: l.sum.RoundsRun,
 		RunEnd: &trajectory.RunEnd{Partial: l.sum.Partial, Reason: l.sum.Reason}}
+	if len(l.sum.ObserveErrors) > 0 {
+		ev.RunEnd.ObserveErrors = l.sum.ObserveErrors
+	}
 	if err := l.emit(&ev); err != nil {
 		return err
 	}
@@ -351,7 +354,9 @@ func (l *loop) finishRound(ctx context.Context, round int) error {
 			}
 		}
 		if len(w.feedback) > 0 {
-			if err := w.variant.Impl.Observe(ctx, w.feedback); err != nil {
+			// The round's steps are already written; an interrupt must not
+			// leave the recommender without the feedback they record.
+			if err := w.variant.Impl.Observe(context.WithoutCancel(ctx), w.feedback); err != nil {
 				l.sum.ObserveErrors[w.variant.Name]++
 				slog.Warn("recommender failed to observe feedback", "variant", w.variant.Name, "round", round, "err", err)
 			}

@@ -341,3 +341,23 @@ func BenchmarkRound(b *testing.B) {
 		}
 	}
 }
+
+type observeFails struct{ rectest.Static }
+
+func (observeFails) Observe(context.Context, []recommenders.Feedback) error {
+	return errors.New("model store unavailable")
+}
+
+func TestObserveFailuresAreCountedNotFatal(t *testing.T) {
+	f := newFixture(t, 200, 1)
+	slate := []recommenders.Scored{{Item: f.cat.Item(0).ID, Score: 1}}
+	cfg := f.config(2)
+	cfg.Rounds = 3
+	sum, out, err := run(t, f, cfg, []Variant{{Name: "v", Recommender: "x", Impl: &observeFails{rectest.Static{Items: slate}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.ObserveErrors["v"] != 3 || !bytes.Contains(out, []byte(`"observe_errors":{"v":3}`)) {
+		t.Fatalf("observe errors %v not recorded in run_end", sum.ObserveErrors)
+	}
+}

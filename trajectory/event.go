@@ -141,6 +141,9 @@ type RunEnd struct {
 	// Partial is set when the run stopped early (interrupt, budget).
 	Partial bool   `json:"partial,omitempty"`
 	Reason  string `json:"reason,omitempty"`
+	// ObserveErrors counts, per variant, the rounds whose feedback the
+	// recommender failed to take in.
+	ObserveErrors map[string]int `json:"observe_errors,omitempty"`
 }
 
 // Sink consumes events in order. Events are only valid during the call;

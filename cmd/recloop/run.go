@@ -56,12 +56,14 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 
 	agg := metrics.NewAggregator(plan.Catalog, plan.Metrics)
 	sinks := trajectory.Sinks{agg}
+	closeTrajectories := func() error { return nil }
 	if plan.Scenario.WriteTrajectories() {
 		f, err := os.Create(filepath.Join(dir, trajectoriesFile))
 		if err != nil {
 			return fmt.Errorf("create trajectories file: %w", err)
 		}
 		defer f.Close()
+		closeTrajectories = f.Close
 		sinks = append(trajectory.Sinks{trajectory.NewWriter(f)}, sinks...)
 	}
 
@@ -80,6 +82,9 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	_, simErr := simulator.Run(ctx, cfg, plan.Catalog, plan.States, plan.Variants, sinks)
 	if simErr != nil && !errors.Is(simErr, simulator.ErrInterrupted) {
 		return simErr
+	}
+	if err := closeTrajectories(); err != nil {
+		return fmt.Errorf("close trajectories file: %w", err)
 	}
 	results := agg.Results()
 	if err := writeOutputs(dir, results, plan.Scenario.WriteReport()); err != nil {
@@ -115,6 +120,10 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	if err := write(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
