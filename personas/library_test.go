@@ -1,9 +1,11 @@
 package personas
 
 import (
-	"github.com/recloop/recloop/catalog"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/recloop/recloop/catalog"
 )
 
 func TestLibraryArchetypesAreDistinctAndComplete(t *testing.T) {
@@ -82,5 +84,41 @@ func TestArchetypeLookupReturnsCopies(t *testing.T) {
 	}
 	if _, ok := Archetype("nobody"); ok {
 		t.Error("found an archetype that does not exist")
+	}
+}
+
+func TestAdaptPrunesOnlyLibraryPersonas(t *testing.T) {
+	cat, err := catalog.New([]catalog.Item{
+		{ID: "m1", Categories: []string{"Drama"}},
+		{ID: "m2", Categories: []string{"Comedy"}, Tags: []string{"feel-good"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, err := Library()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cinephile := slices.IndexFunc(lib, func(p Persona) bool { return p.ID == "cinephile" })
+	user, errs := Parse("mine.yaml", []byte("personas:\n  - id: mine\n    interests: {categories: {drama: 1, westerns: 1}}\n"))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	ps := []Persona{lib[cinephile], user[0]}
+	ps[0].HistorySize = 1
+	dropped := Adapt(ps, cat)
+	if len(dropped) == 0 || !slices.IsSorted(dropped) || !slices.Contains(dropped, "category:mystery") {
+		t.Fatalf("dropped %v", dropped)
+	}
+	// The library persona keeps only what the catalog has (drama)...
+	if got := ps[0].Interests; len(got.Categories) != 1 || got.Categories["drama"] == 0 || len(got.Tags) != 0 {
+		t.Errorf("cinephile interests after Adapt: %+v", got)
+	}
+	// ...while the user's typo survives, for Validate to report.
+	if ps[1].Interests.Categories["westerns"] != 1 {
+		t.Error("Adapt changed a user-written persona")
+	}
+	if errs := Validate(ps, cat, 0); len(errs) != 1 || !strings.Contains(errs[0].Error(), "westerns") {
+		t.Errorf("Validate: %v", errs)
 	}
 }

@@ -73,6 +73,9 @@ type Persona struct {
 	Archetype string `yaml:"-"`
 
 	src source
+	// builtin marks the embedded library's personas and their population
+	// members; see Adapt.
+	builtin bool
 }
 
 // source is where a persona was written, so that checks made long after

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"time"
@@ -48,6 +49,10 @@ func (s *Scenario) build(errs config.Errors) (*Plan, error) {
 			errs = append(errs, asErrors(err)...)
 		} else {
 			p.Catalog, p.Interactions = cat, log
+			if dropped := personas.Adapt(all, cat); len(dropped) > 0 {
+				slog.Warn("built-in personas: ignoring interests this catalog does not have",
+					"count", len(dropped), "names", strings.Join(dropped, ", "))
+			}
 			if verrs := personas.Validate(all, cat, s.Rounds); len(verrs) > 0 {
 				errs = append(errs, verrs...)
 			} else if len(errs) == 0 {

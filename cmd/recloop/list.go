@@ -36,12 +36,12 @@ var listCommand = command{
 		fmt.Fprintln(w, "Recommenders:")
 		for _, name := range recommenders.Names() {
 			spec, _ := recommenders.Lookup(name)
-			fmt.Fprintf(w, "  %-10s %s (params: %s)\n", name, spec.Summary, strings.Join(spec.ParamNames(), ", "))
+			fmt.Fprintf(w, "  %-10s %s (params: %s)\n", name, firstSentence(spec.Summary), strings.Join(spec.ParamNames(), ", "))
 		}
 		fmt.Fprintln(w, "Behaviour models:")
 		for _, name := range personas.BehaviourNames() {
 			spec, _ := personas.LookupBehaviour(name)
-			fmt.Fprintf(w, "  %-10s %s\n", name, spec.Summary)
+			fmt.Fprintf(w, "  %-10s %s\n", name, firstSentence(spec.Summary))
 		}
 		lib, err := personas.Library()
 		if err != nil {
@@ -49,7 +49,7 @@ var listCommand = command{
 		}
 		fmt.Fprintln(w, "Persona archetypes (built-in library):")
 		for _, p := range lib {
-			fmt.Fprintf(w, "  %-20s %s\n", p.ID, p.Name)
+			fmt.Fprintf(w, "  %-20s %s\n", p.ID, firstSentence(p.Description))
 		}
 		fmt.Fprintln(w, "Built-in scenarios:")
 		for _, name := range scenarios.Builtins() {
@@ -57,4 +57,12 @@ var listCommand = command{
 		}
 		return nil
 	},
+}
+
+// firstSentence keeps listings to a line each; --markdown has the rest.
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
 }
