@@ -90,6 +90,9 @@ type ErrorCounts struct {
 	// ObserveErrors counts rounds whose feedback the recommender failed to
 	// take in (not part of Rate, which is per Recommend call).
 	ObserveErrors int `json:"observe_errors"`
+	// Behaviour counts steps where the persona could not decide (an LLM
+	// answer malformed even after repair); not part of Rate either.
+	Behaviour int `json:"behaviour_errors"`
 	// Examples keeps the first few distinct messages, for the report.
 	Examples []string `json:"examples,omitempty"`
 }

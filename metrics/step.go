@@ -369,6 +369,8 @@ func (v *variantState) countError(e *trajectory.StepError) {
 		v.errs.Timeouts++
 	case trajectory.ErrorKindInvalid:
 		v.errs.Invalid++
+	case trajectory.ErrorKindBehaviour:
+		v.errs.Behaviour++
 	default:
 		v.errs.Errors++
 	}

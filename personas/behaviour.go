@@ -23,4 +23,16 @@ type Decision struct {
 	Utility float64
 	// Exit is set when the persona leaves for good after this slate.
 	Exit bool
+	// Feedback is the persona's free-text comment (LLM personas).
+	Feedback string
+	// Hallucinations counts item ids the answer named that were not in the
+	// slate (LLM personas).
+	Hallucinations int
+}
+
+// Interviewer is implemented by behaviours that can be asked, after the
+// run, how a persona found one variant (LLM personas). The simulator calls
+// it once per persona per variant, concurrently across personas.
+type Interviewer interface {
+	Interview(ctx context.Context, st *State, variant string) (trajectory.Interview, error)
 }

@@ -6,13 +6,25 @@ import (
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/llm"
 )
 
 // ErrUnknownBehaviour is returned for a behaviour name nobody registered.
 var ErrUnknownBehaviour = errors.New("personas: unknown behaviour")
 
+// BehaviourEnv is what a behaviour factory gets besides its parameters.
+type BehaviourEnv struct {
+	Catalog *catalog.Catalog
+	Seed    uint64
+	// LLM is the client for behaviours played by a language model; nil when
+	// the scenario configures none.
+	LLM llm.Client
+	// Dir resolves relative file parameters (the scenario's directory).
+	Dir string
+}
+
 // BehaviourFactory builds a behaviour from validated parameters.
-type BehaviourFactory func(cat *catalog.Catalog, seed uint64, params config.Params) (Behaviour, error)
+type BehaviourFactory func(env BehaviourEnv, params config.Params) (Behaviour, error)
 
 var behaviours = config.NewRegistry[BehaviourFactory]("behaviour")
 
@@ -28,7 +40,7 @@ func BehaviourNames() []string { return behaviours.Names() }
 
 // NewBehaviour builds a registered behaviour. params should come from the
 // spec's Resolve; parameters missing from it take their defaults.
-func NewBehaviour(name string, cat *catalog.Catalog, seed uint64, params config.Params) (Behaviour, error) {
+func NewBehaviour(name string, env BehaviourEnv, params config.Params) (Behaviour, error) {
 	spec, factory, ok := behaviours.Factory(name)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q (known: %v)", ErrUnknownBehaviour, name, BehaviourNames())
@@ -37,5 +49,5 @@ func NewBehaviour(name string, cat *catalog.Catalog, seed uint64, params config.
 	for k, v := range params {
 		full[k] = v
 	}
-	return factory(cat, seed, full)
+	return factory(env, full)
 }

@@ -65,9 +65,9 @@ type utilityModel struct {
 	position                     [positionTable + 1]float64
 }
 
-func newUtility(cat *catalog.Catalog, _ uint64, p config.Params) (Behaviour, error) {
+func newUtility(env BehaviourEnv, p config.Params) (Behaviour, error) {
 	m := &utilityModel{
-		cat:     cat,
+		cat:     env.Catalog,
 		bStated: p.Float("weight_stated"), bLatent: p.Float("weight_latent"),
 		bPop: p.Float("weight_popularity"), bNov: p.Float("weight_novelty"),
 		sigma: p.Float("noise"),
@@ -81,7 +81,7 @@ func newUtility(cat *catalog.Catalog, _ uint64, p config.Params) (Behaviour, err
 	for k := 1; k <= positionTable; k++ {
 		m.position[k] = math.Pow(float64(k), -m.eta)
 	}
-	m.pop = popularityScale(cat)
+	m.pop = popularityScale(env.Catalog)
 	return m, nil
 }
 

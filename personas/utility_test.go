@@ -22,7 +22,7 @@ func newModel(tb testing.TB, cat *catalog.Catalog, params config.Params) *utilit
 	if len(errs) > 0 {
 		tb.Fatal(errs)
 	}
-	b, err := NewBehaviour(UtilityName, cat, 1, resolved)
+	b, err := NewBehaviour(UtilityName, BehaviourEnv{Catalog: cat, Seed: 1}, resolved)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -374,7 +374,7 @@ func TestUtilitySpecAndRegistry(t *testing.T) {
 	if !found {
 		t.Error("BehaviourNames misses utility")
 	}
-	if _, err := NewBehaviour("psychic", tinyCatalog(t), 1, nil); !errors.Is(err, ErrUnknownBehaviour) {
+	if _, err := NewBehaviour("psychic", BehaviourEnv{Catalog: tinyCatalog(t), Seed: 1}, nil); !errors.Is(err, ErrUnknownBehaviour) {
 		t.Errorf("unknown behaviour: %v", err)
 	}
 	defer func() {

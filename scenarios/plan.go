@@ -66,7 +66,7 @@ func (s *Scenario) build(errs config.Errors) (*Plan, error) {
 	behaviourSpec, _ := personas.LookupBehaviour(s.Behaviour.Model)
 	params, _ := behaviourSpec.Resolve(nil, "", s.Behaviour.Params)
 	var err error
-	if p.Behaviour, err = personas.NewBehaviour(s.Behaviour.Model, p.Catalog, s.Seed, params); err != nil {
+	if p.Behaviour, err = personas.NewBehaviour(s.Behaviour.Model, personas.BehaviourEnv{Catalog: p.Catalog, Seed: s.Seed, Dir: s.dir}, params); err != nil {
 		return nil, s.located("behaviour", err)
 	}
 	for i, v := range s.Variants {

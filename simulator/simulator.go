@@ -24,6 +24,12 @@ import (
 // rounds completed before it are written, and the run is marked partial.
 var ErrInterrupted = errors.New("simulator: interrupted")
 
+// fatalError carries a behaviour error that Config.Fatal chose to stop on.
+type fatalError struct{ err error }
+
+func (e fatalError) Error() string { return e.err.Error() }
+func (e fatalError) Unwrap() error { return e.err }
+
 // Variant is one world: a named recommender.
 type Variant struct {
 	Name        string
@@ -49,6 +55,11 @@ type Config struct {
 	Tool string
 	// OnRound, if set, is called after each completed round (for progress).
 	OnRound func(round, rounds int)
+	// Fatal, if set, picks the behaviour errors that must stop the run (a
+	// spent budget, a cache miss in replay mode). The run then ends as an
+	// interrupted one: complete rounds written, marked partial. Every other
+	// behaviour error becomes an error event and the run goes on.
+	Fatal func(error) bool
 }
 
 // Summary is what the loop itself counted.
@@ -157,7 +168,12 @@ func (l *loop) run(ctx context.Context) (Summary, error) {
 			break
 		}
 		if err := l.decideRound(ctx, r); err != nil {
-			return l.sum, err
+			var fatal fatalError
+			if !errors.As(err, &fatal) {
+				return l.sum, err
+			}
+			stopErr = fatal.err
+			break
 		}
 		// A round cut short by cancellation would hold spurious errors; it
 		// is dropped whole, so the file holds only complete rounds.
@@ -175,13 +191,16 @@ func (l *loop) run(ctx context.Context) (Summary, error) {
 	}
 	if stopErr != nil {
 		l.sum.Partial = true
-		l.sum.Reason = fmt.Sprintf("interrupted after %d of %d rounds: %v", l.sum.RoundsRun, l.cfg.Rounds, stopErr)
+		l.sum.Reason = fmt.Sprintf("stopped after %d of %d rounds: %v", l.sum.RoundsRun, l.cfg.Rounds, stopErr)
 	}
-	if err := l.emitEnd(); err != nil {
+	if err := l.emitEnd(ctx); err != nil {
 		return l.sum, err
 	}
-	if stopErr != nil {
+	switch {
+	case stopErr != nil && ctx.Err() != nil:
 		return l.sum, fmt.Errorf("%w after %d of %d rounds", ErrInterrupted, l.sum.RoundsRun, l.cfg.Rounds)
+	case stopErr != nil:
+		return l.sum, fmt.Errorf("simulator: stopped after %d of %d rounds: %w", l.sum.RoundsRun, l.cfg.Rounds, stopErr)
 	}
 	return l.sum, nil
 }
@@ -206,11 +225,16 @@ func (l *loop) emitStart() error {
 	return l.flush()
 }
 
-func (l *loop) emitEnd() error {
-	for _, w := range l.worlds {
-		for _, st := range w.states {
+func (l *loop) emitEnd(ctx context.Context) error {
+	interviews := l.interview(ctx)
+	for v, w := range l.worlds {
+		for p, st := range w.states {
+			end := st.End(l.cat)
+			if interviews != nil {
+				end.Interview = interviews[v][p]
+			}
 			ev := trajectory.Event{Kind: trajectory.KindPersonaEnd, Variant: w.variant.Name, Round: l.sum.RoundsRun,
-				Persona: st.Persona.ID, PersonaEnd: st.End(l.cat)}
+				Persona: st.Persona.ID, PersonaEnd: end}
 			if err := l.emit(&ev); err != nil {
 				return err
 			}
@@ -225,6 +249,38 @@ func (l *loop) emitEnd() error {
 		return err
 	}
 	return l.flush()
+}
+
+// interview asks every persona that took part what it thought of each
+// variant, when the behaviour can be asked. A persona whose interview fails
+// simply has none; an interrupted run skips the interviews.
+func (l *loop) interview(ctx context.Context) [][]*trajectory.Interview {
+	iv, ok := l.cfg.Behaviour.(personas.Interviewer)
+	if !ok || ctx.Err() != nil || l.sum.RoundsRun == 0 {
+		return nil
+	}
+	out := make([][]*trajectory.Interview, len(l.worlds))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(l.cfg.Concurrency)
+	for v, w := range l.worlds {
+		out[v] = make([]*trajectory.Interview, len(w.states))
+		for p, st := range w.states {
+			if st.SlatesViewed == 0 {
+				continue
+			}
+			g.Go(func() error {
+				answer, err := iv.Interview(gctx, st, w.variant.Name)
+				if err != nil {
+					slog.Warn("interview failed", "persona", st.Persona.ID, "variant", w.variant.Name, "err", err)
+					return nil
+				}
+				out[v][p] = &answer
+				return nil
+			})
+		}
+	}
+	_ = g.Wait()
+	return out
 }
 
 // decideRound asks every variant for every active persona's slate and lets
@@ -291,10 +347,19 @@ func (l *loop) step(ctx context.Context, w *world, p, round int) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("simulator: behaviour for persona %q in round %d: %w", st.Persona.ID, round, err)
+		if l.cfg.Fatal != nil && l.cfg.Fatal(err) {
+			return fatalError{err}
+		}
+		for i := range res.slate {
+			res.slate[i].Examined, res.slate[i].Clicked, res.slate[i].Rating, res.slate[i].Reason = false, false, 0, ""
+		}
+		res.step.Error = &trajectory.StepError{Kind: trajectory.ErrorKindBehaviour, Message: err.Error()}
+		return nil
 	}
 	res.step.Utility = d.Utility
 	res.step.Exited = d.Exit
+	res.step.Feedback = d.Feedback
+	res.step.Hallucinations = d.Hallucinations
 	return nil
 }
 

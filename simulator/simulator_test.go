@@ -48,7 +48,7 @@ func newFixture(t testing.TB, items, perArchetype int) fixture {
 		t.Fatal(err)
 	}
 	spec, _ := personas.LookupBehaviour(personas.UtilityName)
-	b, err := personas.NewBehaviour(personas.UtilityName, cat, 11, spec.Defaults())
+	b, err := personas.NewBehaviour(personas.UtilityName, personas.BehaviourEnv{Catalog: cat, Seed: 11}, spec.Defaults())
 	if err != nil {
 		t.Fatal(err)
 	}

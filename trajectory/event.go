@@ -59,7 +59,14 @@ type Step struct {
 	Utility float64 `json:"utility"`
 	// Exited is set on the step after which the persona left for good.
 	Exited bool `json:"exited,omitempty"`
-	// Error is set when the recommender failed; Slate is then empty.
+	// Feedback is the persona's free-text comment on the slate (LLM personas).
+	Feedback string `json:"feedback,omitempty"`
+	// Hallucinations counts item ids the persona's answer named that were
+	// not in the slate (LLM personas); they are dropped.
+	Hallucinations int `json:"hallucinations,omitempty"`
+	// Error is set when the recommender or the persona failed. After a
+	// recommender failure the slate is empty; after a persona failure
+	// (Kind "behaviour") the slate is shown but nothing was decided.
 	Error *StepError `json:"error,omitempty"`
 	// WallLatencyUS is the wall time of the Recommend call in microseconds.
 	WallLatencyUS int64 `json:"wall_latency_us"`
@@ -74,6 +81,8 @@ type Shown struct {
 	Clicked     bool    `json:"clicked,omitempty"`
 	// Rating is 1–5 for a clicked item, 0 otherwise.
 	Rating float64 `json:"rating,omitempty"`
+	// Reason is the persona's own words for its action (LLM personas).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Accepted is METRICS.md's acceptance: clicked and rated 4 or more.
@@ -84,6 +93,9 @@ const (
 	ErrorKindError   = "error"
 	ErrorKindTimeout = "timeout"
 	ErrorKindInvalid = "invalid"
+	// ErrorKindBehaviour marks a persona that could not decide (an LLM
+	// answer that stayed malformed after repair, for example).
+	ErrorKindBehaviour = "behaviour"
 )
 
 // StepError records a recommender failure.
@@ -115,6 +127,15 @@ type PersonaEnd struct {
 	ExitRound int `json:"exit_round"`
 	// SlatesViewed counts the slates the persona saw.
 	SlatesViewed int `json:"slates_viewed"`
+	// Interview is the post-run interview (LLM personas).
+	Interview *Interview `json:"interview,omitempty"`
+}
+
+// Interview is what a persona says about a variant after the run.
+type Interview struct {
+	// Satisfaction is 1–10.
+	Satisfaction int    `json:"satisfaction"`
+	Review       string `json:"review"`
 }
 
 // RunInfo describes the run in the first event.

@@ -83,6 +83,14 @@ func appendStepEvent(b []byte, ev *Event) []byte {
 	if s.Exited {
 		b = append(b, `,"exited":true`...)
 	}
+	if s.Feedback != "" {
+		b = append(b, `,"feedback":`...)
+		b = appendString(b, s.Feedback)
+	}
+	if s.Hallucinations != 0 {
+		b = append(b, `,"hallucinations":`...)
+		b = strconv.AppendInt(b, int64(s.Hallucinations), 10)
+	}
 	if s.Error != nil {
 		b = append(b, `,"error":{"kind":`...)
 		b = appendString(b, s.Error.Kind)
@@ -113,6 +121,10 @@ func appendShown(b []byte, s *Shown) []byte {
 	if s.Rating != 0 {
 		b = append(b, `,"rating":`...)
 		b = appendFloat(b, s.Rating)
+	}
+	if s.Reason != "" {
+		b = append(b, `,"reason":`...)
+		b = appendString(b, s.Reason)
 	}
 	return append(b, '}')
 }

@@ -18,13 +18,15 @@ func stepEvent(explanation string, score float64) *Event {
 		V: SchemaVersion, Kind: KindStep, Variant: "itemknn", Round: 3, Persona: "p-1",
 		Step: &Step{
 			Slate: []Shown{
-				{Item: "item-1", Score: score, Explanation: explanation, Examined: true, Clicked: true, Rating: 4},
+				{Item: "item-1", Score: score, Explanation: explanation, Examined: true, Clicked: true, Rating: 4, Reason: "looks " + explanation},
 				{Item: "item-2", Score: 0.25, Examined: true},
 				{Item: "item-3", Score: -1e-9},
 			},
-			Utility:       0.8125,
-			Exited:        true,
-			WallLatencyUS: 1234,
+			Utility:        0.8125,
+			Exited:         true,
+			Feedback:       "more like " + explanation,
+			Hallucinations: 2,
+			WallLatencyUS:  1234,
 		},
 	}
 }
