@@ -135,9 +135,10 @@ type variantState struct {
 	newImpressions int
 	newClicks      int
 
-	errs  ErrorCounts
-	lat   latencyHist
-	homog homogState
+	errs   ErrorCounts
+	lat    latencyHist
+	homog  homogState
+	voices voiceState
 }
 
 var _ trajectory.Sink = (*Aggregator)(nil)
@@ -203,7 +204,11 @@ func (a *Aggregator) Write(ev *trajectory.Event) error {
 			return fmt.Errorf("%w: persona_end event without its part", ErrEvent)
 		}
 		a.freeze()
-		a.personaEnd(a.variant(ev.Variant), a.personaIndex(ev.Persona), ev.PersonaEnd)
+		v := a.variant(ev.Variant)
+		a.personaEnd(v, a.personaIndex(ev.Persona), ev.PersonaEnd)
+		if ev.PersonaEnd.Interview != nil {
+			v.voices.interview(ev.Persona, ev.PersonaEnd.Interview)
+		}
 		return nil
 	case trajectory.KindRunEnd:
 		a.ended = true

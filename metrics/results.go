@@ -18,6 +18,36 @@ type Results struct {
 	// Definitions documents every metric name used below, in one line each,
 	// so that a results file explains itself.
 	Definitions map[string]string `json:"definitions"`
+	// LLM is the run's language-model usage, filled in by the runner; nil
+	// when no model was configured.
+	LLM *LLMUsage `json:"llm,omitempty"`
+}
+
+// LLMUsage summarises calls to language models. Token and cost figures
+// count only calls that reached the endpoint; cache hits are free.
+type LLMUsage struct {
+	Model            string              `json:"model"`
+	Calls            int                 `json:"calls"`
+	CacheHits        int                 `json:"cache_hits"`
+	CacheHitRate     Float               `json:"cache_hit_rate"`
+	PromptTokens     int                 `json:"prompt_tokens"`
+	CompletionTokens int                 `json:"completion_tokens"`
+	CostUSD          float64             `json:"cost_usd"`
+	Retries          int                 `json:"retries"`
+	Errors           int                 `json:"errors"`
+	ByRole           map[string]LLMTally `json:"by_role,omitempty"`
+	CacheEntries     int                 `json:"cache_entries"`
+	CacheBytes       int64               `json:"cache_bytes"`
+	BudgetUSD        float64             `json:"budget_usd,omitempty"`
+}
+
+// LLMTally is the usage of one role (persona, judge, recommender).
+type LLMTally struct {
+	Calls            int     `json:"calls"`
+	CacheHits        int     `json:"cache_hits"`
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+	CostUSD          float64 `json:"cost_usd"`
 }
 
 // VariantResult is one variant's world, summarised.
@@ -39,6 +69,8 @@ type VariantResult struct {
 	// WallLatencyMS is recommender latency from wall time; it differs
 	// between runs of the same scenario.
 	WallLatencyMS Latency `json:"wall_latency_ms"`
+	// Voices holds what LLM-played personas said (nil for the utility model).
+	Voices *Voices `json:"voices,omitempty"`
 }
 
 // Value is one metric with its 95% bootstrap CI over personas. N is the

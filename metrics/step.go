@@ -34,6 +34,7 @@ func (a *Aggregator) step(v *variantState, pi int32, t int, st *trajectory.Step)
 		ps.round = t
 	}
 	ps.slates++
+	v.voices.step(st)
 	if st.Exited {
 		ps.exitRound = t
 	}

@@ -200,6 +200,7 @@ func (a *Aggregator) variantResult(out *VariantResult, v *variantState, segments
 	out.Errors.Rate = Float(ratio(v.errs.Errors+v.errs.Timeouts+v.errs.Invalid, v.errs.Calls))
 	out.Errors.ObserveErrors = a.runEnd.ObserveErrors[v.name]
 	out.WallLatencyMS = v.lat.summary()
+	out.Voices = v.voices.result(a.cfg.Seed, v.name, b)
 	return jobs
 }
 

@@ -19,6 +19,15 @@ type Consumed struct {
 	Rating float64
 }
 
+// Recollection is one item an LLM persona picked, as it remembers it.
+type Recollection struct {
+	// Visit is the persona's SlatesViewed count on the slate it picked from.
+	Visit  int
+	Item   int32
+	Rating float64
+	Reason string
+}
+
 // State is one persona inside one variant's world.
 type State struct {
 	Persona *Persona
@@ -40,6 +49,14 @@ type State struct {
 	// Patience is how many more unsatisfying slates the persona tolerates;
 	// a behaviour sets it on first use.
 	Patience float64
+	// Memory is what an LLM persona remembers of its recent picks, oldest
+	// first; the llm behaviour keeps the last few.
+	Memory []Recollection
+	// Reflection is an LLM persona's latest summary of its own taste.
+	Reflection string
+	// reflectedAt is SlatesViewed when Reflection was written, so a failed
+	// decision retried later does not reflect twice on the same slates.
+	reflectedAt int
 
 	traits       Traits
 	consumed     []uint64  // bitset over catalog indexes
@@ -148,6 +165,7 @@ func (s *State) Clone() *State {
 	c.History = slices.Clone(s.History)
 	c.consumed = slices.Clone(s.consumed)
 	c.centroid = slices.Clone(s.centroid)
+	c.Memory = slices.Clone(s.Memory)
 	return &c
 }
 

@@ -30,6 +30,8 @@ func sample() *metrics.Results {
 		Items:    100,
 		Partial:  true,
 		Reason:   "LLM budget exhausted after round 3",
+		LLM: &metrics.LLMUsage{Model: "gpt-4o-mini", Calls: 120, CacheHits: 30, CacheHitRate: 0.25, PromptTokens: 90000,
+			CompletionTokens: 12000, CostUSD: 0.0207, Retries: 4, Errors: 1},
 		Variants: []metrics.VariantResult{
 			{
 				Name:        "popular",
@@ -70,6 +72,9 @@ func sample() *metrics.Results {
 				},
 				Errors:        metrics.ErrorCounts{Calls: 60, Errors: 2, Timeouts: 1, Invalid: 0, Rate: 0.05, Examples: []string{hostileScript + " & more", "timeout after 2s"}},
 				WallLatencyMS: metrics.Latency{P50: 1.5, P95: 4, P99: 9.5, Max: 12},
+				Voices: &metrics.Voices{ItemsNamed: 40, Hallucinations: 2, HallucinationRate: 0.05,
+					Satisfaction: val(metrics.InterviewSatisfaction, 6.5, 5.5, 7.5, 20),
+					Quotes:       []metrics.Quote{{Persona: "p-1", Satisfaction: 3, Review: "Too much " + hostileScript}, {Persona: "p-2", Satisfaction: 9, Review: "Loved it"}}},
 			},
 			{
 				Name:        "knn</script>&",

@@ -38,6 +38,22 @@ type htmlReport struct {
 	Errors       []errorRow
 	Latency      []latencyRow
 	Glossary     []glossaryEntry
+	Voices       []voicesBlock
+	LLM          *llmBlock
+}
+
+// voicesBlock is what one variant's LLM-played personas said.
+type voicesBlock struct {
+	Variant           string
+	Hallucinations    string
+	HallucinationRate string
+	Satisfaction      valueCellHTML
+	Quotes            []metrics.Quote
+}
+
+// llmBlock is the run's language-model usage.
+type llmBlock struct {
+	Model, Calls, CacheHits, CacheHitRate, Tokens, Cost, Retries, Errors string
 }
 
 type variantHeader struct{ Name, Recommender string }
@@ -141,6 +157,25 @@ func buildReport(r *metrics.Results) (*htmlReport, error) {
 		page.Scorecard = append(page.Scorecard, row)
 	}
 	page.Glossary = glossary(r.Definitions)
+	for i := range r.Variants {
+		if vo := r.Variants[i].Voices; vo != nil {
+			page.Voices = append(page.Voices, voicesBlock{
+				Variant:           r.Variants[i].Name,
+				Hallucinations:    fmt.Sprintf("%d of %d item ids named", vo.Hallucinations, vo.ItemsNamed),
+				HallucinationRate: formatPercent(float64(vo.HallucinationRate)),
+				Satisfaction:      htmlCell(metrics.InterviewSatisfaction, vo.Satisfaction, true, true),
+				Quotes:            vo.Quotes,
+			})
+		}
+	}
+	if u := r.LLM; u != nil {
+		page.LLM = &llmBlock{
+			Model: u.Model, Calls: strconv.Itoa(u.Calls), CacheHits: strconv.Itoa(u.CacheHits),
+			CacheHitRate: formatPercent(float64(u.CacheHitRate)),
+			Tokens:       fmt.Sprintf("%d prompt + %d completion", u.PromptTokens, u.CompletionTokens),
+			Cost:         fmt.Sprintf("$%.4f", u.CostUSD), Retries: strconv.Itoa(u.Retries), Errors: strconv.Itoa(u.Errors),
+		}
+	}
 	return page, nil
 }
 

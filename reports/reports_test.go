@@ -81,6 +81,7 @@ func TestHTMLEscapesDataFromTheRun(t *testing.T) {
 		"<th>&lt;script&gt;alert(1)&lt;/script&gt;</th>",
 		"<th>knn&lt;/script&gt;&amp;</th>",
 		"news &amp; &lt;friends&gt;",
+		"“Too much &lt;script&gt;alert(1)&lt;/script&gt;”",
 	)
 	// Only the report's own three scripts: the ECharts asset, the options
 	// and the loader. A variant name must not open or close one.

@@ -160,6 +160,29 @@ func Table(w io.Writer, r *metrics.Results) error {
 			return err
 		}
 	}
+	return writeLLMSummary(w, r)
+}
+
+// writeLLMSummary adds, for runs with LLM-played personas, a few lines on
+// what they said and what the model cost.
+func writeLLMSummary(w io.Writer, r *metrics.Results) error {
+	var b strings.Builder
+	for _, v := range r.Variants {
+		if vo := v.Voices; vo != nil {
+			fmt.Fprintf(&b, "%s: interview satisfaction %s/10, hallucinated item ids %d of %d (%s)\n", clip(oneLine(v.Name), 40),
+				formatNumber(float64(vo.Satisfaction.Value)), vo.Hallucinations, vo.ItemsNamed, formatPercent(float64(vo.HallucinationRate)))
+		}
+	}
+	if u := r.LLM; u != nil {
+		fmt.Fprintf(&b, "LLM %s: %d calls, %d cache hits (%s), %d+%d tokens, $%.4f, %d retries, %d errors\n", oneLine(u.Model),
+			u.Calls, u.CacheHits, formatPercent(float64(u.CacheHitRate)), u.PromptTokens, u.CompletionTokens, u.CostUSD, u.Retries, u.Errors)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if _, err := io.WriteString(w, "\nPersonas played by a language model\n"+b.String()); err != nil {
+		return fmt.Errorf("reports: write table: %w", err)
+	}
 	return nil
 }
 
@@ -243,4 +266,14 @@ func wrap(text string, width int) string {
 	}
 	b.WriteByte('\n')
 	return b.String()
+}
+
+// clip shortens s to at most n runes, so a long name cannot push a line past
+// the table's width.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
