@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -189,10 +188,15 @@ func checkType(typ string, v any, path string) error {
 	case "null":
 		ok = v == nil
 	case "number":
-		_, ok = v.(json.Number)
-	case "integer":
 		n, isNum := v.(json.Number)
-		ok = isNum && isInteger(n)
+		_, err := strconv.ParseFloat(string(n), 64)
+		ok = isNum && err == nil
+	case "integer":
+		// Only integer literals that fit 64 bits: 2.0 or 1e3 would pass JSON
+		// Schema but fail to decode into a Go int field.
+		n, isNum := v.(json.Number)
+		_, err := strconv.ParseInt(string(n), 10, 64)
+		ok = isNum && err == nil
 	default:
 		return fmt.Errorf("%s: schema type %q is not supported", path, typ)
 	}
@@ -200,14 +204,6 @@ func checkType(typ string, v any, path string) error {
 		return fmt.Errorf("%s: expected %s, got %s", path, typ, jsonText(v))
 	}
 	return nil
-}
-
-func isInteger(n json.Number) bool {
-	if _, err := strconv.ParseInt(string(n), 10, 64); err == nil {
-		return true
-	}
-	f, err := strconv.ParseFloat(string(n), 64)
-	return err == nil && !math.IsInf(f, 0) && f == math.Trunc(f)
 }
 
 func inEnum(enum []any, v any) bool {

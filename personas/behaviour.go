@@ -3,6 +3,7 @@ package personas
 import (
 	"context"
 
+	"github.com/recloop/recloop/llm"
 	"github.com/recloop/recloop/trajectory"
 )
 
@@ -35,4 +36,21 @@ type Decision struct {
 // it once per persona per variant, concurrently across personas.
 type Interviewer interface {
 	Interview(ctx context.Context, st *State, variant string) (trajectory.Interview, error)
+}
+
+// CallEstimator is implemented by behaviours that call a language model, so
+// that a dry run can say what a scenario will cost before anything is spent.
+type CallEstimator interface {
+	// EstimateCalls lists the requests one persona would send while viewing
+	// `slates` slates of slateSize items in one variant's world, and its
+	// interview: one representative request per kind, with how many of that
+	// kind there would be.
+	EstimateCalls(st *State, slates, slateSize int) []EstimatedCall
+}
+
+// EstimatedCall is one kind of request and how many times it is sent.
+type EstimatedCall struct {
+	Kind    string // "decide", "reflect", "interview"
+	Request llm.Request
+	Count   int
 }

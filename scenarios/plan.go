@@ -11,6 +11,7 @@ import (
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
 	"github.com/recloop/recloop/internal/rng"
+	"github.com/recloop/recloop/llm"
 	"github.com/recloop/recloop/metrics"
 	"github.com/recloop/recloop/personas"
 	"github.com/recloop/recloop/recommenders"
@@ -20,6 +21,8 @@ import (
 // Plan is a validated scenario with everything built: ready to simulate.
 type Plan struct {
 	Scenario     *Scenario
+	// LLM is the language-model client, nil when the scenario has no llm: block.
+	LLM          *llm.Stack
 	Catalog      *catalog.Catalog
 	Interactions []catalog.Interaction
 	States       []*personas.State
@@ -28,15 +31,37 @@ type Plan struct {
 	Metrics      metrics.Config
 }
 
+// Options override parts of a scenario from the command line.
+type Options struct {
+	// CacheMode replaces llm.cache.mode (readwrite, replay or off).
+	CacheMode string
+}
+
 // Prepare loads a scenario and builds it, reporting every problem it can
 // find in one go: the scenario's own fields, the catalog, and the personas
 // checked against the catalog. Nothing is simulated.
-func Prepare(name string) (*Plan, error) {
+func Prepare(name string, opts Options) (*Plan, error) {
 	s, errs := Load(name)
 	if s == nil {
 		return nil, errs.Err()
 	}
+	if opts.CacheMode != "" {
+		if s.LLM == nil {
+			errs = append(errs, &config.Error{File: s.doc.File, Field: "llm", Msg: "--cache needs an llm: block in the scenario"})
+		} else {
+			s.LLM.Cache.Mode = opts.CacheMode
+			s.validateLLMCacheMode(&errs)
+		}
+	}
 	return s.build(errs)
+}
+
+func (s *Scenario) validateLLMCacheMode(errs *config.Errors) {
+	switch s.LLM.Cache.Mode {
+	case llm.CacheReadWrite, llm.CacheReplay, llm.CacheOff:
+	default:
+		*errs = append(*errs, &config.Error{Field: "--cache", Msg: fmt.Sprintf("unknown cache mode %q (want readwrite, replay or off)", s.LLM.Cache.Mode)})
+	}
 }
 
 func (s *Scenario) build(errs config.Errors) (*Plan, error) {
@@ -63,10 +88,18 @@ func (s *Scenario) build(errs config.Errors) (*Plan, error) {
 	if len(errs) > 0 {
 		return nil, errs.Err()
 	}
+	env := personas.BehaviourEnv{Catalog: p.Catalog, Seed: s.Seed, Dir: s.dir}
+	if s.LLM != nil {
+		stack, err := llm.New(*s.LLM)
+		if err != nil {
+			return nil, s.located("llm", err)
+		}
+		p.LLM, env.LLM = stack, stack
+	}
 	behaviourSpec, _ := personas.LookupBehaviour(s.Behaviour.Model)
 	params, _ := behaviourSpec.Resolve(nil, "", s.Behaviour.Params)
 	var err error
-	if p.Behaviour, err = personas.NewBehaviour(s.Behaviour.Model, personas.BehaviourEnv{Catalog: p.Catalog, Seed: s.Seed, Dir: s.dir}, params); err != nil {
+	if p.Behaviour, err = personas.NewBehaviour(s.Behaviour.Model, env, params); err != nil {
 		return nil, s.located("behaviour", err)
 	}
 	for i, v := range s.Variants {
@@ -255,5 +288,14 @@ func (p *Plan) SimulatorConfig(concurrency int, tool string) simulator.Config {
 	return simulator.Config{
 		Scenario: p.Scenario.Name, Seed: p.Scenario.Seed, Rounds: p.Scenario.Rounds, SlateSize: p.Scenario.SlateSize,
 		Concurrency: concurrency, Behaviour: p.Behaviour, BehaviourName: p.Scenario.Behaviour.Model, Tool: tool,
+		Fatal: StopsTheRun,
 	}
+}
+
+// StopsTheRun picks the errors after which no further persona can be
+// played: the budget is spent, a replay missed, or the endpoint refuses the
+// account. Anything else (a malformed answer) is recorded and the run goes on.
+func StopsTheRun(err error) bool {
+	return errors.Is(err, llm.ErrBudgetExceeded) || errors.Is(err, llm.ErrReplayMiss) ||
+		errors.Is(err, llm.ErrAuth) || errors.Is(err, llm.ErrQuota)
 }

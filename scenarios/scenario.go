@@ -5,6 +5,7 @@ package scenarios
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/llm"
 	"github.com/recloop/recloop/personas"
 	"github.com/recloop/recloop/recommenders"
 )
@@ -38,6 +40,7 @@ type Scenario struct {
 	Catalog     CatalogSpec   `yaml:"catalog"`
 	Personas    PersonasSpec  `yaml:"personas"`
 	Behaviour   BehaviourSpec `yaml:"behaviour"`
+	LLM         *llm.Config   `yaml:"llm"`
 	Variants    []VariantSpec `yaml:"variants"`
 	Metrics     MetricsSpec   `yaml:"metrics"`
 	Tolerance   ToleranceSpec `yaml:"tolerance"`
@@ -216,6 +219,7 @@ func (s *Scenario) validate() {
 		d.Append(errs...)
 	}
 	s.validateVariants()
+	s.validateLLM()
 	if m := s.Metrics; m.ColdMaxHistory != nil && *m.ColdMaxHistory < 0 {
 		d.Add("metrics.cold_max_history", "must be ≥ 0")
 	}
@@ -332,3 +336,41 @@ func (s *Scenario) WriteTrajectories() bool {
 
 // WriteReport reports whether report.html is written (default yes).
 func (s *Scenario) WriteReport() bool { return s.Output.Report == nil || *s.Output.Report }
+
+// envReference is ${NAME} or ${NAME:-default}.
+var envReference = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
+
+// expandEnv fills ${NAME} and ${NAME:-default} from the environment, so one
+// scenario can point at OpenAI, Ollama or vLLM. Only the endpoint and the
+// model are expanded: the API key never passes through the scenario.
+func expandEnv(s string) string {
+	return envReference.ReplaceAllStringFunc(s, func(ref string) string {
+		m := envReference.FindStringSubmatch(ref)
+		if v, ok := os.LookupEnv(m[1]); ok && v != "" {
+			return v
+		}
+		return m[2]
+	})
+}
+
+func (s *Scenario) validateLLM() {
+	if s.LLM == nil {
+		return
+	}
+	s.LLM.BaseURL, s.LLM.Model = expandEnv(s.LLM.BaseURL), expandEnv(s.LLM.Model)
+	err := s.LLM.Validate()
+	var fields []error
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		fields = joined.Unwrap()
+	} else if err != nil {
+		fields = []error{err}
+	}
+	for _, e := range fields {
+		var fe *llm.FieldError
+		if errors.As(e, &fe) {
+			s.doc.Add(config.Join("llm", fe.Field), "%s", fe.Msg)
+		} else {
+			s.doc.Add("llm", "%v", e)
+		}
+	}
+}

@@ -17,7 +17,7 @@ func TestBuiltinScenariosBuild(t *testing.T) {
 		t.Fatalf("builtins = %v", names)
 	}
 	for _, name := range names {
-		plan, err := Prepare(name)
+		plan, err := Prepare(name, Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -29,7 +29,7 @@ func TestBuiltinScenariosBuild(t *testing.T) {
 	// cohort and late joiners, new items released mid-run, three variants).
 	{
 		name := "quickstart"
-		plan, err := Prepare(name)
+		plan, err := Prepare(name, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +126,7 @@ catalog: {file: items.csv}
 personas: {population: [{archetype: cinephile, count: 1, jitter: 3}]}
 variants: [{name: p, recommender: popular}]
 `)
-	_, err := Prepare(scenario)
+	_, err := Prepare(scenario, Options{})
 	if !errors.Is(err, config.ErrInvalid) {
 		t.Fatalf("err = %v", err)
 	}
@@ -154,7 +154,7 @@ personas:
       interests: {categories: {drama: 1, comedy: 0.5}}
 variants: [{name: knn, recommender: itemknn}]
 `)
-	plan, err := Prepare(scenario)
+	plan, err := Prepare(scenario, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

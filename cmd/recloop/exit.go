@@ -8,6 +8,7 @@ import (
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/llm"
 	"github.com/recloop/recloop/simulator"
 )
 
@@ -57,6 +58,8 @@ func exitCode(err error) int {
 		return ExitInvalid
 	case errors.Is(err, simulator.ErrInterrupted):
 		return ExitInterrupted
+	case errors.Is(err, llm.ErrBudgetExceeded):
+		return ExitBudget
 	default:
 		return ExitRuntime
 	}

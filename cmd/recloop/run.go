@@ -33,6 +33,8 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	out := fs.String("out", "", "output directory (default: the scenario's output.dir)")
 	concurrency := fs.Int("concurrency", 0, "personas decided in parallel (default: the scenario's, else one per CPU); never changes the results")
 	quiet := fs.Bool("quiet", false, "print no progress and no table")
+	dry := fs.Bool("dry-run", false, "say how many LLM calls, tokens and dollars the run would take, and stop")
+	cacheMode := fs.String("cache", "", "LLM response cache mode: readwrite, replay (a miss fails the run) or off (default: the scenario's)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -41,11 +43,14 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 		fs.Usage()
 		return usageError{err: errors.New("run takes exactly one scenario")}
 	}
-	plan, err := scenarios.Prepare(pos[0])
+	plan, err := scenarios.Prepare(pos[0], scenarios.Options{CacheMode: *cacheMode})
 	if err != nil {
 		return err
 	}
 	defer plan.Close()
+	if *dry {
+		return dryRun(env.stdout, plan)
+	}
 	dir := plan.Scenario.OutputDir()
 	if *out != "" {
 		dir = *out
@@ -69,24 +74,27 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 
 	cfg := plan.SimulatorConfig(*concurrency, "recloop "+toolVersion())
 	start := time.Now()
+	var prog *progress
 	if !*quiet {
 		fmt.Fprintf(env.stderr, "recloop: %s: %d personas × %d variants × %d rounds, slate %d, %d items\n",
 			plan.Scenario.Name, len(plan.States), len(plan.Variants), cfg.Rounds, cfg.SlateSize, plan.Catalog.Len())
-		every := max(1, cfg.Rounds/10)
-		cfg.OnRound = func(round, rounds int) {
-			if (round+1)%every == 0 || round+1 == rounds {
-				fmt.Fprintf(env.stderr, "recloop: round %d/%d (%s)\n", round+1, rounds, time.Since(start).Round(time.Millisecond))
-			}
-		}
+		prog = newProgress(env.stderr, cfg.Rounds, plan.LLM)
+		cfg.OnRound = prog.roundDone
 	}
 	_, simErr := simulator.Run(ctx, cfg, plan.Catalog, plan.States, plan.Variants, sinks)
-	if simErr != nil && !errors.Is(simErr, simulator.ErrInterrupted) {
+	if prog != nil {
+		prog.finish()
+	}
+	if simErr != nil && !errors.Is(simErr, simulator.ErrInterrupted) && !scenarios.StopsTheRun(simErr) {
 		return simErr
 	}
 	if err := closeTrajectories(); err != nil {
 		return fmt.Errorf("close trajectories file: %w", err)
 	}
 	results := agg.Results()
+	if plan.LLM != nil {
+		results.LLM = llmUsage(plan)
+	}
 	if err := writeOutputs(dir, results, plan.Scenario.WriteReport()); err != nil {
 		return err
 	}

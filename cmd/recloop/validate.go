@@ -23,7 +23,7 @@ var validateCommand = command{
 		}
 		var failed []error
 		for _, name := range pos {
-			plan, err := scenarios.Prepare(name)
+			plan, err := scenarios.Prepare(name, scenarios.Options{})
 			if err != nil {
 				failed = append(failed, err)
 				continue
