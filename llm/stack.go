@@ -105,7 +105,11 @@ func New(cfg Config, opts ...Option) (*Stack, error) {
 		return nil, &FieldError{Field: "timeout", Msg: err.Error()}
 	}
 	if o.http == nil {
-		o.http = &http.Client{Timeout: timeout}
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		// The default keeps 2 idle connections per host: with more calls in
+		// flight every answer would cost a new connection.
+		transport.MaxIdleConnsPerHost = cfg.MaxConcurrency
+		o.http = &http.Client{Timeout: timeout, Transport: transport}
 	}
 	c, err := cache.Open(cfg.Cache.Dir, cache.Mode(cfg.Cache.Mode))
 	if err != nil {

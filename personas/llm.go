@@ -79,7 +79,9 @@ const (
 )
 
 // The answer schemas sent as Request.Schema. Strict structured output wants
-// every property required and no others allowed.
+// every property required and no others allowed. Ranges are stated in
+// descriptions rather than minimum/maximum, which some OpenAI-compatible
+// servers reject; the parser clamps instead.
 var (
 	actionSchema = &llm.Schema{Name: "slate_action", JSON: json.RawMessage(`{` +
 		`"type":"object","additionalProperties":false,"required":["items","exit","feedback"],"properties":{` +
@@ -87,7 +89,7 @@ var (
 		`"required":["item_id","action","rating","reason"],"properties":{` +
 		`"item_id":{"type":"string"},` +
 		`"action":{"type":"string","enum":["click","skip"]},` +
-		`"rating":{"type":"integer","minimum":0,"maximum":5},` +
+		`"rating":{"type":"integer","description":"1 to 5 for a click, 0 for a skip"},` +
 		`"reason":{"type":"string"}}}},` +
 		`"exit":{"type":"boolean"},` +
 		`"feedback":{"type":"string"}}}`)}
@@ -96,7 +98,7 @@ var (
 		`"summary":{"type":"string"}}}`)}
 	interviewSchema = &llm.Schema{Name: "interview", JSON: json.RawMessage(`{` +
 		`"type":"object","additionalProperties":false,"required":["satisfaction","review"],"properties":{` +
-		`"satisfaction":{"type":"integer","minimum":1,"maximum":10},` +
+		`"satisfaction":{"type":"integer","description":"1 (not at all) to 10 (completely)"},` +
 		`"review":{"type":"string"}}}`)}
 )
 
@@ -363,25 +365,33 @@ func parseInterview(persona, content string) (trajectory.Interview, error) {
 // are wrapped with %w, so errors.Is still finds llm.ErrBudgetExceeded,
 // llm.ErrReplayMiss and llm.ErrMalformed.
 func (m *llmPersona) ask(ctx context.Context, st *State, system, user string, data *promptData, schema *llm.Schema) (string, error) {
-	sys, err := m.render(system, data)
+	req, err := m.request(st, system, user, data, schema)
 	if err != nil {
 		return "", err
+	}
+	resp, err := m.client.Complete(ctx, req)
+	if err != nil {
+		return "", fmt.Errorf("personas: %s: %w", st.Persona.ID, err)
+	}
+	return resp.Content, nil
+}
+
+func (m *llmPersona) request(st *State, system, user string, data *promptData, schema *llm.Schema) (llm.Request, error) {
+	sys, err := m.render(system, data)
+	if err != nil {
+		return llm.Request{}, err
 	}
 	usr, err := m.render(user, data)
 	if err != nil {
-		return "", err
+		return llm.Request{}, err
 	}
-	resp, err := m.client.Complete(ctx, llm.Request{
+	return llm.Request{
 		Role:      llm.RolePersona,
 		Subject:   st.Persona.ID,
 		Messages:  []llm.Message{{Role: "system", Content: sys}, {Role: "user", Content: usr}},
 		Schema:    schema,
 		MaxTokens: m.maxTokens,
-	})
-	if err != nil {
-		return "", fmt.Errorf("personas: %s: %w", st.Persona.ID, err)
-	}
-	return resp.Content, nil
+	}, nil
 }
 
 func (m *llmPersona) render(name string, data *promptData) (string, error) {

@@ -182,6 +182,24 @@ func TestLLMRequestConformsToSchema(t *testing.T) {
 		}
 		checkStrict(t, schema.Name, doc)
 	}
+	for _, tc := range []struct {
+		schema *llm.Schema
+		doc    string
+		valid  bool
+	}{
+		{actionSchema, `{"items":[{"item_id":"m1","action":"click","rating":5,"reason":"r"}],"exit":false,"feedback":""}`, true},
+		{actionSchema, `{"items":[{"item_id":"m1","action":"watch","rating":5,"reason":"r"}],"exit":false,"feedback":""}`, false},
+		{actionSchema, `{"items":[{"item_id":"m1","action":"click","rating":5}],"exit":false,"feedback":""}`, false},
+		{actionSchema, `{"items":[],"exit":"no","feedback":""}`, false},
+		{reflectSchema, `{"summary":"s"}`, true},
+		{reflectSchema, `{"summary":"s","extra":1}`, false},
+		{interviewSchema, `{"satisfaction":7,"review":"r"}`, true},
+		{interviewSchema, `{"satisfaction":"7","review":"r"}`, false},
+	} {
+		if err := llm.Validate(tc.schema, []byte(tc.doc)); (err == nil) != tc.valid {
+			t.Errorf("%s: Validate(%s) = %v, want valid %v", tc.schema.Name, tc.doc, err, tc.valid)
+		}
+	}
 	var action struct {
 		Properties struct {
 			Items struct {
@@ -686,4 +704,19 @@ func BenchmarkLLMPrompt(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestLLMDocs keeps docs/llm-personas.md's parameter table and template
+// listings equal to the code (-update rewrites them).
+func TestLLMDocs(t *testing.T) {
+	checkSection(t, "../docs/llm-personas.md", "llm-params", LLMSpec.Markdown())
+	var b strings.Builder
+	for _, name := range []string{"persona-v1.tmpl", "reflect-v1.tmpl", "interview-v1.tmpl"} {
+		data, err := promptFS.ReadFile("prompts/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "`personas/prompts/%s`:\n\n```\n%s```\n\n", name, data)
+	}
+	checkSection(t, "../docs/llm-personas.md", "llm-prompts", b.String())
 }

@@ -220,6 +220,9 @@ func defaultReply(req ChatRequest, answer func(ChatRequest) any) Reply {
 	if schema := req.Schema(); schema != nil {
 		return Reply{Content: string(Example(schema))}
 	}
+	if schema := promptedSchema(req.Messages); schema != nil {
+		return Reply{Content: string(Example(schema))}
+	}
 	return Reply{Content: "ok"}
 }
 
@@ -262,6 +265,31 @@ func writeReply(w http.ResponseWriter, reply Reply, req ChatRequest) {
 	})
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// promptedSchema finds a JSON Schema pasted into the messages, as clients
+// do with servers that support no response_format.
+func promptedSchema(msgs []Message) json.RawMessage {
+	for _, m := range msgs {
+		for i := strings.IndexByte(m.Content, '{'); i >= 0; {
+			var raw json.RawMessage
+			if json.NewDecoder(strings.NewReader(m.Content[i:])).Decode(&raw) == nil {
+				var probe struct {
+					Type       string         `json:"type"`
+					Properties map[string]any `json:"properties"`
+				}
+				if json.Unmarshal(raw, &probe) == nil && (probe.Type != "" || probe.Properties != nil) {
+					return raw
+				}
+			}
+			next := strings.IndexByte(m.Content[i+1:], '{')
+			if next < 0 {
+				break
+			}
+			i += 1 + next
+		}
+	}
+	return nil
 }
 
 // Example builds the smallest document valid against a schema of the subset
