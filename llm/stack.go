@@ -277,8 +277,8 @@ func (s *Stack) complete(ctx context.Context, req Request) (Response, error) {
 // fetch makes the network calls for one request, within the budget, the
 // concurrency limit and the rate limits.
 func (s *Stack) fetch(ctx context.Context, req Request, p callParams) (Response, error) {
-	if s.cfg.BudgetUSD > 0 && s.spent() >= s.cfg.BudgetUSD {
-		return Response{}, fmt.Errorf("%w: spent $%.4f of $%.4f", ErrBudgetExceeded, s.spent(), s.cfg.BudgetUSD)
+	if err := s.checkBudget(); err != nil {
+		return Response{}, err
 	}
 	if err := s.limiter.acquire(ctx); err != nil {
 		return Response{}, err
@@ -289,6 +289,10 @@ func (s *Stack) fetch(ctx context.Context, req Request, p callParams) (Response,
 	}
 	est := s.Estimate(req)
 	if err := s.tpm.take(ctx, float64(est.PromptTokens+est.CompletionTokens)); err != nil {
+		return Response{}, err
+	}
+	// The budget may have run out while this call queued.
+	if err := s.checkBudget(); err != nil {
 		return Response{}, err
 	}
 	stats := &callStats{}
@@ -302,6 +306,16 @@ func (s *Stack) fetch(ctx context.Context, req Request, p callParams) (Response,
 	}
 	resp.Usage.Retries = int(stats.retries.Load())
 	return resp, err
+}
+
+func (s *Stack) checkBudget() error {
+	if s.cfg.BudgetUSD <= 0 {
+		return nil
+	}
+	if spent := s.spent(); spent >= s.cfg.BudgetUSD {
+		return fmt.Errorf("%w: spent $%.4f of $%.4f", ErrBudgetExceeded, spent, s.cfg.BudgetUSD)
+	}
+	return nil
 }
 
 // structured asks for JSON matching p.Schema, falling back from strict
@@ -396,6 +410,11 @@ func (s *Stack) chat(ctx context.Context, p callParams, msgs []Message, format *
 	if t := p.Temperature; t != nil {
 		creq.Temperature = float32(max(*t, greedyTemperature))
 	}
+	if isReasoningModel(p.Model) {
+		// These models refuse max_tokens and any temperature but their own;
+		// go-openai rejects such requests before sending them.
+		creq.MaxCompletionTokens, creq.MaxTokens, creq.Temperature = creq.MaxTokens, 0, 0
+	}
 	out, err := s.client.CreateChatCompletion(ctx, creq)
 	if err != nil {
 		return Response{}, classify(err)
@@ -410,6 +429,15 @@ func (s *Stack) chat(ctx context.Context, p callParams, msgs []Message, format *
 		return Response{Model: model, Usage: u}, fmt.Errorf("%w: the answer has no choices", ErrMalformed)
 	}
 	return Response{Content: out.Choices[0].Message.Content, Model: model, Usage: u}, nil
+}
+
+func isReasoningModel(model string) bool {
+	for _, prefix := range []string{"o1", "o3", "o4", "gpt-5", "gpt-6"} {
+		if strings.HasPrefix(model, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Stack) cost(configured, answered string, prompt, completion int) float64 {

@@ -298,6 +298,19 @@ func TestSeedAndTemperatureSent(t *testing.T) {
 	}
 }
 
+func TestReasoningModelParameters(t *testing.T) {
+	zero := 0.0
+	f := newFixture(t, func(c *Config) { c.Model, c.Temperature, c.MaxTokens = "o4-mini", &zero, 100 })
+	if _, err := f.stack.Complete(context.Background(), ask("hi")); err != nil {
+		t.Fatal(err)
+	}
+	got := f.srv.Requests()[0]
+	if got.MaxTokens != 0 || got.MaxCompletionTokens != 100 || got.Temperature != nil {
+		t.Errorf("max_tokens %d, max_completion_tokens %d, temperature %v; want 0, 100, none",
+			got.MaxTokens, got.MaxCompletionTokens, got.Temperature)
+	}
+}
+
 func TestCostAndBudget(t *testing.T) {
 	f := newFixture(t, func(c *Config) {
 		c.Model = "house-model"

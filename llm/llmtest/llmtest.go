@@ -39,6 +39,8 @@ type ChatRequest struct {
 	Seed           *int            `json:"seed"`
 	Temperature    *float64        `json:"temperature"`
 	MaxTokens      int             `json:"max_tokens"`
+	// MaxCompletionTokens is what reasoning models get instead of MaxTokens.
+	MaxCompletionTokens int `json:"max_completion_tokens"`
 	// Header is the HTTP request's header.
 	Header http.Header `json:"-"`
 	// N numbers requests from 1 in arrival order.
