@@ -20,7 +20,7 @@ import (
 
 // Plan is a validated scenario with everything built: ready to simulate.
 type Plan struct {
-	Scenario     *Scenario
+	Scenario *Scenario
 	// LLM is the language-model client, nil when the scenario has no llm: block.
 	LLM          *llm.Stack
 	Catalog      *catalog.Catalog
