@@ -36,9 +36,11 @@ type LLMUsage struct {
 	Retries          int                 `json:"retries"`
 	Errors           int                 `json:"errors"`
 	ByRole           map[string]LLMTally `json:"by_role,omitempty"`
-	CacheEntries     int                 `json:"cache_entries"`
-	CacheBytes       int64               `json:"cache_bytes"`
-	BudgetUSD        float64             `json:"budget_usd,omitempty"`
+	// BySubject is the usage per persona (and per judge subject later).
+	BySubject    map[string]LLMTally `json:"by_subject,omitempty"`
+	CacheEntries int                 `json:"cache_entries"`
+	CacheBytes   int64               `json:"cache_bytes"`
+	BudgetUSD    float64             `json:"budget_usd,omitempty"`
 }
 
 // LLMTally is the usage of one role (persona, judge, recommender).

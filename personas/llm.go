@@ -388,6 +388,7 @@ func (m *llmPersona) request(st *State, system, user string, data *promptData, s
 	return llm.Request{
 		Role:      llm.RolePersona,
 		Subject:   st.Persona.ID,
+		Replicate: st.Persona.Replicate,
 		Messages:  []llm.Message{{Role: "system", Content: sys}, {Role: "user", Content: usr}},
 		Schema:    schema,
 		MaxTokens: m.maxTokens,

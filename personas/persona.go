@@ -71,6 +71,10 @@ type Persona struct {
 	// Archetype is the library or file persona a population member was
 	// expanded from; empty for personas written out by hand.
 	Archetype string `yaml:"-"`
+	// Replicate is k for the k-th extra play of a persona (see Replicate);
+	// 0 for the persona itself. ReplicateOf is then the original's id.
+	Replicate   int    `yaml:"-"`
+	ReplicateOf string `yaml:"-"`
 
 	src source
 	// builtin marks the embedded library's personas and their population

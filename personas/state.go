@@ -1,6 +1,7 @@
 package personas
 
 import (
+	"fmt"
 	"math"
 	"math/bits"
 	"math/rand/v2"
@@ -205,7 +206,35 @@ func (s *State) Profile(cat *catalog.Catalog) *trajectory.Profile {
 	for k, v := range prof.Traits {
 		prof.Traits[k] = round4(v)
 	}
+	prof.ReplicateOf = p.ReplicateOf
 	return prof
+}
+
+// Replicate plays every persona n times: the original and n−1 copies with
+// the same seed history and tastes, ids suffixed "~r1", "~r2"…, their own
+// random draws and, for LLM personas, their own model seed. Replicates give
+// the variance of what a persona does; metrics can average them per persona.
+func Replicate(states []*State, n int, seed uint64) []*State {
+	if n <= 1 {
+		return states
+	}
+	out := make([]*State, 0, len(states)*n)
+	for _, st := range states {
+		out = append(out, st)
+		for k := 1; k < n; k++ {
+			c := st.Clone()
+			p := *st.Persona
+			p.ID = fmt.Sprintf("%s~r%d", st.Persona.ID, k)
+			p.Replicate, p.ReplicateOf = k, st.Persona.ID
+			c.Persona = &p
+			c.Key = rng.Key(seed, rng.StringKey(p.ID))
+			out = append(out, c)
+		}
+	}
+	for i, st := range out {
+		st.Index = i
+	}
+	return out
 }
 
 // End describes the persona's state at the end of its world.

@@ -218,3 +218,38 @@ func TestProfileAndEnd(t *testing.T) {
 		t.Errorf("end interests = %+v", end.Interests)
 	}
 }
+
+func TestReplicate(t *testing.T) {
+	cat := tinyCatalog(t)
+	ps, errs := Parse("r.yaml", []byte("personas:\n  - id: ada\n    interests: {categories: {drama: 1}}\n  - id: bo\n    interests: {categories: {drama: 1}}\n"))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	states, err := Build(ps, cat, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Replicate(states, 1, 9); len(got) != 2 {
+		t.Fatalf("replicates 1 changed the population: %d", len(got))
+	}
+	got := Replicate(states, 3, 9)
+	wantIDs := []string{"ada", "ada~r1", "ada~r2", "bo", "bo~r1", "bo~r2"}
+	for i, st := range got {
+		if st.Persona.ID != wantIDs[i] || st.Index != i {
+			t.Fatalf("state %d: id %s index %d", i, st.Persona.ID, st.Index)
+		}
+	}
+	if got[1].Persona.Replicate != 1 || got[1].Persona.ReplicateOf != "ada" || got[0].Persona.Replicate != 0 {
+		t.Errorf("replicate marks: %+v", got[1].Persona)
+	}
+	if got[1].Key == got[0].Key {
+		t.Error("a replicate shares its original's random draws")
+	}
+	if got[1].Profile(cat).ReplicateOf != "ada" {
+		t.Error("the profile does not name the original")
+	}
+	got[1].Interests[0] += 1
+	if got[0].Interests[0] == got[1].Interests[0] {
+		t.Error("replicates share state")
+	}
+}

@@ -255,7 +255,7 @@ func (s *Scenario) buildPersonas(p *Plan, all []personas.Persona) config.Errors 
 	if err != nil {
 		return config.Errors{s.located("personas", err)}
 	}
-	p.States = states
+	p.States = personas.Replicate(states, s.Replicates, s.Seed)
 	return nil
 }
 

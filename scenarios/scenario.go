@@ -37,6 +37,7 @@ type Scenario struct {
 	Rounds      int           `yaml:"rounds"`
 	SlateSize   int           `yaml:"slate_size"`
 	Concurrency int           `yaml:"concurrency"`
+	Replicates  int           `yaml:"replicates"`
 	Catalog     CatalogSpec   `yaml:"catalog"`
 	Personas    PersonasSpec  `yaml:"personas"`
 	Behaviour   BehaviourSpec `yaml:"behaviour"`
@@ -206,6 +207,9 @@ func (s *Scenario) validate() {
 	}
 	if s.SlateSize < 1 || s.SlateSize > 1000 {
 		d.Add("slate_size", "must be between 1 and 1000, got %d", s.SlateSize)
+	}
+	if s.Replicates < 0 || s.Replicates > 100 {
+		d.Add("replicates", "must be between 1 and 100 (plays of each persona), got %d", s.Replicates)
 	}
 	if s.Concurrency < 0 {
 		d.Add("concurrency", "must be ≥ 0 (0 means one per CPU), got %d", s.Concurrency)

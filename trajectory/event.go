@@ -115,6 +115,8 @@ type Profile struct {
 	Interests       catalog.Taste      `json:"interests"`
 	LatentInterests catalog.Taste      `json:"latent_interests"`
 	Traits          map[string]float64 `json:"traits"`
+	// ReplicateOf names the persona this one replays (replicates: n).
+	ReplicateOf string `json:"replicate_of,omitempty"`
 }
 
 // PersonaEnd is a persona's state at the end of one variant's world.

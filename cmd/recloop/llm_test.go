@@ -246,3 +246,30 @@ func estimatedCalls(t *testing.T, dryRun string) int {
 	n, _ := strconv.Atoi(m[1])
 	return n
 }
+
+// replicates: 2 plays each persona twice, with the model seed moved by the
+// replicate index, so the two plays are distinct calls.
+func TestLLMReplicates(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", secretKey)
+	server := llmtest.New(t)
+	server.Answer(scriptedPersonas)
+	dir := t.TempDir()
+	body := strings.Replace(llmScenario(server.URL(), filepath.Join(dir, "cache"), "A teacher.", ""), "rounds: 3", "rounds: 1\nreplicates: 2", 1)
+	scenario := writeFile(t, dir, "llm.yaml", body)
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	seeds := map[int]int{}
+	for _, r := range server.Requests() {
+		if r.Seed != nil {
+			seeds[*r.Seed]++
+		}
+	}
+	if len(seeds) != 2 || seeds[1] == 0 || seeds[1] != seeds[2] {
+		t.Errorf("seeds sent %v, want as many with 1 (replicate 0) as with 2 (replicate 1)", seeds)
+	}
+	if traj := readFile(t, out, "trajectories.jsonl"); !bytes.Contains(traj, []byte(`"persona":"ada~r1"`)) || !bytes.Contains(traj, []byte(`"replicate_of":"ada"`)) {
+		t.Error("no replicate persona in the trajectories")
+	}
+}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"sort"
-
 	"github.com/recloop/recloop/llm"
 	"github.com/recloop/recloop/metrics"
 	"github.com/recloop/recloop/scenarios"
@@ -23,18 +21,22 @@ func llmUsage(plan *scenarios.Plan) *metrics.LLMUsage {
 	if t.Calls > 0 {
 		out.CacheHitRate = metrics.Float(float64(t.CacheHits) / float64(t.Calls))
 	}
-	roles := make([]string, 0, len(totals.ByRole))
-	for r := range totals.ByRole {
-		roles = append(roles, string(r))
-	}
-	sort.Strings(roles)
-	for _, r := range roles {
-		u := totals.ByRole[llm.Role(r)]
-		if out.ByRole == nil {
-			out.ByRole = map[string]metrics.LLMTally{}
+	if len(totals.ByRole) > 0 {
+		out.ByRole = make(map[string]metrics.LLMTally, len(totals.ByRole))
+		for r, u := range totals.ByRole {
+			out.ByRole[string(r)] = tally(u)
 		}
-		out.ByRole[r] = metrics.LLMTally{Calls: u.Calls, CacheHits: u.CacheHits, PromptTokens: u.PromptTokens,
-			CompletionTokens: u.CompletionTokens, CostUSD: u.CostUSD}
+	}
+	if len(totals.BySubject) > 0 {
+		out.BySubject = make(map[string]metrics.LLMTally, len(totals.BySubject))
+		for subject, u := range totals.BySubject {
+			out.BySubject[subject] = tally(u)
+		}
 	}
 	return out
+}
+
+func tally(u llm.Usage) metrics.LLMTally {
+	return metrics.LLMTally{Calls: u.Calls, CacheHits: u.CacheHits, PromptTokens: u.PromptTokens,
+		CompletionTokens: u.CompletionTokens, CostUSD: u.CostUSD}
 }
