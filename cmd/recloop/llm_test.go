@@ -273,3 +273,34 @@ func TestLLMReplicates(t *testing.T) {
 		t.Error("no replicate persona in the trajectories")
 	}
 }
+
+// An answer that stays malformed after the repair retry is an error event
+// for that step; the run goes on and counts it.
+func TestLLMMalformedAnswersBecomeErrorEvents(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", secretKey)
+	server := llmtest.New(t)
+	server.Handle(func(req llmtest.ChatRequest) llmtest.Reply {
+		for _, m := range req.Messages {
+			if strings.Contains(m.Content, "ada") && !strings.Contains(string(req.Schema()), "satisfaction") {
+				return llmtest.Reply{Content: `{"items": [{"item_id": "item-1", "action": "cl`}
+			}
+		}
+		return llmtest.JSON(scriptedPersonas(req))
+	})
+	dir := t.TempDir()
+	scenario := writeFile(t, dir, "llm.yaml", llmScenario(server.URL(), filepath.Join(dir, "cache"), "A teacher.", ""))
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	res := readResults(t, out)
+	for _, v := range res.Variants {
+		// ada's 3 slates fail in each variant; the other personas decide.
+		if v.Errors.Behaviour != 3 {
+			t.Errorf("%s: %d behaviour errors, want 3", v.Name, v.Errors.Behaviour)
+		}
+	}
+	if traj := readFile(t, out, "trajectories.jsonl"); !bytes.Contains(traj, []byte(`"error":{"kind":"behaviour"`)) || !bytes.Contains(traj, []byte(`"clicked":true`)) {
+		t.Error("trajectories lack the behaviour error events or the other personas' clicks")
+	}
+}
