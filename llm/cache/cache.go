@@ -61,7 +61,8 @@ type Cache struct {
 	bytes   int64
 }
 
-// Open opens the cache in dir, creating dir unless mode is off.
+// Open opens the cache in dir. The directory is created by the first write,
+// so validating or dry-running a scenario leaves nothing on disk.
 func Open(dir string, mode Mode) (*Cache, error) {
 	mode, err := ParseMode(string(mode))
 	if err != nil {
@@ -73,9 +74,6 @@ func Open(dir string, mode Mode) (*Cache, error) {
 	}
 	if dir == "" {
 		return nil, errors.New("cache: no directory")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("cache: %w", err)
 	}
 	s, err := Scan(dir)
 	if err != nil {
