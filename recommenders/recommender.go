@@ -9,6 +9,7 @@ import (
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/llm"
 )
 
 // ErrUnknown is returned for a recommender name nobody registered.
@@ -87,6 +88,11 @@ type Env struct {
 	Seed uint64
 	// Variant is the variant's name, for logs and explanations.
 	Variant string
+	// LLM is the language-model client for recommenders that call one
+	// (llmrank); nil when the scenario configures none.
+	LLM llm.Client
+	// Dir resolves relative file parameters (the scenario's directory).
+	Dir string
 }
 
 // Factory builds a recommender from validated parameters.

@@ -43,11 +43,12 @@ type Event struct {
 	Round   int    `json:"round"`
 	Persona string `json:"persona,omitempty"`
 
-	Step       *Step       `json:"step,omitempty"`
-	Profile    *Profile    `json:"profile,omitempty"`
-	PersonaEnd *PersonaEnd `json:"persona_end,omitempty"`
-	Run        *RunInfo    `json:"run,omitempty"`
-	RunEnd     *RunEnd     `json:"run_end,omitempty"`
+	Step       *Step          `json:"step,omitempty"`
+	Profile    *Profile       `json:"profile,omitempty"`
+	PersonaEnd *PersonaEnd    `json:"persona_end,omitempty"`
+	Run        *RunInfo       `json:"run,omitempty"`
+	RunEnd     *RunEnd        `json:"run_end,omitempty"`
+	Verdict    *VerdictRecord `json:"verdict,omitempty"`
 }
 
 // Step is what happened when a persona was shown a slate.

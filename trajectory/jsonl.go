@@ -32,7 +32,7 @@ func NewWriter(w io.Writer) *Writer {
 
 // Write encodes one event as one line.
 func (w *Writer) Write(ev *Event) error {
-	if ev.Kind == KindStep && ev.Step != nil && ev.Profile == nil && ev.PersonaEnd == nil && ev.Run == nil && ev.RunEnd == nil {
+	if ev.Kind == KindStep && ev.Step != nil && ev.Profile == nil && ev.PersonaEnd == nil && ev.Run == nil && ev.RunEnd == nil && ev.Verdict == nil {
 		w.buf = appendStepEvent(w.buf[:0], ev)
 	} else {
 		b, err := json.Marshal(ev)
@@ -260,12 +260,15 @@ func (ev *Event) check() error {
 		return fmt.Errorf("%w: version %d (this recloop reads version %d)", ErrSchema, ev.V, SchemaVersion)
 	}
 	switch ev.Kind {
-	case KindRun, KindPersona, KindStep, KindPersonaEnd, KindRunEnd:
+	case KindRun, KindPersona, KindStep, KindPersonaEnd, KindRunEnd, KindVerdict:
 	default:
 		return fmt.Errorf("%w: event kind %q", ErrSchema, ev.Kind)
 	}
 	if ev.Kind == KindStep && ev.Step == nil {
 		return fmt.Errorf("%w: step event without a step", ErrSchema)
+	}
+	if ev.Kind == KindVerdict && ev.Verdict == nil {
+		return fmt.Errorf("%w: verdict event without a verdict", ErrSchema)
 	}
 	return nil
 }
