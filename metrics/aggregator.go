@@ -135,10 +135,11 @@ type variantState struct {
 	newImpressions int
 	newClicks      int
 
-	errs   ErrorCounts
-	lat    latencyHist
-	homog  homogState
-	voices voiceState
+	errs     ErrorCounts
+	lat      latencyHist
+	homog    homogState
+	voices   voiceState
+	verdicts verdictState
 }
 
 var _ trajectory.Sink = (*Aggregator)(nil)
@@ -209,6 +210,12 @@ func (a *Aggregator) Write(ev *trajectory.Event) error {
 		if ev.PersonaEnd.Interview != nil {
 			v.voices.interview(ev.Persona, ev.PersonaEnd.Interview)
 		}
+		return nil
+	case trajectory.KindVerdict:
+		if ev.Verdict == nil {
+			return fmt.Errorf("%w: verdict event without its part", ErrEvent)
+		}
+		a.verdict(a.variant(ev.Variant), a.personaIndex(ev.Persona), ev.Persona, ev.Round, ev.Verdict)
 		return nil
 	case trajectory.KindRunEnd:
 		a.ended = true

@@ -73,6 +73,8 @@ type VariantResult struct {
 	WallLatencyMS Latency `json:"wall_latency_ms"`
 	// Voices holds what LLM-played personas said (nil for the utility model).
 	Voices *Voices `json:"voices,omitempty"`
+	// Explanations holds the judges' verdicts (nil when nothing was judged).
+	Explanations *Explanations `json:"explanations,omitempty"`
 }
 
 // Value is one metric with its 95% bootstrap CI over personas. N is the

@@ -201,6 +201,7 @@ func (a *Aggregator) variantResult(out *VariantResult, v *variantState, segments
 	out.Errors.ObserveErrors = a.runEnd.ObserveErrors[v.name]
 	out.WallLatencyMS = v.lat.summary()
 	out.Voices = v.voices.result(a.cfg.Seed, v.name, b)
+	out.Explanations = a.explanations(v, b)
 	return jobs
 }
 

@@ -190,6 +190,7 @@ func (s *State) Profile(cat *catalog.Catalog) *trajectory.Profile {
 	p := s.Persona
 	prof := &trajectory.Profile{
 		Name:            p.Name,
+		Description:     p.Description,
 		Archetype:       p.Archetype,
 		Segments:        slices.Clone(p.Segments),
 		JoinRound:       p.JoinRound,

@@ -72,6 +72,11 @@ func sample() *metrics.Results {
 				},
 				Errors:        metrics.ErrorCounts{Calls: 60, Errors: 2, Timeouts: 1, Invalid: 0, Rate: 0.05, Examples: []string{hostileScript + " & more", "timeout after 2s"}},
 				WallLatencyMS: metrics.Latency{P50: 1.5, P95: 4, P99: 9.5, Max: 12},
+				Explanations: &metrics.Explanations{Judges: []metrics.JudgeResult{{
+					Judge: "grounding", Judged: 40, ViolationRate: 0.05,
+					Dimensions: []metrics.DimensionResult{{Name: "faithfulness", Mean: val("judge:grounding:faithfulness", 4.8, 4.6, 5, 20), ShareAtLeast4: 0.95, ExplanationsN: 40}},
+					Violations: []metrics.ViolationExample{{Persona: "p-1", Item: "i-3", Kind: "title", Phrase: hostileScript}},
+				}}},
 				Voices: &metrics.Voices{ItemsNamed: 40, Hallucinations: 2, HallucinationRate: 0.05,
 					Satisfaction: val(metrics.InterviewSatisfaction, 6.5, 5.5, 7.5, 20),
 					Quotes:       []metrics.Quote{{Persona: "p-1", Satisfaction: 3, Review: "Too much " + hostileScript}, {Persona: "p-2", Satisfaction: 9, Review: "Loved it"}}},

@@ -160,7 +160,49 @@ func Table(w io.Writer, r *metrics.Results) error {
 			return err
 		}
 	}
+	if err := writeJudgeSummary(w, r); err != nil {
+		return err
+	}
 	return writeLLMSummary(w, r)
+}
+
+// writeJudgeSummary adds a line per variant and judge: the mean score of each
+// rubric dimension with its CI, the share scoring 4 or more, and the share
+// of explanations with an unsupported claim.
+func writeJudgeSummary(w io.Writer, r *metrics.Results) error {
+	var b strings.Builder
+	for _, v := range r.Variants {
+		if v.Explanations == nil {
+			continue
+		}
+		for _, j := range v.Explanations.Judges {
+			fmt.Fprintf(&b, "%s · %s, %d explanations", clip(oneLine(v.Name), 40), clip(oneLine(j.Judge), 30), j.Judged)
+			if j.Model != "" {
+				fmt.Fprintf(&b, " (model %s)", clip(oneLine(j.Model), 30))
+			}
+			if len(j.Violations) > 0 || float64(j.ViolationRate) > 0 {
+				fmt.Fprintf(&b, "; unsupported claims in %s", formatPercent(float64(j.ViolationRate)))
+			}
+			b.WriteString("\n")
+			for _, d := range j.Dimensions {
+				fmt.Fprintf(&b, "    %-14s %s%s, %s score 4 or more\n", clip(oneLine(d.Name), 14), formatNumber(float64(d.Mean.Value)), halfWidth(d.Mean), formatPercent(float64(d.ShareAtLeast4)))
+			}
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if _, err := io.WriteString(w, "\nExplanations (judges; scores 1–5, ↑ better)\n"+b.String()); err != nil {
+		return fmt.Errorf("reports: write table: %w", err)
+	}
+	return nil
+}
+
+func halfWidth(v metrics.Value) string {
+	if !v.CILow.Defined() || !v.CIHigh.Defined() {
+		return ""
+	}
+	return " ±" + formatNumber((float64(v.CIHigh)-float64(v.CILow))/2)
 }
 
 // writeLLMSummary adds, for runs with LLM-played personas, a few lines on

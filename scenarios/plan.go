@@ -11,6 +11,7 @@ import (
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
 	"github.com/recloop/recloop/internal/rng"
+	"github.com/recloop/recloop/judges"
 	"github.com/recloop/recloop/llm"
 	"github.com/recloop/recloop/metrics"
 	"github.com/recloop/recloop/personas"
@@ -29,12 +30,16 @@ type Plan struct {
 	Behaviour    personas.Behaviour
 	Variants     []simulator.Variant
 	Metrics      metrics.Config
+	// Judges is the panel that scores explanations after the loop.
+	Judges []judges.Panelist
 }
 
 // Options override parts of a scenario from the command line.
 type Options struct {
 	// CacheMode replaces llm.cache.mode (readwrite, replay or off).
 	CacheMode string
+	// Rubric replaces judges.rubric (a path relative to the working directory).
+	Rubric string
 }
 
 // Prepare loads a scenario and builds it, reporting every problem it can
@@ -44,6 +49,16 @@ func Prepare(name string, opts Options) (*Plan, error) {
 	s, errs := Load(name)
 	if s == nil {
 		return nil, errs.Err()
+	}
+	if opts.Rubric != "" {
+		abs, err := filepath.Abs(opts.Rubric)
+		if err != nil {
+			return nil, err
+		}
+		s.Judges.Rubric = abs
+		if _, rerrs := judges.LoadRubric(abs); len(rerrs) > 0 {
+			errs = append(errs, rerrs...)
+		}
 	}
 	if opts.CacheMode != "" {
 		if s.LLM == nil {
@@ -106,7 +121,10 @@ func (s *Scenario) build(errs config.Errors) (*Plan, error) {
 		at := config.Index("variants", i)
 		spec, _ := recommenders.Lookup(v.Recommender)
 		params, _ := spec.Resolve(nil, "", v.Params)
-		env := recommenders.Env{Catalog: p.Catalog, Interactions: p.Interactions, Seed: rng.Key(s.Seed, rng.StringKey(v.Name), rng.PurposeRecommender), Variant: v.Name}
+		env := recommenders.Env{Catalog: p.Catalog, Interactions: p.Interactions, Seed: rng.Key(s.Seed, rng.StringKey(v.Name), rng.PurposeRecommender), Variant: v.Name, Dir: s.dir}
+		if p.LLM != nil {
+			env.LLM = p.LLM
+		}
 		impl, err := recommenders.New(v.Recommender, env, params)
 		if err != nil {
 			p.Close()
@@ -119,7 +137,49 @@ func (s *Scenario) build(errs config.Errors) (*Plan, error) {
 		p.Variants = append(p.Variants, simulator.Variant{Name: v.Name, Recommender: v.Recommender, Impl: impl, Timeout: timeout})
 	}
 	p.Metrics = s.metricsConfig()
+	if err := s.buildJudges(p); err != nil {
+		p.Close()
+		return nil, err
+	}
 	return p, nil
+}
+
+func (s *Scenario) buildJudges(p *Plan) error {
+	rubric := judges.DefaultRubric()
+	if s.Judges.Rubric != "" {
+		extra, errs := judges.LoadRubric(s.resolve(s.Judges.Rubric))
+		if len(errs) > 0 {
+			return errs.Err()
+		}
+		rubric = rubric.Merge(extra)
+	}
+	env := judges.Env{Catalog: p.Catalog, Rubric: rubric, Seed: s.Seed, Dir: s.dir}
+	if p.LLM != nil {
+		env.LLM = p.LLM
+	}
+	if s.GroundingOn() {
+		j, err := judges.New("grounding", env, nil)
+		if err != nil {
+			return s.located("judges", err)
+		}
+		p.Judges = append(p.Judges, judges.Panelist{Name: "grounding", Judge: j})
+	}
+	for i, js := range s.Judges.Panel {
+		at := config.Index("judges.panel", i)
+		spec, _ := judges.Lookup(js.Name)
+		params, _ := spec.Resolve(nil, "", js.Params)
+		j, err := judges.New(js.Name, env, params)
+		if err != nil {
+			return s.located(at, err)
+		}
+		p.Judges = append(p.Judges, judges.Panelist{Name: js.Name, Judge: j, Sampled: true})
+	}
+	return nil
+}
+
+// JudgeConfig is the judging pass's configuration for this scenario.
+func (p *Plan) JudgeConfig(concurrency int) judges.RunConfig {
+	return judges.RunConfig{Sample: p.Scenario.Judges.Sample, Seed: p.Scenario.Seed, Concurrency: concurrency, Stop: StopsTheRun}
 }
 
 // catalogUsable reports whether the catalog section is sound enough to load.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/judges"
 	"github.com/recloop/recloop/llm"
 	"github.com/recloop/recloop/personas"
 	"github.com/recloop/recloop/recommenders"
@@ -43,6 +44,7 @@ type Scenario struct {
 	Behaviour   BehaviourSpec `yaml:"behaviour"`
 	LLM         *llm.Config   `yaml:"llm"`
 	Variants    []VariantSpec `yaml:"variants"`
+	Judges      JudgesSpec    `yaml:"judges"`
 	Metrics     MetricsSpec   `yaml:"metrics"`
 	Tolerance   ToleranceSpec `yaml:"tolerance"`
 	Output      OutputSpec    `yaml:"output"`
@@ -78,6 +80,22 @@ type VariantSpec struct {
 	Recommender string         `yaml:"recommender"`
 	Params      map[string]any `yaml:"params"`
 	Timeout     string         `yaml:"timeout"`
+}
+
+// JudgesSpec configures judging after the loop: the free grounding judge
+// (on unless turned off) sees every explanation; the panel's judges see a
+// stratified sample of Sample explanations per variant.
+type JudgesSpec struct {
+	Sample    int         `yaml:"sample"`
+	Rubric    string      `yaml:"rubric"`
+	Grounding *bool       `yaml:"grounding"`
+	Panel     []JudgeSpec `yaml:"panel"`
+}
+
+// JudgeSpec is one judge on the panel.
+type JudgeSpec struct {
+	Name   string         `yaml:"name"`
+	Params map[string]any `yaml:"params"`
 }
 
 // MetricsSpec tunes metric computation.
@@ -224,6 +242,7 @@ func (s *Scenario) validate() {
 	}
 	s.validateVariants()
 	s.validateLLM()
+	s.validateJudges()
 	if m := s.Metrics; m.ColdMaxHistory != nil && *m.ColdMaxHistory < 0 {
 		d.Add("metrics.cold_max_history", "must be ≥ 0")
 	}
@@ -378,3 +397,28 @@ func (s *Scenario) validateLLM() {
 		}
 	}
 }
+
+func (s *Scenario) validateJudges() {
+	j := s.Judges
+	if j.Sample < 0 {
+		s.doc.Add("judges.sample", "must be ≥ 0 (0 means %d), got %d", 200, j.Sample)
+	}
+	for i, js := range j.Panel {
+		at := config.Index("judges.panel", i)
+		spec, ok := judges.Lookup(js.Name)
+		if !ok {
+			s.doc.Add(config.Join(at, "name"), "unknown judge %q (known: %s)", js.Name, strings.Join(judges.Names(), ", "))
+			continue
+		}
+		_, errs := spec.Resolve(s.doc, config.Join(at, "params"), js.Params)
+		s.doc.Append(errs...)
+	}
+	if j.Rubric != "" {
+		if _, errs := judges.LoadRubric(s.resolve(j.Rubric)); len(errs) > 0 {
+			s.doc.Append(errs...)
+		}
+	}
+}
+
+// GroundingOn reports whether the grounding judge runs (default yes).
+func (s *Scenario) GroundingOn() bool { return s.Judges.Grounding == nil || *s.Judges.Grounding }

@@ -109,6 +109,7 @@ type StepError struct {
 // cold start, serendipity ground truth and taste drift.
 type Profile struct {
 	Name            string             `json:"name,omitempty"`
+	Description     string             `json:"description,omitempty"`
 	Archetype       string             `json:"archetype,omitempty"`
 	Segments        []string           `json:"segments,omitempty"`
 	JoinRound       int                `json:"join_round,omitempty"`

@@ -19,7 +19,9 @@ import (
 const (
 	resultsFile      = "results.json"
 	trajectoriesFile = "trajectories.jsonl"
+	verdictsFile     = "verdicts.jsonl"
 	reportFile       = "report.html"
+	runFile          = "run.json"
 )
 
 var runCommand = command{
@@ -91,6 +93,16 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	if err := closeTrajectories(); err != nil {
 		return fmt.Errorf("close trajectories file: %w", err)
 	}
+	if err := writeRunInfo(dir, pos[0]); err != nil {
+		return err
+	}
+	var judgeErr error
+	if simErr == nil && plan.Scenario.WriteTrajectories() && len(plan.Judges) > 0 {
+		judgeErr = judgeRun(ctx, env, plan, dir, *concurrency, agg, *quiet)
+		if judgeErr != nil && !scenarios.StopsTheRun(judgeErr) {
+			return judgeErr
+		}
+	}
 	results := agg.Results()
 	if plan.LLM != nil {
 		results.LLM = llmUsage(plan)
@@ -106,6 +118,9 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	if simErr != nil {
 		return simErr
+	}
+	if judgeErr != nil {
+		return judgeErr
 	}
 	return checkTolerance(results, plan.Scenario.ErrorTolerance())
 }

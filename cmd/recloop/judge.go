@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/recloop/recloop/judges"
+	"github.com/recloop/recloop/metrics"
+	"github.com/recloop/recloop/reports"
+	"github.com/recloop/recloop/scenarios"
+	"github.com/recloop/recloop/trajectory"
+)
+
+// runInfo is what a run directory remembers about how it was made, so that
+// `recloop judge` can rebuild the catalog and the judges.
+type runInfo struct {
+	Scenario string `json:"scenario"`
+}
+
+func writeRunInfo(dir, scenario string) error {
+	if abs, err := filepath.Abs(scenario); err == nil {
+		if _, statErr := os.Stat(abs); statErr == nil {
+			scenario = abs
+		}
+	}
+	data, err := json.MarshalIndent(runInfo{Scenario: scenario}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, runFile), append(data, '\n'), 0o644)
+}
+
+// judgeRun scores the run's explanations and feeds the verdicts both to
+// verdicts.jsonl and to the aggregator.
+func judgeRun(ctx context.Context, env *cliEnv, plan *scenarios.Plan, dir string, concurrency int, agg *metrics.Aggregator, quiet bool) error {
+	f, err := os.Create(filepath.Join(dir, verdictsFile))
+	if err != nil {
+		return fmt.Errorf("create verdicts file: %w", err)
+	}
+	defer f.Close()
+	w := trajectory.NewWriter(f)
+	start := time.Now()
+	sum, err := judges.Run(ctx, plan.Catalog, filepath.Join(dir, trajectoriesFile), plan.Judges, plan.JudgeConfig(concurrency), trajectory.Sinks{w, agg})
+	if ferr := w.Flush(); ferr != nil && err == nil {
+		err = ferr
+	}
+	if cerr := f.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if !quiet {
+		fmt.Fprintf(env.stderr, "recloop: judged %d explanations (%v verdicts, %v errors) in %s\n",
+			sum.Explanations, sum.Verdicts, sum.Errors, time.Since(start).Round(time.Millisecond))
+	}
+	return err
+}
+
+var judgeCommand = command{
+	name:    "judge",
+	summary: "judge the explanations of a saved run again, without simulating it again",
+	run: func(ctx context.Context, env *cliEnv, args []string) error {
+		fs := newFlagSet(env, "judge", "<run-dir>")
+		rubric := fs.String("rubric", "", "rubric YAML merged onto the default (replaces the scenario's)")
+		concurrency := fs.Int("concurrency", 0, "judge calls in flight (default: the scenario's)")
+		cacheMode := fs.String("cache", "", "LLM response cache mode: readwrite, replay or off")
+		quiet := fs.Bool("quiet", false, "print no table")
+		pos, err := parseFlags(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			fs.Usage()
+			return usageError{err: errors.New("judge takes one run directory")}
+		}
+		dir := pos[0]
+		data, err := os.ReadFile(filepath.Join(dir, runFile))
+		if err != nil {
+			return fmt.Errorf("%s is not a recloop run directory: %w", dir, err)
+		}
+		var info runInfo
+		if err := json.Unmarshal(data, &info); err != nil {
+			return fmt.Errorf("%s: %w", runFile, err)
+		}
+		plan, err := scenarios.Prepare(info.Scenario, scenarios.Options{CacheMode: *cacheMode, Rubric: *rubric})
+		if err != nil {
+			return err
+		}
+		defer plan.Close()
+		agg := metrics.NewAggregator(plan.Catalog, plan.Metrics)
+		tf, err := os.Open(filepath.Join(dir, trajectoriesFile))
+		if err != nil {
+			return err
+		}
+		err = trajectory.ReadAll(tf, agg)
+		tf.Close()
+		if err != nil {
+			return err
+		}
+		if err := judgeRun(ctx, env, plan, dir, *concurrency, agg, *quiet); err != nil && !scenarios.StopsTheRun(err) {
+			return err
+		}
+		results := agg.Results()
+		if plan.LLM != nil {
+			results.LLM = llmUsage(plan)
+		}
+		if err := writeOutputs(dir, results, plan.Scenario.WriteReport()); err != nil {
+			return err
+		}
+		if !*quiet {
+			return reports.Table(env.stdout, results)
+		}
+		return nil
+	},
+}

@@ -1,0 +1,418 @@
+package judges
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"sort"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/recloop/recloop/catalog"
+	"github.com/recloop/recloop/internal/rng"
+	"github.com/recloop/recloop/trajectory"
+)
+
+// DefaultSample is how many explanations per variant the sampled (LLM)
+// judges score when the scenario does not say.
+const DefaultSample = 200
+
+// Panelist is one judge on the panel. A sampled judge sees only the
+// stratified sample of explanations; an unsampled one (the free grounding
+// judge) sees every explanation.
+type Panelist struct {
+	Name    string
+	Judge   Judge
+	Sampled bool
+}
+
+// RunConfig bounds a judging pass.
+type RunConfig struct {
+	// Sample is the number of explanations per variant the sampled judges
+	// score, stratified by the personas' first segment label.
+	Sample      int
+	Seed        uint64
+	Concurrency int
+	// Stop picks judge errors after which judging cannot go on (a spent
+	// budget); other errors are counted and the explanation skipped.
+	Stop func(error) bool
+}
+
+// Summary counts what a judging pass did.
+type Summary struct {
+	Explanations int
+	Verdicts     map[string]int
+	Errors       map[string]int
+}
+
+// ref names one explained slot of one step.
+type ref struct {
+	variant int32
+	persona int32
+	round   int32
+	rank    int32
+}
+
+type stratum struct {
+	variant int32
+	segment string
+}
+
+// Run runs the panel over a saved run: it reads trajectoriesPath twice
+// (once to draw the sample, once to build the cases) and writes one
+// verdict event per judge per judged explanation to sink, in trajectory
+// order. Nothing is held but the sample and the verdicts.
+func Run(ctx context.Context, cat *catalog.Catalog, trajectoriesPath string, panel []Panelist, cfg RunConfig, sink trajectory.Sink) (Summary, error) {
+	sum := Summary{Verdicts: map[string]int{}, Errors: map[string]int{}}
+	if cfg.Sample <= 0 {
+		cfg.Sample = DefaultSample
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 8
+	}
+	selected := map[ref]bool{}
+	if slices.ContainsFunc(panel, func(p Panelist) bool { return p.Sampled }) {
+		var err error
+		if selected, err = drawSample(trajectoriesPath, cfg); err != nil {
+			return sum, err
+		}
+	}
+	cases, err := collectCases(cat, trajectoriesPath, panel, selected)
+	if err != nil {
+		return sum, err
+	}
+	sum.Explanations = len(cases)
+
+	verdicts := make([][]*Verdict, len(cases))
+	for i := range verdicts {
+		verdicts[i] = make([]*Verdict, len(panel))
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(cfg.Concurrency)
+	var stopErr error
+	errCounts := make([]int, len(panel))
+	var mu sync.Mutex
+	for i := range cases {
+		for j, p := range panel {
+			if p.Sampled && !cases[i].sampled {
+				continue
+			}
+			g.Go(func() error {
+				v, err := p.Judge.Judge(gctx, cases[i].Case)
+				if err != nil {
+					if cfg.Stop != nil && cfg.Stop(err) {
+						return err
+					}
+					if gctx.Err() != nil {
+						return gctx.Err()
+					}
+					mu.Lock()
+					errCounts[j]++
+					mu.Unlock()
+					slog.Warn("judge failed", "judge", p.Name, "persona", cases[i].Persona, "item", cases[i].Item.ID, "err", err)
+					return nil
+				}
+				if v.Judge == "" {
+					v.Judge = p.Name
+				}
+				verdicts[i][j] = &v
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		stopErr = err
+	}
+	for j, p := range panel {
+		sum.Errors[p.Name] = errCounts[j]
+	}
+	for i, c := range cases {
+		for j, p := range panel {
+			v := verdicts[i][j]
+			if v == nil {
+				continue
+			}
+			ev := trajectory.Event{V: trajectory.SchemaVersion, Kind: trajectory.KindVerdict, Variant: c.Variant,
+				Round: c.Round, Persona: c.Persona, Verdict: record(c.Item.ID, c.Rank, v)}
+			if err := sink.Write(&ev); err != nil {
+				return sum, err
+			}
+			sum.Verdicts[p.Name]++
+		}
+	}
+	if f, ok := sink.(trajectory.Flusher); ok {
+		if err := f.Flush(); err != nil {
+			return sum, err
+		}
+	}
+	if stopErr != nil {
+		return sum, fmt.Errorf("judges: stopped: %w", stopErr)
+	}
+	return sum, nil
+}
+
+func record(item string, rank int, v *Verdict) *trajectory.VerdictRecord {
+	r := &trajectory.VerdictRecord{Judge: v.Judge, Item: item, Rank: rank, Scores: v.Scores, Reason: v.Reason, Model: v.Model, Samples: v.Samples}
+	for _, x := range v.Violations {
+		r.Violations = append(r.Violations, trajectory.ViolationRecord{Kind: x.Kind, Phrase: x.Phrase, Detail: x.Detail})
+	}
+	return r
+}
+
+// readEvents feeds every event of the file to visit.
+func readEvents(path string, visit func(*trajectory.Event) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("judges: %w", err)
+	}
+	defer f.Close()
+	rd := trajectory.NewReader(f)
+	for {
+		ev, err := rd.Next()
+		switch {
+		case errors.Is(err, io.EOF), errors.Is(err, trajectory.ErrTruncated):
+			return nil
+		case err != nil:
+			return fmt.Errorf("judges: %s: %w", path, err)
+		}
+		if err := visit(ev); err != nil {
+			return err
+		}
+	}
+}
+
+// drawSample picks cfg.Sample explained slots per variant, spread over the
+// strata (the personas' first segment label) in proportion to their size
+// (largest remainder), each stratum drawn with its own seeded generator.
+func drawSample(path string, cfg RunConfig) (map[ref]bool, error) {
+	variants := map[string]int32{}
+	personas := map[string]int32{}
+	var segments []string
+	strata := map[stratum][]ref{}
+	err := readEvents(path, func(ev *trajectory.Event) error {
+		switch ev.Kind {
+		case trajectory.KindRun:
+			for i, v := range ev.Run.Variants {
+				variants[v.Name] = int32(i)
+			}
+		case trajectory.KindPersona:
+			personas[ev.Persona] = int32(len(segments))
+			seg := "(none)"
+			if ev.Profile != nil && len(ev.Profile.Segments) > 0 {
+				seg = ev.Profile.Segments[0]
+			}
+			segments = append(segments, seg)
+		case trajectory.KindStep:
+			p, ok := personas[ev.Persona]
+			if !ok {
+				return nil
+			}
+			v := variants[ev.Variant]
+			for k := range ev.Step.Slate {
+				if ev.Step.Slate[k].Explanation != "" {
+					s := stratum{variant: v, segment: segments[p]}
+					strata[s] = append(strata[s], ref{variant: v, persona: p, round: int32(ev.Round), rank: int32(k + 1)})
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	byVariant := map[int32][]stratum{}
+	for s := range strata {
+		byVariant[s.variant] = append(byVariant[s.variant], s)
+	}
+	selected := map[ref]bool{}
+	for v, list := range byVariant {
+		sort.Slice(list, func(i, j int) bool { return list[i].segment < list[j].segment })
+		total := 0
+		for _, s := range list {
+			total += len(strata[s])
+		}
+		for i, quota := range allocate(list, strata, min(cfg.Sample, total), total) {
+			refs := strata[list[i]]
+			r := rng.New(rng.Key(cfg.Seed, rng.PurposeSample, uint64(v), rng.StringKey(list[i].segment)))
+			for k := 0; k < quota; k++ {
+				pick := k + r.IntN(len(refs)-k)
+				refs[k], refs[pick] = refs[pick], refs[k]
+				selected[refs[k]] = true
+			}
+		}
+	}
+	return selected, nil
+}
+
+// allocate splits n over the strata in proportion to their sizes, by the
+// largest-remainder method (ties go to the earlier stratum).
+func allocate(list []stratum, strata map[stratum][]ref, n, total int) []int {
+	quotas := make([]int, len(list))
+	if total == 0 {
+		return quotas
+	}
+	type rem struct {
+		i int
+		r float64
+	}
+	rems := make([]rem, len(list))
+	given := 0
+	for i, s := range list {
+		exact := float64(n) * float64(len(strata[s])) / float64(total)
+		quotas[i] = int(exact)
+		given += quotas[i]
+		rems[i] = rem{i, exact - float64(quotas[i])}
+	}
+	sort.SliceStable(rems, func(a, b int) bool { return rems[a].r > rems[b].r })
+	for k := 0; given < n && k < len(rems); k++ {
+		if quotas[rems[k].i] < len(strata[list[rems[k].i]]) {
+			quotas[rems[k].i]++
+			given++
+		}
+	}
+	return quotas
+}
+
+// judgedCase is a Case with whether the sampled judges see it.
+type judgedCase struct {
+	Case
+	sampled bool
+}
+
+// collectCases rebuilds, for every explained slot that some judge must see,
+// the case as the recommender saw it: the persona's visible history before
+// that round.
+func collectCases(cat *catalog.Catalog, path string, panel []Panelist, selected map[ref]bool) ([]judgedCase, error) {
+	allSlots := slices.ContainsFunc(panel, func(p Panelist) bool { return !p.Sampled })
+	variants := map[string]int32{}
+	personas := map[string]int32{}
+	var profiles []*trajectory.Profile
+	histories := map[[2]int32][]HistoryItem{}
+	var cases []judgedCase
+	err := readEvents(path, func(ev *trajectory.Event) error {
+		switch ev.Kind {
+		case trajectory.KindRun:
+			for i, v := range ev.Run.Variants {
+				variants[v.Name] = int32(i)
+			}
+		case trajectory.KindPersona:
+			personas[ev.Persona] = int32(len(profiles))
+			profiles = append(profiles, ev.Profile)
+		case trajectory.KindStep:
+			p, ok := personas[ev.Persona]
+			if !ok {
+				return nil
+			}
+			key := [2]int32{variants[ev.Variant], p}
+			hist, seen := histories[key]
+			if !seen {
+				hist = seedHistory(cat, profiles[p])
+			}
+			slate := make([]string, len(ev.Step.Slate))
+			for k := range ev.Step.Slate {
+				slate[k] = ev.Step.Slate[k].Item
+			}
+			for k, sh := range ev.Step.Slate {
+				if sh.Explanation == "" {
+					continue
+				}
+				idx, ok := cat.Index(sh.Item)
+				if !ok {
+					continue
+				}
+				r := ref{variant: key[0], persona: p, round: int32(ev.Round), rank: int32(k + 1)}
+				if !allSlots && !selected[r] {
+					continue
+				}
+				cases = append(cases, judgedCase{sampled: selected[r], Case: Case{
+					Variant: ev.Variant, Round: ev.Round, Persona: ev.Persona,
+					PersonaSummary: summary(profiles[p]), Interests: profiles[p].Interests,
+					History: slices.Clone(hist), Item: cat.Item(idx), ItemIndex: idx, Rank: k + 1,
+					Slate: slate, Explanation: sh.Explanation,
+				}})
+			}
+			for _, sh := range ev.Step.Slate {
+				if sh.Clicked {
+					if idx, ok := cat.Index(sh.Item); ok {
+						hist = append(hist, HistoryItem{Item: sh.Item, Title: cat.Item(idx).Title, Rating: sh.Rating})
+					}
+				}
+			}
+			histories[key] = hist
+		}
+		return nil
+	})
+	return cases, err
+}
+
+func seedHistory(cat *catalog.Catalog, p *trajectory.Profile) []HistoryItem {
+	var out []HistoryItem
+	if p == nil {
+		return out
+	}
+	for _, id := range p.History {
+		if idx, ok := cat.Index(id); ok {
+			out = append(out, HistoryItem{Item: id, Title: cat.Item(idx).Title})
+		}
+	}
+	return out
+}
+
+// summary describes a persona for a judge: its own description when it has
+// one, otherwise its name, archetype and strongest stated interests.
+func summary(p *trajectory.Profile) string {
+	if p == nil {
+		return ""
+	}
+	if p.Description != "" {
+		return p.Description
+	}
+	s := p.Name
+	if p.Archetype != "" {
+		s += " (" + p.Archetype + ")"
+	}
+	names := make([]string, 0, len(p.Interests.Categories))
+	for name := range p.Interests.Categories {
+		names = append(names, name)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := p.Interests.Categories[names[i]], p.Interests.Categories[names[j]]
+		if a != b {
+			return a > b
+		}
+		return names[i] < names[j]
+	})
+	if len(names) > 3 {
+		names = names[:3]
+	}
+	if len(names) > 0 {
+		s += "; likes " + joinWords(names)
+	}
+	return s
+}
+
+func joinWords(ws []string) string {
+	switch len(ws) {
+	case 0:
+		return ""
+	case 1:
+		return ws[0]
+	}
+	out := ""
+	for i, w := range ws {
+		switch {
+		case i == 0:
+			out = w
+		case i == len(ws)-1:
+			out += " and " + w
+		default:
+			out += ", " + w
+		}
+	}
+	return out
+}
