@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -54,8 +55,9 @@ type Grounding struct {
 	// itemNode is the node that ends each catalog item's title, or 0.
 	itemNode []int32
 	// attrForms are the word sequences that introduce each numeric attribute
-	// ("runtime_min" is introduced by "runtime min" or "runtime").
-	attrForms map[string][][]int32
+	// ("runtime_min" is introduced by "runtime min" or "runtime"), sorted by
+	// attribute name.
+	attrForms []attrForm
 
 	scratch sync.Pool
 }
@@ -67,6 +69,11 @@ type phraseNode struct {
 	items    []int32
 	category int32 // catalog category index + 1, or 0
 	tag      int32 // catalog tag index + 1, or 0
+}
+
+type attrForm struct {
+	attr  string
+	words []int32
 }
 
 type token struct {
@@ -99,9 +106,9 @@ func NewGrounding(cat *catalog.Catalog, minTitleTokens int) *Grounding {
 		trie:           make(map[uint64]int32, cat.Len()*3),
 		nodes:          []phraseNode{{}},
 		itemNode:       make([]int32, cat.Len()),
-		attrForms:      make(map[string][][]int32),
 	}
 	g.scratch.New = func() any { return &groundingScratch{} }
+	attrs := make(map[string]bool)
 	for i := range cat.Len() {
 		it := cat.Item(i)
 		if n := g.insert(it.Title); n > 0 {
@@ -110,9 +117,12 @@ func NewGrounding(cat *catalog.Catalog, minTitleTokens int) *Grounding {
 		}
 		for name, v := range it.Attributes {
 			if _, numeric := attributeNumber(v); numeric {
-				g.addAttribute(name)
+				attrs[name] = true
 			}
 		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
+		g.addAttribute(name)
 	}
 	for k, name := range cat.Categories() {
 		if n := g.insert(name); n > 0 {
@@ -127,11 +137,9 @@ func NewGrounding(cat *catalog.Catalog, minTitleTokens int) *Grounding {
 	return g
 }
 
-// words splits s into lower-case runs of letters and digits.
+// splitWords splits s into lower-case runs of letters and digits.
 func splitWords(s string) []string {
-	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !isWordRune(r) })
 }
 
 func (g *Grounding) wordID(w string) int32 {
@@ -164,7 +172,7 @@ var unitSuffixes = map[string]bool{"min": true, "mins": true, "minutes": true, "
 	"h": true, "hours": true, "pages": true, "usd": true, "eur": true, "kg": true, "km": true, "count": true}
 
 func (g *Grounding) addAttribute(name string) {
-	if _, done := g.attrForms[name]; done || isYear(name) || isRating(name) {
+	if isYear(name) || isRating(name) {
 		return
 	}
 	ws := splitWords(name)
@@ -175,11 +183,10 @@ func (g *Grounding) addAttribute(name string) {
 	for i, w := range ws {
 		full[i] = g.wordID(w)
 	}
-	forms := [][]int32{full}
+	g.attrForms = append(g.attrForms, attrForm{attr: name, words: full})
 	if len(ws) > 1 && unitSuffixes[ws[len(ws)-1]] {
-		forms = append(forms, full[:len(full)-1])
+		g.attrForms = append(g.attrForms, attrForm{attr: name, words: full[:len(full)-1]})
 	}
-	g.attrForms[name] = forms
 }
 
 func isYear(attr string) bool   { return attr == "year" }
@@ -265,7 +272,7 @@ func (g *Grounding) tokenise(s *groundingScratch, text string) {
 	start := -1
 	digits := true
 	for i, r := range text {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+		if isWordRune(r) {
 			if start < 0 {
 				start, digits = i, true
 			}
@@ -282,6 +289,13 @@ func (g *Grounding) tokenise(s *groundingScratch, text string) {
 	}
 	s.claimed = slices.Grow(s.claimed[:0], len(s.tokens))[:len(s.tokens)]
 	clear(s.claimed)
+}
+
+func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z'
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
 func (g *Grounding) makeToken(s *groundingScratch, text string, start, end int, digits bool) token {
@@ -392,12 +406,21 @@ func (g *Grounding) titleAllowed(node int32, c Case) bool {
 	if c.ItemIndex >= 0 && c.ItemIndex < len(g.itemNode) && g.itemNode[c.ItemIndex] == node {
 		return true
 	}
+	if slices.ContainsFunc(c.Slate, named) {
+		return true
+	}
 	for _, h := range c.History {
-		if named(h.Item) || (h.Title != "" && g.phraseNode(h.Title) == node) {
+		if named(h.Item) {
 			return true
 		}
 	}
-	return slices.ContainsFunc(c.Slate, named)
+	// History records from outside the catalog are matched by title.
+	for _, h := range c.History {
+		if _, known := g.cat.Index(h.Item); !known && h.Title != "" && g.phraseNode(h.Title) == node {
+			return true
+		}
+	}
+	return false
 }
 
 // phraseNode walks phrase down the trie; 0 means it is not a known phrase.
@@ -558,17 +581,10 @@ func (g *Grounding) introducedAttribute(s *groundingScratch, it *catalog.Item, f
 	if end > 0 && isFiller(s.text[s.tokens[end-1].start:s.tokens[end-1].end]) {
 		end--
 	}
-	names := make([]string, 0, len(it.Attributes))
-	for name := range it.Attributes {
-		if _, ok := g.attrForms[name]; ok {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		for _, form := range g.attrForms[name] {
-			if end >= len(form) && wordsEqual(s.tokens[end-len(form):end], form) {
-				return name, true
+	for _, f := range g.attrForms {
+		if end >= len(f.words) && wordsEqual(s.tokens[end-len(f.words):end], f.words) {
+			if _, numeric := attributeNumber(it.Attributes[f.attr]); numeric {
+				return f.attr, true
 			}
 		}
 	}

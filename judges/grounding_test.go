@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/recloop/recloop/catalog"
@@ -273,4 +274,28 @@ func BenchmarkGroundingIndex(b *testing.B) {
 	for b.Loop() {
 		NewGrounding(cat, 2)
 	}
+}
+
+func TestGroundingConcurrentUse(t *testing.T) {
+	cat := groundingCatalog(t)
+	j, err := New(GroundingName, Env{Catalog: cat}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"because you watched Clockwork Harbor", "a 1996 comedy, rated 3.9/5", "matches your interest in sci-fi"}
+	want := []int{0, 3, 1} // for item m1 with m2 in the history
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for k := range 200 {
+				i := (w + k) % len(texts)
+				v, _ := j.Judge(context.Background(), groundingCase(cat, "m1", texts[i], "m2"))
+				if len(v.Violations) != want[i] {
+					t.Errorf("%q: %+v", texts[i], v.Violations)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

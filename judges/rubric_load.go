@@ -139,3 +139,17 @@ func (r Rubric) deepCopy() Rubric {
 	}
 	return out
 }
+
+// Markdown renders the rubric as one table per dimension, for docs and
+// reports.
+func (r Rubric) Markdown() string {
+	var b strings.Builder
+	for _, d := range r.Dimensions {
+		fmt.Fprintf(&b, "#### `%s`\n\n%s\n\n| Score | Anchor |\n|---|---|\n", d.Name, d.Description)
+		for score := anchorMin; score <= anchorMax; score++ {
+			fmt.Fprintf(&b, "| %d | %s |\n", score, strings.ReplaceAll(d.Anchors[score], "|", `\|`))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -313,6 +313,8 @@ func collectCases(cat *catalog.Catalog, path string, panel []Panelist, selected 
 			if !seen {
 				hist = seedHistory(cat, profiles[p])
 			}
+			// One copy of the history per step: every case of the step shares it.
+			stepHist := slices.Clip(hist)
 			slate := make([]string, len(ev.Step.Slate))
 			for k := range ev.Step.Slate {
 				slate[k] = ev.Step.Slate[k].Item
@@ -332,7 +334,7 @@ func collectCases(cat *catalog.Catalog, path string, panel []Panelist, selected 
 				cases = append(cases, judgedCase{sampled: selected[r], Case: Case{
 					Variant: ev.Variant, Round: ev.Round, Persona: ev.Persona,
 					PersonaSummary: summary(profiles[p]), Interests: profiles[p].Interests,
-					History: slices.Clone(hist), Item: cat.Item(idx), ItemIndex: idx, Rank: k + 1,
+					History: stepHist, Item: cat.Item(idx), ItemIndex: idx, Rank: k + 1,
 					Slate: slate, Explanation: sh.Explanation,
 				}})
 			}

@@ -524,3 +524,37 @@ func BenchmarkLLMRankPrompt(b *testing.B) {
 		}
 	}
 }
+
+// TestLLMRankDocs keeps docs/llmrank.md's parameter table and template
+// listing equal to the code.
+func TestLLMRankDocs(t *testing.T) {
+	const (
+		path  = "../docs/llmrank.md"
+		begin = "<!-- BEGIN GENERATED: go test ./recommenders -run TestLLMRankDocs -update -->\n"
+		end   = "<!-- END GENERATED -->\n"
+	)
+	tmpl, err := llmrankPromptFS.ReadFile("prompts/llmrank-v1.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := "## Parameters\n\n#" + specOf(t, LLMRankName).Markdown() +
+		"\n## The prompt (`llmrank-v1`)\n\n```gotemplate\n" + string(tmpl) + "```\n"
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, e := bytes.Index(doc, []byte(begin)), bytes.Index(doc, []byte(end))
+	if b < 0 || e < b {
+		t.Fatalf("%s lacks the generated-section markers", path)
+	}
+	if string(doc[b+len(begin):e]) == gen {
+		return
+	}
+	if !*update {
+		t.Fatalf("%s is out of date; run go test ./recommenders -run TestLLMRankDocs -update", path)
+	}
+	out := append(append(append([]byte{}, doc[:b+len(begin)]...), gen...), doc[e:]...)
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

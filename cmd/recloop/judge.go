@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/recloop/recloop/judges"
@@ -53,8 +54,12 @@ func judgeRun(ctx context.Context, env *cliEnv, plan *scenarios.Plan, dir string
 		err = cerr
 	}
 	if !quiet {
-		fmt.Fprintf(env.stderr, "recloop: judged %d explanations (%v verdicts, %v errors) in %s\n",
-			sum.Explanations, sum.Verdicts, sum.Errors, time.Since(start).Round(time.Millisecond))
+		var parts []string
+		for _, p := range plan.Judges {
+			parts = append(parts, fmt.Sprintf("%s %d verdicts, %d failed", p.Name, sum.Verdicts[p.Name], sum.Errors[p.Name]))
+		}
+		fmt.Fprintf(env.stderr, "recloop: judged %d explanations (%s) in %s\n",
+			sum.Explanations, strings.Join(parts, "; "), time.Since(start).Round(time.Millisecond))
 	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/recloop/recloop/metrics"
@@ -35,6 +36,7 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	out := fs.String("out", "", "output directory (default: the scenario's output.dir)")
 	concurrency := fs.Int("concurrency", 0, "personas decided in parallel (default: the scenario's, else one per CPU); never changes the results")
 	quiet := fs.Bool("quiet", false, "print no progress and no table")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	dry := fs.Bool("dry-run", false, "say how many LLM calls, tokens and dollars the run would take, and stop")
 	cacheMode := fs.String("cache", "", "LLM response cache mode: readwrite, replay (a miss fails the run) or off (default: the scenario's)")
 	pos, err := parseFlags(fs, args)
@@ -44,6 +46,17 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	if len(pos) != 1 {
 		fs.Usage()
 		return usageError{err: errors.New("run takes exactly one scenario")}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	plan, err := scenarios.Prepare(pos[0], scenarios.Options{CacheMode: *cacheMode})
 	if err != nil {
