@@ -64,7 +64,6 @@ type Grounding struct {
 
 // phraseNode is a trie node; a phrase ends at it when any field is set.
 type phraseNode struct {
-	depth int32
 	// items are the catalog items titled by the phrase ending here.
 	items    []int32
 	category int32 // catalog category index + 1, or 0
@@ -160,7 +159,7 @@ func (g *Grounding) insert(phrase string) int32 {
 		next, ok := g.trie[key]
 		if !ok {
 			next = int32(len(g.nodes))
-			g.nodes = append(g.nodes, phraseNode{depth: g.nodes[n].depth + 1})
+			g.nodes = append(g.nodes, phraseNode{})
 			g.trie[key] = next
 		}
 		n = next
@@ -416,15 +415,15 @@ func (g *Grounding) titleAllowed(node int32, c Case) bool {
 	}
 	// History records from outside the catalog are matched by title.
 	for _, h := range c.History {
-		if _, known := g.cat.Index(h.Item); !known && h.Title != "" && g.phraseNode(h.Title) == node {
+		if _, known := g.cat.Index(h.Item); !known && h.Title != "" && g.nodeOf(h.Title) == node {
 			return true
 		}
 	}
 	return false
 }
 
-// phraseNode walks phrase down the trie; 0 means it is not a known phrase.
-func (g *Grounding) phraseNode(phrase string) int32 {
+// nodeOf walks phrase down the trie; 0 means it is not a known phrase.
+func (g *Grounding) nodeOf(phrase string) int32 {
 	var n int32
 	for _, w := range splitWords(phrase) {
 		id, ok := g.words[w]

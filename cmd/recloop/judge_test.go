@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/recloop/recloop/llm/llmtest"
+)
+
+func judgeScenario(url, cacheDir string) string {
+	return `name: judged
+seed: 5
+rounds: 3
+slate_size: 4
+catalog:
+  synthetic: {items: 200}
+personas:
+  population:
+    - {archetype: cinephile, count: 3}
+    - {archetype: scifi-geek, count: 3, segments: [geeks]}
+llm:
+  base_url: ` + url + `
+  model: judge-model
+  temperature: 0
+  seed: 7
+  cache: {dir: ` + cacheDir + `}
+judges:
+  sample: 10
+  panel:
+    - {name: llm}
+variants:
+  - {name: popular, recommender: popular}
+  - {name: itemknn, recommender: itemknn}
+`
+}
+
+func scriptedJudge(req llmtest.ChatRequest) any {
+	return map[string]any{"reason": "specific and true", "scores": map[string]int{
+		"relevance": 4, "specificity": 3, "faithfulness": 5, "helpfulness": 4}}
+}
+
+// An LLM-judged run writes verdicts with reasons for the sampled
+// explanations; `recloop judge` on the saved run gives the same verdicts
+// from the cache, without a call.
+func TestLLMJudgedRunAndRejudge(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", secretKey)
+	server := llmtest.New(t)
+	server.Answer(scriptedJudge)
+	dir := t.TempDir()
+	scenario := writeFile(t, dir, "judged.yaml", judgeScenario(server.URL(), filepath.Join(dir, "cache")))
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := cli(t, context.Background(), "run", "--out", out, scenario)
+	if code != ExitOK {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	verdicts := readFile(t, out, "verdicts.jsonl")
+	if n := bytes.Count(verdicts, []byte(`"judge":"llm"`)); n != 20 {
+		t.Errorf("%d llm verdicts, want 10 per variant", n)
+	}
+	if !bytes.Contains(verdicts, []byte(`"reason":"specific and true"`)) || !bytes.Contains(verdicts, []byte(`"judge":"grounding"`)) {
+		t.Error("verdicts lack the judge's reasons or the grounding verdicts")
+	}
+	if server.Count() != 20 {
+		t.Errorf("%d judge calls, want 20", server.Count())
+	}
+	for _, want := range []string{"llm, 10 explanations (model judge-model)", "specificity    3.000", "grounding"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the table lacks %q:\n%s", want, stdout[strings.Index(stdout, "Explanations"):])
+		}
+	}
+	results := readFile(t, out, "results.json")
+
+	code, _, stderr = cli(t, context.Background(), "judge", "--quiet", out)
+	if code != ExitOK {
+		t.Fatalf("judge: exit %d: %s", code, stderr)
+	}
+	if server.Count() != 20 {
+		t.Errorf("re-judging made %d new calls", server.Count()-20)
+	}
+	if again := readFile(t, out, "verdicts.jsonl"); !bytes.Equal(again, verdicts) {
+		t.Error("re-judging gave different verdicts")
+	}
+	// Everything but wall-clock latency and this pass's LLM usage (now all
+	// cache hits) is the same.
+	if again := readFile(t, out, "results.json"); !bytes.Equal(withoutUsage(t, again), withoutUsage(t, results)) {
+		t.Error("re-judging changed the results")
+	}
+	if code, _, stderr := cli(t, context.Background(), "judge", filepath.Join(dir, "nowhere")); code == ExitOK || !strings.Contains(stderr, "not a recloop run directory") {
+		t.Errorf("judge of a missing dir: exit %d %q", code, stderr)
+	}
+}
+
+func withoutUsage(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(withoutWallClock(t, "r.json", data), &doc); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc, "llm")
+	out, _ := json.Marshal(doc)
+	return out
+}
