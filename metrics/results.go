@@ -23,6 +23,14 @@ type Results struct {
 	LLM *LLMUsage `json:"llm,omitempty"`
 }
 
+// RecommenderLLM is an LLM recommender's hallucination count.
+type RecommenderLLM struct {
+	Proposed          int64 `json:"proposed"`
+	Rejected          int64 `json:"rejected"`
+	HallucinationRate Float `json:"hallucination_rate"`
+	Fallbacks         int64 `json:"fallbacks"`
+}
+
 // LLMUsage summarises calls to language models. Token and cost figures
 // count only calls that reached the endpoint; cache hits are free.
 type LLMUsage struct {
@@ -73,6 +81,10 @@ type VariantResult struct {
 	WallLatencyMS Latency `json:"wall_latency_ms"`
 	// Voices holds what LLM-played personas said (nil for the utility model).
 	Voices *Voices `json:"voices,omitempty"`
+	// RecommenderLLM reports, for recommenders that ask a language model
+	// (llmrank), how many item ids it proposed that were not among its
+	// candidates; filled in by the runner.
+	RecommenderLLM *RecommenderLLM `json:"recommender_llm,omitempty"`
 	// Explanations holds the judges' verdicts (nil when nothing was judged).
 	Explanations *Explanations `json:"explanations,omitempty"`
 }

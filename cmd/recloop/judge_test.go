@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -103,4 +104,56 @@ func withoutUsage(t *testing.T, data []byte) []byte {
 	delete(doc, "llm")
 	out, _ := json.Marshal(doc)
 	return out
+}
+
+var candidateID = regexp.MustCompile(`item_id: (\S+)`)
+
+// The llmrank recommender picks from its candidates; ids it invents are
+// rejected, counted in results.json, and the slate is filled from the base.
+func TestLLMRankHallucinationsAreCounted(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", secretKey)
+	server := llmtest.New(t)
+	server.Answer(func(req llmtest.ChatRequest) any {
+		if !strings.Contains(string(req.Schema()), "explanation") {
+			return scriptedJudge(req)
+		}
+		ids := candidateID.FindAllStringSubmatch(req.Messages[len(req.Messages)-1].Content, -1)
+		items := []map[string]any{{"item_id": "item-nope", "explanation": "made up"}}
+		for _, m := range ids[:2] {
+			items = append(items, map[string]any{"item_id": m[1], "explanation": "fits your taste"})
+		}
+		return map[string]any{"items": items}
+	})
+	dir := t.TempDir()
+	body := strings.Replace(judgeScenario(server.URL(), filepath.Join(dir, "cache")), "  - {name: itemknn, recommender: itemknn}",
+		"  - {name: llm, recommender: llmrank, params: {base: popular, candidates: 12}}", 1)
+	body = strings.Replace(body, "  panel:\n    - {name: llm}\n", "", 1)
+	scenario := writeFile(t, dir, "rank.yaml", body)
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Variants []struct {
+			Name           string
+			RecommenderLLM *struct {
+				Proposed, Rejected int64
+				Rate               float64 `json:"hallucination_rate"`
+			} `json:"recommender_llm"`
+		}
+	}
+	if err := json.Unmarshal(readFile(t, out, "results.json"), &res); err != nil {
+		t.Fatal(err)
+	}
+	r := res.Variants[1].RecommenderLLM
+	// Each answer proposes 3 distinct ids, one of them invented: 1/3.
+	if r == nil || r.Rejected == 0 || r.Proposed != 3*r.Rejected {
+		t.Fatalf("llmrank hallucinations %+v, want one in three rejected", r)
+	}
+	if res.Variants[0].RecommenderLLM != nil {
+		t.Error("a recommender without a model reported hallucinations")
+	}
+	if traj := readFile(t, out, "trajectories.jsonl"); !bytes.Contains(traj, []byte(`"explanation":"fits your taste"`)) || bytes.Contains(traj, []byte("item-nope")) {
+		t.Error("the slates do not carry the model's picks, or carry the invented id")
+	}
 }

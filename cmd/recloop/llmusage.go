@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/recloop/recloop/llm"
 	"github.com/recloop/recloop/metrics"
+	"github.com/recloop/recloop/recommenders"
 	"github.com/recloop/recloop/scenarios"
 )
 
@@ -39,4 +40,24 @@ func llmUsage(plan *scenarios.Plan) *metrics.LLMUsage {
 func tally(u llm.Usage) metrics.LLMTally {
 	return metrics.LLMTally{Calls: u.Calls, CacheHits: u.CacheHits, PromptTokens: u.PromptTokens,
 		CompletionTokens: u.CompletionTokens, CostUSD: u.CostUSD}
+}
+
+// recommenderHallucinations fills in, for variants whose recommender asks a
+// language model, how many ids it invented.
+func recommenderHallucinations(plan *scenarios.Plan, results *metrics.Results) {
+	for i, v := range plan.Variants {
+		h, ok := v.Impl.(recommenders.HallucinationReporter)
+		if !ok || i >= len(results.Variants) {
+			continue
+		}
+		rejected, proposed := h.Hallucinations()
+		out := &metrics.RecommenderLLM{Proposed: proposed, Rejected: rejected}
+		if proposed > 0 {
+			out.HallucinationRate = metrics.Float(float64(rejected) / float64(proposed))
+		}
+		if f, ok := v.Impl.(interface{ Fallbacks() int64 }); ok {
+			out.Fallbacks = f.Fallbacks()
+		}
+		results.Variants[i].RecommenderLLM = out
+	}
 }

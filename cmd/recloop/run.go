@@ -120,6 +120,7 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	if plan.LLM != nil {
 		results.LLM = llmUsage(plan)
 	}
+	recommenderHallucinations(plan, results)
 	if err := writeOutputs(dir, results, plan.Scenario.WriteReport()); err != nil {
 		return err
 	}
