@@ -210,6 +210,10 @@ func halfWidth(v metrics.Value) string {
 func writeLLMSummary(w io.Writer, r *metrics.Results) error {
 	var b strings.Builder
 	for _, v := range r.Variants {
+		if rl := v.RecommenderLLM; rl != nil {
+			fmt.Fprintf(&b, "%s: the recommender's model proposed %d ids, %d not among its candidates (%s), %d fallbacks\n",
+				clip(oneLine(v.Name), 40), rl.Proposed, rl.Rejected, formatPercent(float64(rl.HallucinationRate)), rl.Fallbacks)
+		}
 		if vo := v.Voices; vo != nil {
 			fmt.Fprintf(&b, "%s: interview satisfaction %s/10, hallucinated item ids %d of %d (%s)\n", clip(oneLine(v.Name), 40),
 				formatNumber(float64(vo.Satisfaction.Value)), vo.Hallucinations, vo.ItemsNamed, formatPercent(float64(vo.HallucinationRate)))
@@ -222,7 +226,7 @@ func writeLLMSummary(w io.Writer, r *metrics.Results) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	if _, err := io.WriteString(w, "\nPersonas played by a language model\n"+b.String()); err != nil {
+	if _, err := io.WriteString(w, "\nLanguage models\n"+b.String()); err != nil {
 		return fmt.Errorf("reports: write table: %w", err)
 	}
 	return nil
