@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"text/template"
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
@@ -381,3 +383,66 @@ func BenchmarkLLMJudgePrompt(b *testing.B) {
 type llmFunc func(context.Context, llm.Request) (llm.Response, error)
 
 func (f llmFunc) Complete(ctx context.Context, r llm.Request) (llm.Response, error) { return f(ctx, r) }
+
+// TestLLMJudgeDocs keeps the parameter table in docs/judges-llm.md equal to
+// the spec.
+func TestLLMJudgeDocs(t *testing.T) {
+	doc, err := os.ReadFile("../docs/judges-llm.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), llmSpec.Markdown()) {
+		t.Errorf("docs/judges-llm.md does not contain the llm judge's parameters as rendered by its spec:\n%s", llmSpec.Markdown())
+	}
+}
+
+var updatePrompts = flag.Bool("update-prompts", false, "rewrite the rendered prompts under testdata/")
+
+// TestPromptGolden pins the rendered prompts: a change to them must come
+// with a new prompt version (cached answers are keyed by the prompt text).
+func TestPromptGolden(t *testing.T) {
+	// A rubric of its own, so that the default rubric can change freely.
+	rubric := Rubric{Name: "golden", Dimensions: []Dimension{
+		{Name: Relevance, Description: "Tied to this user?", Anchors: map[int]string{5: "precisely", 1: "not at all", 3: "loosely"}},
+		{Name: Faithfulness, Anchors: map[int]string{1: "invented", 5: "all true"}},
+	}}
+	j, err := NewLLMJudge(llmFunc(nil), rubric, LLMOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := sampleCase(), sampleCase()
+	b.Explanation = "You might like this."
+	judgeData := j.promptData(a)
+	judgeData.Explanation = a.Explanation
+	pairData := j.promptData(a)
+	pairData.Explanations = []string{a.Explanation, b.Explanation}
+	tests := []struct {
+		golden string
+		prompt *template.Template
+		data   promptData
+	}{
+		{"testdata/prompt-" + PromptVersion + ".golden", j.prompt, judgeData},
+		{"testdata/prompt-" + PairwisePromptVersion + ".golden", j.pairPrompt, pairData},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			msgs, err := render(tt.prompt, tt.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := "=== system\n" + msgs[0].Content + "\n=== user\n" + msgs[1].Content + "\n"
+			if *updatePrompts {
+				if err := os.WriteFile(tt.golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(tt.golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("rendered prompt differs from %s (run with -update-prompts and bump the prompt version):\n%s", tt.golden, got)
+			}
+		})
+	}
+}

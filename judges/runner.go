@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"slices"
 	"sort"
@@ -48,6 +49,18 @@ type Summary struct {
 	Explanations int
 	Verdicts     map[string]int
 	Errors       map[string]int
+	// Agreement is Krippendorff's α (ordinal) for every dimension that two
+	// or more judges scored on the same explanations.
+	Agreement []Agreement
+}
+
+// Agreement is how far the judges that scored one dimension agree.
+type Agreement struct {
+	Dimension string
+	Judges    []string
+	// Units is the number of explanations scored by at least two of them.
+	Units int
+	Alpha float64
 }
 
 // ref names one explained slot of one step.
@@ -131,6 +144,7 @@ func Run(ctx context.Context, cat *catalog.Catalog, trajectoriesPath string, pan
 	for j, p := range panel {
 		sum.Errors[p.Name] = errCounts[j]
 	}
+	sum.Agreement = agreement(panel, verdicts)
 	for i, c := range cases {
 		for j, p := range panel {
 			v := verdicts[i][j]
@@ -415,6 +429,61 @@ func joinWords(ws []string) string {
 		default:
 			out += ", " + w
 		}
+	}
+	return out
+}
+
+// agreement computes α per dimension over the explanations that at least
+// two judges scored on it.
+func agreement(panel []Panelist, verdicts [][]*Verdict) []Agreement {
+	byDim := map[string][]int{}
+	for j := range panel {
+		seen := map[string]bool{}
+		for i := range verdicts {
+			if v := verdicts[i][j]; v != nil {
+				for dim := range v.Scores {
+					if !seen[dim] {
+						seen[dim] = true
+						byDim[dim] = append(byDim[dim], j)
+					}
+				}
+			}
+		}
+	}
+	dims := make([]string, 0, len(byDim))
+	for dim, js := range byDim {
+		if len(js) >= 2 {
+			dims = append(dims, dim)
+		}
+	}
+	sort.Strings(dims)
+	var out []Agreement
+	for _, dim := range dims {
+		js := byDim[dim]
+		sort.Ints(js)
+		var units [][]float64
+		for i := range verdicts {
+			unit := make([]float64, 0, len(js))
+			n := 0
+			for _, j := range js {
+				if v := verdicts[i][j]; v != nil {
+					if score, ok := v.Scores[dim]; ok {
+						unit = append(unit, score)
+						n++
+						continue
+					}
+				}
+				unit = append(unit, math.NaN())
+			}
+			if n >= 2 {
+				units = append(units, unit)
+			}
+		}
+		a := Agreement{Dimension: dim, Units: len(units), Alpha: KrippendorffAlphaOrdinal(units)}
+		for _, j := range js {
+			a.Judges = append(a.Judges, panel[j].Name)
+		}
+		out = append(out, a)
 	}
 	return out
 }

@@ -192,3 +192,32 @@ func TestRunCountsFailuresAndStopsOnFatalOnes(t *testing.T) {
 		t.Fatalf("fatal failure: %v", err)
 	}
 }
+
+// rankJudge scores an explanation by its rank plus an offset.
+type rankJudge struct{ offset float64 }
+
+func (r rankJudge) Judge(_ context.Context, c Case) (Verdict, error) {
+	return Verdict{Scores: map[string]float64{Faithfulness: float64(c.Rank) + r.offset}}, nil
+}
+
+func TestRunReportsAgreementBetweenJudges(t *testing.T) {
+	cat := runnerCatalog(t)
+	path := writeRun(t)
+	panel := []Panelist{{Name: "a", Judge: rankJudge{2}}, {Name: "b", Judge: rankJudge{2}}, {Name: "c", Judge: &recordingJudge{}}}
+	sum, err := Run(context.Background(), cat, path, panel, RunConfig{}, &collect{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three judges score faithfulness on all 48 explanations; a and b agree
+	// exactly, c always says 3, so agreement is below 1 but defined.
+	if len(sum.Agreement) != 1 || sum.Agreement[0].Units != 48 || fmt.Sprint(sum.Agreement[0].Judges) != "[a b c]" {
+		t.Fatalf("agreement %+v", sum.Agreement)
+	}
+	if a := sum.Agreement[0].Alpha; !(a < 1) || a != a {
+		t.Errorf("α = %v, want defined and below 1", a)
+	}
+	sum, _ = Run(context.Background(), cat, path, panel[:2], RunConfig{}, &collect{})
+	if len(sum.Agreement) != 1 || sum.Agreement[0].Alpha != 1 {
+		t.Errorf("identical judges: %+v, want α = 1", sum.Agreement)
+	}
+}

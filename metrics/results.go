@@ -21,6 +21,17 @@ type Results struct {
 	// LLM is the run's language-model usage, filled in by the runner; nil
 	// when no model was configured.
 	LLM *LLMUsage `json:"llm,omitempty"`
+	// JudgeAgreement is Krippendorff's α (ordinal) between judges that
+	// scored the same dimension, filled in by the runner.
+	JudgeAgreement []JudgeAgreement `json:"judge_agreement,omitempty"`
+}
+
+// JudgeAgreement is the agreement of several judges on one dimension.
+type JudgeAgreement struct {
+	Dimension string   `json:"dimension"`
+	Judges    []string `json:"judges"`
+	Units     int      `json:"units"`
+	Alpha     Float    `json:"alpha"`
 }
 
 // RecommenderLLM is an LLM recommender's hallucination count.

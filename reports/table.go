@@ -189,6 +189,10 @@ func writeJudgeSummary(w io.Writer, r *metrics.Results) error {
 			}
 		}
 	}
+	for _, a := range r.JudgeAgreement {
+		fmt.Fprintf(&b, "agreement on %s between %s: Krippendorff's α %s over %d explanations\n",
+			clip(oneLine(a.Dimension), 20), clip(oneLine(strings.Join(a.Judges, " and ")), 40), formatNumber(float64(a.Alpha)), a.Units)
+	}
 	if b.Len() == 0 {
 		return nil
 	}

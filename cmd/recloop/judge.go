@@ -38,10 +38,10 @@ func writeRunInfo(dir, scenario string) error {
 
 // judgeRun scores the run's explanations and feeds the verdicts both to
 // verdicts.jsonl and to the aggregator.
-func judgeRun(ctx context.Context, env *cliEnv, plan *scenarios.Plan, dir string, concurrency int, agg *metrics.Aggregator, quiet bool) error {
+func judgeRun(ctx context.Context, env *cliEnv, plan *scenarios.Plan, dir string, concurrency int, agg *metrics.Aggregator, quiet bool) ([]metrics.JudgeAgreement, error) {
 	f, err := os.Create(filepath.Join(dir, verdictsFile))
 	if err != nil {
-		return fmt.Errorf("create verdicts file: %w", err)
+		return nil, fmt.Errorf("create verdicts file: %w", err)
 	}
 	defer f.Close()
 	w := trajectory.NewWriter(f)
@@ -61,7 +61,11 @@ func judgeRun(ctx context.Context, env *cliEnv, plan *scenarios.Plan, dir string
 		fmt.Fprintf(env.stderr, "recloop: judged %d explanations (%s) in %s\n",
 			sum.Explanations, strings.Join(parts, "; "), time.Since(start).Round(time.Millisecond))
 	}
-	return err
+	var agreement []metrics.JudgeAgreement
+	for _, a := range sum.Agreement {
+		agreement = append(agreement, metrics.JudgeAgreement{Dimension: a.Dimension, Judges: a.Judges, Units: a.Units, Alpha: metrics.Float(a.Alpha)})
+	}
+	return agreement, err
 }
 
 var judgeCommand = command{
@@ -105,10 +109,12 @@ var judgeCommand = command{
 		if err != nil {
 			return err
 		}
-		if err := judgeRun(ctx, env, plan, dir, *concurrency, agg, *quiet); err != nil && !scenarios.StopsTheRun(err) {
+		agreement, err := judgeRun(ctx, env, plan, dir, *concurrency, agg, *quiet)
+		if err != nil && !scenarios.StopsTheRun(err) {
 			return err
 		}
 		results := agg.Results()
+		results.JudgeAgreement = agreement
 		if plan.LLM != nil {
 			results.LLM = llmUsage(plan)
 		}

@@ -74,6 +74,21 @@ func TestLLMJudgedRunAndRejudge(t *testing.T) {
 		}
 	}
 	results := readFile(t, out, "results.json")
+	var parsed struct {
+		Agreement []struct {
+			Dimension string
+			Judges    []string
+			Units     int
+		} `json:"judge_agreement"`
+	}
+	if err := json.Unmarshal(results, &parsed); err != nil {
+		t.Fatal(err)
+	}
+	// Both judges score faithfulness on the 20 sampled explanations.
+	if len(parsed.Agreement) != 1 || parsed.Agreement[0].Dimension != "faithfulness" || parsed.Agreement[0].Units != 20 ||
+		strings.Join(parsed.Agreement[0].Judges, ",") != "grounding,llm" {
+		t.Errorf("judge agreement %+v", parsed.Agreement)
+	}
 
 	code, _, stderr = cli(t, context.Background(), "judge", "--quiet", out)
 	if code != ExitOK {

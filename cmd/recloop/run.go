@@ -110,8 +110,9 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	var judgeErr error
+	var agreement []metrics.JudgeAgreement
 	if simErr == nil && plan.Scenario.WriteTrajectories() && len(plan.Judges) > 0 {
-		judgeErr = judgeRun(ctx, env, plan, dir, *concurrency, agg, *quiet)
+		agreement, judgeErr = judgeRun(ctx, env, plan, dir, *concurrency, agg, *quiet)
 		if judgeErr != nil && !scenarios.StopsTheRun(judgeErr) {
 			return judgeErr
 		}
@@ -121,6 +122,7 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 		results.LLM = llmUsage(plan)
 	}
 	recommenderHallucinations(plan, results)
+	results.JudgeAgreement = agreement
 	if err := writeOutputs(dir, results, plan.Scenario.WriteReport()); err != nil {
 		return err
 	}
