@@ -221,3 +221,38 @@ func TestRunReportsAgreementBetweenJudges(t *testing.T) {
 		t.Errorf("identical judges: %+v, want α = 1", sum.Agreement)
 	}
 }
+
+// fakePair prefers the candidate on rank-1 items, ties otherwise, and is
+// position-biased on rank-3 items.
+type fakePair struct{}
+
+func (fakePair) Compare(_ context.Context, a, b Case) (PairVerdict, error) {
+	if a.Persona != b.Persona || a.Item.ID != b.Item.ID || a.Variant == b.Variant {
+		return PairVerdict{}, fmt.Errorf("mismatched pair %s/%s", a.Variant, b.Variant)
+	}
+	switch a.Rank {
+	case 1:
+		return PairVerdict{Winner: WinnerB}, nil
+	case 3:
+		return PairVerdict{Winner: WinnerTie, PositionBias: true}, nil
+	}
+	return PairVerdict{Winner: WinnerTie}, nil
+}
+
+func TestRunPairwise(t *testing.T) {
+	cat := runnerCatalog(t)
+	path := writeRun(t)
+	// Both variants explain the same 24 slots (4 personas × 2 rounds × 3).
+	res, err := RunPairwise(context.Background(), cat, path, fakePair{}, RunConfig{Sample: 100, Seed: 3, Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := PairResult{Baseline: "A", Candidate: "B", Compared: 24, CandidateWins: 8, Ties: 16, PositionBiased: 8}
+	if len(res) != 1 || res[0] != want {
+		t.Fatalf("got %+v, want %+v", res, want)
+	}
+	res, _ = RunPairwise(context.Background(), cat, path, fakePair{}, RunConfig{Sample: 10, Seed: 3})
+	if res[0].Compared != 10 {
+		t.Errorf("sample of 10 compared %d", res[0].Compared)
+	}
+}

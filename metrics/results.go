@@ -24,6 +24,22 @@ type Results struct {
 	// JudgeAgreement is Krippendorff's α (ordinal) between judges that
 	// scored the same dimension, filled in by the runner.
 	JudgeAgreement []JudgeAgreement `json:"judge_agreement,omitempty"`
+	// Pairwise holds blind pairwise comparisons of explanations, filled in
+	// by the runner when the scenario asks for them.
+	Pairwise []Pairwise `json:"pairwise,omitempty"`
+}
+
+// Pairwise is one candidate variant's blind comparison with the baseline.
+type Pairwise struct {
+	Judge            string `json:"judge"`
+	Baseline         string `json:"baseline"`
+	Candidate        string `json:"candidate"`
+	Compared         int    `json:"compared"`
+	BaselineWins     int    `json:"baseline_wins"`
+	CandidateWins    int    `json:"candidate_wins"`
+	Ties             int    `json:"ties"`
+	PositionBiased   int    `json:"position_biased"`
+	PositionBiasRate Float  `json:"position_bias_rate"`
 }
 
 // JudgeAgreement is the agreement of several judges on one dimension.

@@ -189,6 +189,11 @@ func writeJudgeSummary(w io.Writer, r *metrics.Results) error {
 			}
 		}
 	}
+	for _, p := range r.Pairwise {
+		fmt.Fprintf(&b, "pairwise (%s, blind, both orders): %s vs %s over %d explanations: %d–%d, %d ties; position bias in %s\n",
+			clip(oneLine(p.Judge), 20), clip(oneLine(p.Candidate), 30), clip(oneLine(p.Baseline), 30), p.Compared,
+			p.CandidateWins, p.BaselineWins, p.Ties, formatPercent(float64(p.PositionBiasRate)))
+	}
 	for _, a := range r.JudgeAgreement {
 		fmt.Fprintf(&b, "agreement on %s between %s: Krippendorff's α %s over %d explanations\n",
 			clip(oneLine(a.Dimension), 20), clip(oneLine(strings.Join(a.Judges, " and ")), 40), formatNumber(float64(a.Alpha)), a.Units)

@@ -86,7 +86,14 @@ type VariantSpec struct {
 // (on unless turned off) sees every explanation; the panel's judges see a
 // stratified sample of Sample explanations per variant.
 type JudgesSpec struct {
-	Sample    int         `yaml:"sample"`
+	Sample int `yaml:"sample"`
+	// MinAgreement is the least Krippendorff's α, per judge and dimension,
+	// that `recloop judges calibrate` accepts against human labels.
+	MinAgreement float64 `yaml:"min_agreement"`
+	// Pairwise compares every variant's explanations with the baseline's
+	// (the first variant) where both explained the same item to the same
+	// persona, blind and in both orders, with the first panel judge that can.
+	Pairwise  bool        `yaml:"pairwise"`
 	Rubric    string      `yaml:"rubric"`
 	Grounding *bool       `yaml:"grounding"`
 	Panel     []JudgeSpec `yaml:"panel"`
@@ -400,6 +407,9 @@ func (s *Scenario) validateLLM() {
 
 func (s *Scenario) validateJudges() {
 	j := s.Judges
+	if j.MinAgreement < -1 || j.MinAgreement > 1 {
+		s.doc.Add("judges.min_agreement", "must be between -1 and 1 (Krippendorff's α), got %g", j.MinAgreement)
+	}
 	if j.Sample < 0 {
 		s.doc.Add("judges.sample", "must be ≥ 0 (0 means %d), got %d", 200, j.Sample)
 	}
@@ -412,6 +422,9 @@ func (s *Scenario) validateJudges() {
 		}
 		_, errs := spec.Resolve(s.doc, config.Join(at, "params"), js.Params)
 		s.doc.Append(errs...)
+	}
+	if j.Pairwise && len(j.Panel) == 0 {
+		s.doc.Add("judges.pairwise", "needs a judge on the panel (for example {name: llm})")
 	}
 	if j.Rubric != "" {
 		if _, errs := judges.LoadRubric(s.resolve(j.Rubric)); len(errs) > 0 {

@@ -113,8 +113,13 @@ var judgeCommand = command{
 		if err != nil && !scenarios.StopsTheRun(err) {
 			return err
 		}
+		pairs, err := pairwise(ctx, plan, dir, *concurrency)
+		if err != nil && !scenarios.StopsTheRun(err) {
+			return err
+		}
 		results := agg.Results()
 		results.JudgeAgreement = agreement
+		results.Pairwise = pairs
 		if plan.LLM != nil {
 			results.LLM = llmUsage(plan)
 		}
@@ -126,4 +131,30 @@ var judgeCommand = command{
 		}
 		return nil
 	},
+}
+
+// pairwise runs the blind comparisons the scenario asks for, with the first
+// panel judge that can compare.
+func pairwise(ctx context.Context, plan *scenarios.Plan, dir string, concurrency int) ([]metrics.Pairwise, error) {
+	if !plan.Scenario.Judges.Pairwise {
+		return nil, nil
+	}
+	for _, p := range plan.Judges {
+		pj, ok := p.Judge.(judges.Pairwise)
+		if !ok {
+			continue
+		}
+		res, err := judges.RunPairwise(ctx, plan.Catalog, filepath.Join(dir, trajectoriesFile), pj, plan.JudgeConfig(concurrency))
+		var out []metrics.Pairwise
+		for _, r := range res {
+			m := metrics.Pairwise{Judge: p.Name, Baseline: r.Baseline, Candidate: r.Candidate, Compared: r.Compared,
+				BaselineWins: r.BaselineWins, CandidateWins: r.CandidateWins, Ties: r.Ties, PositionBiased: r.PositionBiased}
+			if r.Compared > 0 {
+				m.PositionBiasRate = metrics.Float(float64(r.PositionBiased) / float64(r.Compared))
+			}
+			out = append(out, m)
+		}
+		return out, err
+	}
+	return nil, errors.New("judges.pairwise: no judge on the panel can compare explanations")
 }

@@ -172,3 +172,73 @@ func TestLLMRankHallucinationsAreCounted(t *testing.T) {
 		t.Error("the slates do not carry the model's picks, or carry the invented id")
 	}
 }
+
+// Calibration against human labels: a judge that always answers 3 agrees
+// poorly with the shipped example labels, so a minimum agreement fails the
+// gate with exit 1; without a minimum the report alone is printed.
+func TestJudgesCalibrate(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", secretKey)
+	server := llmtest.New(t)
+	server.Answer(func(llmtest.ChatRequest) any {
+		return map[string]any{"reason": "middling", "scores": map[string]int{"relevance": 3, "specificity": 3, "faithfulness": 3, "helpfulness": 3}}
+	})
+	dir := t.TempDir()
+	scenario := writeFile(t, dir, "judged.yaml", judgeScenario(server.URL(), filepath.Join(dir, "cache")))
+	labels, err := filepath.Abs("../../judges/examples/labels.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := cli(t, context.Background(), "judges", "calibrate", "--labels", labels, scenario)
+	if code != ExitOK || !strings.Contains(stdout, "judge llm against 12 human labels") || !strings.Contains(stdout, "faithfulness") {
+		t.Fatalf("calibrate: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = cli(t, context.Background(), "judges", "calibrate", "--min-alpha", "0.5", "--labels", labels, scenario)
+	if code != ExitGateFailed || !strings.Contains(stderr, "agreement below the minimum") {
+		t.Fatalf("gate: exit %d: %s", code, stderr)
+	}
+	if code, _, _ := cli(t, context.Background(), "judges", "calibrate", scenario); code != ExitInvalid {
+		t.Errorf("no --labels: exit %d", code)
+	}
+}
+
+// A judge that always prefers whichever explanation it reads first is
+// caught: the two orders disagree on every pair.
+func TestPairwiseDetectsAPositionBiasedJudge(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", secretKey)
+	server := llmtest.New(t)
+	server.Answer(func(req llmtest.ChatRequest) any {
+		if strings.Contains(string(req.Schema()), "winner") {
+			return map[string]any{"reason": "the first one reads better", "winner": "1"}
+		}
+		return scriptedJudge(req)
+	})
+	dir := t.TempDir()
+	body := strings.Replace(judgeScenario(server.URL(), filepath.Join(dir, "cache")), "  sample: 10\n", "  sample: 10\n  pairwise: true\n", 1)
+	scenario := writeFile(t, dir, "pair.yaml", body)
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := cli(t, context.Background(), "run", "--out", out, scenario)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Pairwise []struct {
+			Baseline, Candidate string
+			Compared            int
+			PositionBiased      int `json:"position_biased"`
+			Ties                int
+		}
+	}
+	if err := json.Unmarshal(readFile(t, out, "results.json"), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Pairwise) != 1 {
+		t.Fatalf("pairwise %+v", res.Pairwise)
+	}
+	p := res.Pairwise[0]
+	if p.Baseline != "popular" || p.Candidate != "itemknn" || p.Compared == 0 || p.PositionBiased != p.Compared || p.Ties != p.Compared {
+		t.Errorf("pairwise %+v, want every comparison position-biased (and so a tie)", p)
+	}
+	if !strings.Contains(stdout, "position bias in 100.0%") {
+		t.Errorf("the table does not show the bias:\n%s", stdout[strings.Index(stdout, "Explanations"):])
+	}
+}

@@ -111,8 +111,12 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	var judgeErr error
 	var agreement []metrics.JudgeAgreement
+	var pairs []metrics.Pairwise
 	if simErr == nil && plan.Scenario.WriteTrajectories() && len(plan.Judges) > 0 {
 		agreement, judgeErr = judgeRun(ctx, env, plan, dir, *concurrency, agg, *quiet)
+		if judgeErr == nil {
+			pairs, judgeErr = pairwise(ctx, plan, dir, *concurrency)
+		}
 		if judgeErr != nil && !scenarios.StopsTheRun(judgeErr) {
 			return judgeErr
 		}
@@ -123,6 +127,7 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	recommenderHallucinations(plan, results)
 	results.JudgeAgreement = agreement
+	results.Pairwise = pairs
 	if err := writeOutputs(dir, results, plan.Scenario.WriteReport()); err != nil {
 		return err
 	}
