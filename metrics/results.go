@@ -27,6 +27,14 @@ type Results struct {
 	// Pairwise holds blind pairwise comparisons of explanations, filled in
 	// by the runner when the scenario asks for them.
 	Pairwise []Pairwise `json:"pairwise,omitempty"`
+	// Baseline is the variant every other one is compared with ("" when the
+	// scenario names none); Comparisons are those paired comparisons.
+	Baseline    string       `json:"baseline,omitempty"`
+	Comparisons []Comparison `json:"comparisons,omitempty"`
+	// Gates are the scenario's gates with their verdicts, and Verdict the
+	// run's: pass, fail, or inconclusive (when the scenario lets that pass).
+	Gates   []GateResult `json:"gates,omitempty"`
+	Verdict string       `json:"verdict,omitempty"`
 }
 
 // Pairwise is one candidate variant's blind comparison with the baseline.
