@@ -22,6 +22,12 @@ type Config struct {
 	// HomogenisationMaxPairs is the number of seeded persona pairs used for
 	// homogenisation when there are more than 1,000 personas.
 	HomogenisationMaxPairs int
+	// Baseline names the variant every other variant is compared with,
+	// persona by persona ("" = no comparisons).
+	Baseline string
+	// ABBootstrap is the number of paired bootstrap resamples and sign flips
+	// for those comparisons (0 = DefaultABBootstrap).
+	ABBootstrap int
 }
 
 const (

@@ -320,7 +320,7 @@ func (s *Scenario) buildPersonas(p *Plan, all []personas.Persona) config.Errors 
 }
 
 func (s *Scenario) metricsConfig() metrics.Config {
-	cfg := metrics.Config{Seed: s.Seed}
+	cfg := metrics.Config{Seed: s.Seed, Baseline: s.Baseline}
 	if m := s.Metrics.ColdMaxHistory; m != nil {
 		// metrics.Config reads 0 as "default"; a negative value means 0.
 		cfg.ColdMaxHistory = *m

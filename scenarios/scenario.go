@@ -14,10 +14,13 @@ import (
 	"strings"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
 	"github.com/recloop/recloop/judges"
 	"github.com/recloop/recloop/llm"
+	"github.com/recloop/recloop/metrics"
 	"github.com/recloop/recloop/personas"
 	"github.com/recloop/recloop/recommenders"
 )
@@ -45,12 +48,19 @@ type Scenario struct {
 	LLM         *llm.Config   `yaml:"llm"`
 	Variants    []VariantSpec `yaml:"variants"`
 	Judges      JudgesSpec    `yaml:"judges"`
-	Metrics     MetricsSpec   `yaml:"metrics"`
-	Tolerance   ToleranceSpec `yaml:"tolerance"`
-	Output      OutputSpec    `yaml:"output"`
-	doc         *config.Doc
-	dir         string
-	personaSrc  []personaFileRef
+	// Baseline names the variant the others are compared with, persona by
+	// persona; Gates are the release checks; Inconclusive says whether a
+	// gate the run is too small to decide fails the run ("fail", default)
+	// or not ("pass").
+	Baseline     string        `yaml:"baseline"`
+	Gates        []GateSpec    `yaml:"gates"`
+	Inconclusive string        `yaml:"inconclusive"`
+	Metrics      MetricsSpec   `yaml:"metrics"`
+	Tolerance    ToleranceSpec `yaml:"tolerance"`
+	Output       OutputSpec    `yaml:"output"`
+	doc          *config.Doc
+	dir          string
+	personaSrc   []personaFileRef
 }
 
 // CatalogSpec names exactly one catalog source.
@@ -103,6 +113,36 @@ type JudgesSpec struct {
 type JudgeSpec struct {
 	Name   string         `yaml:"name"`
 	Params map[string]any `yaml:"params"`
+}
+
+// GateSpec is one gate: a check line, optionally named. In YAML it is
+// either the check itself or {name: ..., check: ...}.
+type GateSpec struct {
+	Name    string
+	Check   string
+	unknown []string
+}
+
+// UnmarshalYAML accepts a bare check or a {name, check} mapping.
+func (g *GateSpec) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		g.Check = n.Value
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: a gate is a check such as \"ctr[b] >= 0.05\" or {name: ..., check: ...}", n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch key, val := n.Content[i].Value, n.Content[i+1].Value; key {
+		case "name":
+			g.Name = val
+		case "check":
+			g.Check = val
+		default:
+			g.unknown = append(g.unknown, key)
+		}
+	}
+	return nil
 }
 
 // MetricsSpec tunes metric computation.
@@ -250,6 +290,7 @@ func (s *Scenario) validate() {
 	s.validateVariants()
 	s.validateLLM()
 	s.validateJudges()
+	s.validateGates()
 	if m := s.Metrics; m.ColdMaxHistory != nil && *m.ColdMaxHistory < 0 {
 		d.Add("metrics.cold_max_history", "must be ≥ 0")
 	}
@@ -435,3 +476,54 @@ func (s *Scenario) validateJudges() {
 
 // GroundingOn reports whether the grounding judge runs (default yes).
 func (s *Scenario) GroundingOn() bool { return s.Judges.Grounding == nil || *s.Judges.Grounding }
+
+func (s *Scenario) validateGates() {
+	names := map[string]bool{}
+	for _, v := range s.Variants {
+		names[v.Name] = true
+	}
+	if s.Baseline != "" && !names[s.Baseline] {
+		s.doc.Add("baseline", "%q is not a variant of this scenario", s.Baseline)
+	}
+	switch s.Inconclusive {
+	case "", "fail", "pass":
+	default:
+		s.doc.Add("inconclusive", "must be fail or pass, got %q", s.Inconclusive)
+	}
+	for i, gs := range s.Gates {
+		at := config.Index("gates", i)
+		for _, k := range gs.unknown {
+			s.doc.Add(config.Join(at, k), "unknown field (a gate has name and check)")
+		}
+		g, err := metrics.ParseGate(gs.Name, gs.Check)
+		if err != nil {
+			s.doc.Add(at, "%v", err)
+			continue
+		}
+		switch {
+		case g.Variant != "*" && !names[g.Variant]:
+			s.doc.Add(at, "%q is not a variant of this scenario", g.Variant)
+		case g.VsBaseline && s.Baseline == "":
+			s.doc.Add(at, "compares with the baseline, but the scenario names no baseline:")
+		case g.VsBaseline && g.Variant == s.Baseline:
+			s.doc.Add(at, "compares the baseline with itself")
+		}
+		if !metrics.GateMetricKnown(g.Metric) {
+			s.doc.Add(at, "unknown metric %q (see docs/metrics.md and docs/ci.md)", g.Metric)
+		}
+	}
+}
+
+// Gates are the scenario's gates, parsed (validation already checked them).
+func (s *Scenario) ParsedGates() []metrics.Gate {
+	var out []metrics.Gate
+	for _, gs := range s.Gates {
+		if g, err := metrics.ParseGate(gs.Name, gs.Check); err == nil {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// InconclusiveFails reports whether an inconclusive gate fails the run.
+func (s *Scenario) InconclusiveFails() bool { return s.Inconclusive != "pass" }
