@@ -119,7 +119,9 @@ func (a *Aggregator) Results() *Results {
 	for k, v := range a.variants {
 		jobs = append(jobs, a.variantResult(&res.Variants[k], v, segments, res.Rounds)...)
 	}
+	jobs = append(jobs, a.compare(res, segments)...)
 	runParallel(jobs)
+	holmAcrossCandidates(res.Comparisons)
 	return res
 }
 

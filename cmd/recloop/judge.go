@@ -120,6 +120,7 @@ var judgeCommand = command{
 		results := agg.Results()
 		results.JudgeAgreement = agreement
 		results.Pairwise = pairs
+		metrics.EvaluateGates(results, plan.Scenario.ParsedGates(), plan.Scenario.InconclusiveFails())
 		if plan.LLM != nil {
 			results.LLM = llmUsage(plan)
 		}
@@ -127,9 +128,14 @@ var judgeCommand = command{
 			return err
 		}
 		if !*quiet {
-			return reports.Table(env.stdout, results)
+			if err := reports.Table(env.stdout, results); err != nil {
+				return err
+			}
+			if err := reports.Verdict(env.stdout, results); err != nil {
+				return err
+			}
 		}
-		return nil
+		return gateVerdict(results)
 	},
 }
 

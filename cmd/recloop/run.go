@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/recloop/recloop/metrics"
@@ -18,6 +19,8 @@ import (
 )
 
 const (
+	junitFile        = "junit.xml"
+	summaryFile      = "summary.md"
 	resultsFile      = "results.json"
 	trajectoriesFile = "trajectories.jsonl"
 	verdictsFile     = "verdicts.jsonl"
@@ -128,12 +131,19 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	recommenderHallucinations(plan, results)
 	results.JudgeAgreement = agreement
 	results.Pairwise = pairs
+	metrics.EvaluateGates(results, plan.Scenario.ParsedGates(), plan.Scenario.InconclusiveFails())
 	if err := writeOutputs(dir, results, plan.Scenario.WriteReport()); err != nil {
 		return err
 	}
 	if !*quiet {
 		if err := reports.Table(env.stdout, results); err != nil {
 			return err
+		}
+		if len(results.Gates) > 0 {
+			fmt.Fprintln(env.stdout)
+			if err := reports.Verdict(env.stdout, results); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(env.stdout, "\nwrote %s (%s)\n", dir, time.Since(start).Round(time.Millisecond))
 	}
@@ -143,14 +153,40 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	if judgeErr != nil {
 		return judgeErr
 	}
-	return checkTolerance(results, plan.Scenario.ErrorTolerance())
+	if err := checkTolerance(results, plan.Scenario.ErrorTolerance()); err != nil {
+		return err
+	}
+	return gateVerdict(results)
 }
 
-// writeOutputs writes results.json and report.html, each through a
-// temporary file, so a reader never sees half a file.
+// gateVerdict turns a failed gate verdict into exit code 1.
+func gateVerdict(r *metrics.Results) error {
+	if r.Verdict != metrics.GateFail {
+		return nil
+	}
+	var failed []string
+	for _, g := range r.Gates {
+		if g.Verdict != metrics.GatePass {
+			failed = append(failed, fmt.Sprintf("%s (%s)", g.Name, g.Verdict))
+		}
+	}
+	return withExitCode(ExitGateFailed, fmt.Errorf("gates did not pass: %s", strings.Join(failed, "; ")))
+}
+
+// writeOutputs writes results.json, report.html and, for a run with gates,
+// junit.xml and summary.md, each through a temporary file, so a reader never
+// sees half a file.
 func writeOutputs(dir string, results *metrics.Results, withReport bool) error {
 	if err := writeFileAtomic(filepath.Join(dir, resultsFile), func(w io.Writer) error { return reports.WriteJSON(w, results) }); err != nil {
 		return err
+	}
+	if len(results.Gates) > 0 || len(results.Comparisons) > 0 {
+		if err := writeFileAtomic(filepath.Join(dir, junitFile), func(w io.Writer) error { return reports.JUnit(w, results) }); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(dir, summaryFile), func(w io.Writer) error { return reports.Summary(w, results) }); err != nil {
+			return err
+		}
 	}
 	if !withReport {
 		return nil
