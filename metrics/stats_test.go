@@ -57,11 +57,14 @@ func TestSignFlipMonteCarloAgreesWithExact(t *testing.T) {
 	if exact <= 0.002 || exact >= 0.5 {
 		t.Fatalf("exact p = %v, want a p-value that tests the agreement", exact)
 	}
-	for _, b := range []int{1<<len(d) - 1, 20000} {
-		mc := signFlipMonteCarlo(d, b, rng.Key(9, uint64(b)))
-		se := math.Sqrt(exact * (1 - exact) / float64(b))
-		if math.Abs(mc-exact) > 4*se+1/float64(b) {
-			t.Errorf("B = %d: Monte-Carlo p = %v, exact p = %v (se %.4f)", b, mc, exact, se)
+	flippers := map[string]func([]float64) func(*resampler) float64{"table": tableFlipper, "direct": directFlipper}
+	for name, flipper := range flippers {
+		for _, b := range []int{1<<len(d) - 1, 20000} {
+			mc := monteCarloP(d, b, rng.Key(9, uint64(b)), flipper(d))
+			se := math.Sqrt(exact * (1 - exact) / float64(b))
+			if math.Abs(mc-exact) > 4*se+1/float64(b) {
+				t.Errorf("%s, B = %d: Monte-Carlo p = %v, exact p = %v (se %.4f)", name, b, mc, exact, se)
+			}
 		}
 	}
 	// b = 2¹⁰ − 1 is below 2ⁿ, so the public function takes the Monte-Carlo path.
@@ -257,5 +260,14 @@ func BenchmarkSignFlipP(b *testing.B) {
 	d := benchDifferences(10000)
 	for b.Loop() {
 		SignFlipP(d, 10000, 1)
+	}
+}
+
+// BenchmarkSignFlipDirect times the table-free path used past flipTableMax
+// values, at the same size for comparison.
+func BenchmarkSignFlipDirect(b *testing.B) {
+	d := benchDifferences(10000)
+	for b.Loop() {
+		monteCarloP(d, 10000, 1, directFlipper(d))
 	}
 }
