@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+)
+
+// recloop init in an empty directory, then recloop run on its scenario,
+// works with no edits.
+func TestInitThenRun(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if code, stdout, stderr := cli(t, context.Background(), "init"); code != ExitOK || !strings.Contains(stdout, "recloop/scenario.yaml") {
+		t.Fatalf("init: exit %d %s %s", code, stdout, stderr)
+	}
+	for _, f := range []string{"recloop/scenario.yaml", "recloop/personas.yaml", ".github/workflows/recloop.yml"} {
+		if _, err := os.Stat(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr := cli(t, context.Background(), "run", "recloop/scenario.yaml")
+	if code != ExitOK || !strings.Contains(stdout, "VERDICT: PASS") {
+		t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if traj, err := os.ReadFile("out/recloop/trajectories.jsonl"); err != nil || !strings.Contains(string(traj), `"persona":"my-first-persona"`) {
+		t.Errorf("the scaffolded persona did not take part (%v)", err)
+	}
+	if code, _, stderr := cli(t, context.Background(), "init"); code != ExitInvalid || !strings.Contains(stderr, "--force") {
+		t.Errorf("a second init: exit %d %q", code, stderr)
+	}
+	if code, _, _ := cli(t, context.Background(), "init", "--force"); code != ExitOK {
+		t.Errorf("init --force: exit %d", code)
+	}
+}
