@@ -168,25 +168,30 @@ func tableFlipper(d []float64) func(*resampler) float64 {
 // directFlipper signs 64 values per 64-bit draw by XOR-ing its bits into
 // their sign bits, with no table and no branches.
 func directFlipper(d []float64) func(*resampler) float64 {
+	return func(r *resampler) float64 { return directFlippedSum(r, d) }
+}
+
+func directFlippedSum(r *resampler, d []float64) float64 {
 	const signBit = 63
-	return func(r *resampler) float64 {
-		var s0, s1 float64
-		local := *r
-		for start := 0; start < len(d); start += 64 {
-			signs := local.next()
-			chunk := d[start:min(start+64, len(d))]
-			i := 0
-			for ; i+1 < len(chunk); i += 2 {
-				s0 += math.Float64frombits(math.Float64bits(chunk[i]) ^ (signs>>i&1)<<signBit)
-				s1 += math.Float64frombits(math.Float64bits(chunk[i+1]) ^ (signs>>(i+1)&1)<<signBit)
-			}
-			if i < len(chunk) {
-				s0 += math.Float64frombits(math.Float64bits(chunk[i]) ^ (signs>>i&1)<<signBit)
-			}
+	var s0, s1, s2, s3 float64
+	local := *r
+	for len(d) > 0 {
+		chunk := d[:min(64, len(d))]
+		d = d[len(chunk):]
+		signs := local.next()
+		i := 0
+		for ; i+3 < len(chunk); i += 4 {
+			s0 += math.Float64frombits(math.Float64bits(chunk[i]) ^ (signs>>i&1)<<signBit)
+			s1 += math.Float64frombits(math.Float64bits(chunk[i+1]) ^ (signs>>(i+1)&1)<<signBit)
+			s2 += math.Float64frombits(math.Float64bits(chunk[i+2]) ^ (signs>>(i+2)&1)<<signBit)
+			s3 += math.Float64frombits(math.Float64bits(chunk[i+3]) ^ (signs>>(i+3)&1)<<signBit)
 		}
-		*r = local
-		return s0 + s1
+		for ; i < len(chunk); i++ {
+			s0 += math.Float64frombits(math.Float64bits(chunk[i]) ^ (signs>>i&1)<<signBit)
+		}
 	}
+	*r = local
+	return (s0 + s1) + (s2 + s3)
 }
 
 // Holm adjusts p-values for multiple comparisons by Holm's step-down method:
