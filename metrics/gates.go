@@ -171,11 +171,23 @@ func segmentSuffix(segment string) string {
 	return " (" + segment + ")"
 }
 
+// findComparison prefers the comparison with the run's baseline variant,
+// then one with a previous run (`recloop run --baseline`).
 func findComparison(r *Results, metric, variant, segment string) (Comparison, bool) {
-	for _, c := range r.Comparisons {
-		if c.Metric == metric && c.Candidate == variant && c.Segment == segment {
+	var fallback *Comparison
+	for i, c := range r.Comparisons {
+		if c.Metric != metric || c.Candidate != variant || c.Segment != segment {
+			continue
+		}
+		if c.Baseline == r.Baseline {
 			return c, true
 		}
+		if fallback == nil {
+			fallback = &r.Comparisons[i]
+		}
+	}
+	if fallback != nil {
+		return *fallback, true
 	}
 	return Comparison{}, false
 }

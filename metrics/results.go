@@ -29,7 +29,11 @@ type Results struct {
 	Pairwise []Pairwise `json:"pairwise,omitempty"`
 	// Baseline is the variant every other one is compared with ("" when the
 	// scenario names none); Comparisons are those paired comparisons.
-	Baseline    string       `json:"baseline,omitempty"`
+	Baseline string `json:"baseline,omitempty"`
+	// Fingerprint identifies what was simulated; PersonaIDs orders the
+	// per-persona values of every variant (VariantResult.PerPersona).
+	Fingerprint *Fingerprint `json:"fingerprint,omitempty"`
+	PersonaIDs  []string     `json:"persona_ids,omitempty"`
 	Comparisons []Comparison `json:"comparisons,omitempty"`
 	// Gates are the scenario's gates with their verdicts, and Verdict the
 	// run's: pass, fail, or inconclusive (when the scenario lets that pass).
@@ -120,6 +124,10 @@ type VariantResult struct {
 	// (llmrank), how many item ids it proposed that were not among its
 	// candidates; filled in by the runner.
 	RecommenderLLM *RecommenderLLM `json:"recommender_llm,omitempty"`
+	// PerPersona holds each per-persona metric for every persona, in the
+	// order of Results.PersonaIDs (null where undefined), so that a later
+	// run of the same scenario can be compared persona by persona.
+	PerPersona map[string][]Float `json:"per_persona,omitempty"`
 	// Explanations holds the judges' verdicts (nil when nothing was judged).
 	Explanations *Explanations `json:"explanations,omitempty"`
 }

@@ -120,6 +120,11 @@ func (a *Aggregator) Results() *Results {
 		jobs = append(jobs, a.variantResult(&res.Variants[k], v, segments, res.Rounds)...)
 	}
 	jobs = append(jobs, a.compare(res, segments)...)
+	res.Fingerprint = a.fingerprint(res)
+	res.PersonaIDs = a.personaIDs()
+	for k, v := range a.variants {
+		res.Variants[k].PerPersona = a.perPersona(v)
+	}
 	runParallel(jobs)
 	holmAcrossCandidates(res.Comparisons)
 	return res

@@ -39,6 +39,7 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	out := fs.String("out", "", "output directory (default: the scenario's output.dir)")
 	concurrency := fs.Int("concurrency", 0, "personas decided in parallel (default: the scenario's, else one per CPU); never changes the results")
 	quiet := fs.Bool("quiet", false, "print no progress and no table")
+	previous := fs.String("baseline", "", "results.json of an earlier run of the same scenario to compare with, persona by persona")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	dry := fs.Bool("dry-run", false, "say how many LLM calls, tokens and dollars the run would take, and stop")
 	cacheMode := fs.String("cache", "", "LLM response cache mode: readwrite, replay (a miss fails the run) or off (default: the scenario's)")
@@ -131,6 +132,17 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	recommenderHallucinations(plan, results)
 	results.JudgeAgreement = agreement
 	results.Pairwise = pairs
+	if *previous != "" {
+		base, err := readResultsFile(*previous)
+		if err != nil {
+			return err
+		}
+		cs, err := metrics.CompareRuns(base, results, plan.Metrics.ABBootstrap, plan.Scenario.Seed)
+		if err != nil {
+			return withExitCode(ExitInvalid, fmt.Errorf("--baseline %s: %w", *previous, err))
+		}
+		results.Comparisons = append(results.Comparisons, cs...)
+	}
 	metrics.EvaluateGates(results, plan.Scenario.ParsedGates(), plan.Scenario.InconclusiveFails())
 	if err := writeOutputs(dir, results, plan.Scenario.WriteReport()); err != nil {
 		return err
