@@ -3,15 +3,11 @@ package personas
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,32 +155,11 @@ func (d decideOnly) PromptVersion() string { return d.m.version }
 // file, that file on top: it may redefine any of the named templates
 // (including "identity", the persona description every prompt shares).
 func loadPrompts(dir, override string) (*template.Template, string, error) {
-	tmpl, err := template.New("prompts").Option("missingkey=error").ParseFS(promptFS, "prompts/*.tmpl")
+	p, err := llm.LoadPrompts(promptFS, PromptVersion, dir, override, requiredTemplates, "prompts/*.tmpl")
 	if err != nil {
-		return nil, "", fmt.Errorf("personas: embedded prompts: %w", err)
+		return nil, "", fmt.Errorf("personas: behaviour llm: %w", err)
 	}
-	version := PromptVersion
-	if override != "" {
-		path := override
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(dir, path)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, "", fmt.Errorf("personas: behaviour llm prompt: %w", err)
-		}
-		if tmpl, err = tmpl.New(filepath.Base(path)).Parse(string(data)); err != nil {
-			return nil, "", fmt.Errorf("personas: behaviour llm prompt %s: %w", path, err)
-		}
-		sum := sha256.Sum256(data)
-		version = PromptVersion + "+" + filepath.Base(path) + "@" + hex.EncodeToString(sum[:6])
-	}
-	for _, name := range requiredTemplates {
-		if tmpl.Lookup(name) == nil {
-			return nil, "", fmt.Errorf("personas: behaviour llm prompt: template %q is not defined", name)
-		}
-	}
-	return tmpl, version, nil
+	return p.Template, p.Version, nil
 }
 
 // PromptVersion names the templates in use: PromptVersion, plus the

@@ -3,15 +3,11 @@ package recommenders
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,27 +138,11 @@ func newLLMRank(env Env, p config.Params) (Recommender, error) {
 // loadLLMRankPrompts parses the embedded templates and then, when override
 // names a file, that file on top, so it may redefine either template.
 func loadLLMRankPrompts(dir, override string) (*template.Template, string, error) {
-	tmpl, err := template.New("llmrank").Option("missingkey=error").ParseFS(llmrankPromptFS, "prompts/llmrank-v1.tmpl")
+	p, err := llm.LoadPrompts(llmrankPromptFS, LLMRankPromptVersion, dir, override, nil, "prompts/llmrank-v1.tmpl")
 	if err != nil {
-		return nil, "", fmt.Errorf("recommenders: llmrank: embedded prompt: %w", err)
+		return nil, "", fmt.Errorf("recommenders: llmrank: %w", err)
 	}
-	version := LLMRankPromptVersion
-	if override != "" {
-		path := override
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(dir, path)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, "", fmt.Errorf("recommenders: llmrank prompt: %w", err)
-		}
-		if tmpl, err = tmpl.New(filepath.Base(path)).Parse(string(data)); err != nil {
-			return nil, "", fmt.Errorf("recommenders: llmrank prompt %s: %w", path, err)
-		}
-		sum := sha256.Sum256(data)
-		version = LLMRankPromptVersion + "+" + filepath.Base(path) + "@" + hex.EncodeToString(sum[:6])
-	}
-	return tmpl, version, nil
+	return p.Template, p.Version, nil
 }
 
 // PromptVersion names the templates in use: LLMRankPromptVersion, plus the
