@@ -121,7 +121,10 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 		if judgeErr == nil {
 			pairs, judgeErr = pairwise(ctx, plan, dir, *concurrency)
 		}
-		if judgeErr != nil && !scenarios.StopsTheRun(judgeErr) {
+		if ctx.Err() != nil {
+			// Interrupted while judging: keep the simulation's results.
+			judgeErr = fmt.Errorf("%w while judging (verdicts incomplete)", simulator.ErrInterrupted)
+		} else if judgeErr != nil && !scenarios.StopsTheRun(judgeErr) {
 			return judgeErr
 		}
 	}
@@ -142,6 +145,9 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 			return withExitCode(ExitInvalid, fmt.Errorf("--baseline %s: %w", *previous, err))
 		}
 		results.Comparisons = append(results.Comparisons, cs...)
+	}
+	if judgeErr != nil {
+		results.Partial, results.Reason = true, judgeErr.Error()
 	}
 	metrics.EvaluateGates(results, plan.Scenario.ParsedGates(), plan.Scenario.InconclusiveFails())
 	if err := writeOutputs(dir, results, plan.Scenario.WriteReport()); err != nil {
