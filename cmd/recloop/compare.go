@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/recloop/recloop/metrics"
@@ -36,8 +35,7 @@ var compareCommand = command{
 		if err != nil {
 			return withExitCode(ExitInvalid, err)
 		}
-		printComparisons(env.stdout, cs)
-		return nil
+		return reports.Comparisons(env.stdout, cs)
 	},
 }
 
@@ -52,27 +50,4 @@ func readResultsFile(path string) (*metrics.Results, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return r, nil
-}
-
-// printComparisons lists each difference with its CI, marking those that
-// are significant after Holm's correction.
-func printComparisons(w io.Writer, cs []metrics.Comparison) {
-	fmt.Fprintf(w, "%-10s %-26s %12s  %-28s %8s %10s\n", "variant", "metric", "new − base", "95% CI", "p (Holm)", "MDE")
-	for _, c := range cs {
-		mark := " "
-		if p := float64(c.PHolm); c.PHolm.Defined() && p < 0.05 {
-			mark = "*"
-		}
-		fmt.Fprintf(w, "%-10s %-26s %+12.4g  [%+.4g, %+.4g]%s %8.3g %10.3g\n", clip(c.Candidate, 10), clip(c.Metric, 26),
-			float64(c.Diff), float64(c.CILow), float64(c.CIHigh), mark, float64(c.PHolm), float64(c.MDE))
-	}
-	fmt.Fprintln(w, "* significant at 0.05 after Holm's correction; CIs are paired bootstrap intervals over personas.")
-}
-
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

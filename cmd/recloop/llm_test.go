@@ -165,12 +165,7 @@ func TestLLMRunSurvivesRateLimits(t *testing.T) {
 		}
 		return llmtest.JSON(scriptedPersonas(req))
 	})
-	dir := t.TempDir()
-	scenario := writeFile(t, dir, "llm.yaml", llmScenario(server.URL(), filepath.Join(dir, "cache"), "A teacher.", ""))
-	out := filepath.Join(dir, "out")
-	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != ExitOK {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
+	out := runLLMScenario(t, server, func(body string) string { return body })
 	res := readResults(t, out)
 	if res.LLM.Retries == 0 {
 		t.Errorf("30%% of calls got 429 but no retry was counted: %+v", res.LLM)
@@ -197,6 +192,19 @@ func TestLLMBudgetStopsTheRunWithExit4(t *testing.T) {
 	if !res.Partial || !strings.Contains(res.Reason, "budget") {
 		t.Errorf("results not marked partial for the budget: partial %v, reason %q", res.Partial, res.Reason)
 	}
+}
+
+// runLLMScenario runs the small LLM scenario, edited by edit, against
+// server and returns its output directory; the run must exit 0.
+func runLLMScenario(t *testing.T, server *llmtest.Server, edit func(string) string) string {
+	t.Helper()
+	dir := t.TempDir()
+	scenario := writeFile(t, dir, "llm.yaml", edit(llmScenario(server.URL(), filepath.Join(dir, "cache"), "A teacher.", "")))
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	return out
 }
 
 type llmResults struct {
@@ -253,13 +261,9 @@ func TestLLMReplicates(t *testing.T) {
 	t.Setenv("OPENAI_API_KEY", secretKey)
 	server := llmtest.New(t)
 	server.Answer(scriptedPersonas)
-	dir := t.TempDir()
-	body := strings.Replace(llmScenario(server.URL(), filepath.Join(dir, "cache"), "A teacher.", ""), "rounds: 3", "rounds: 1\nreplicates: 2", 1)
-	scenario := writeFile(t, dir, "llm.yaml", body)
-	out := filepath.Join(dir, "out")
-	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != ExitOK {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
+	out := runLLMScenario(t, server, func(body string) string {
+		return strings.Replace(body, "rounds: 3", "rounds: 1\nreplicates: 2", 1)
+	})
 	seeds := map[int]int{}
 	for _, r := range server.Requests() {
 		if r.Seed != nil {
@@ -287,12 +291,7 @@ func TestLLMMalformedAnswersBecomeErrorEvents(t *testing.T) {
 		}
 		return llmtest.JSON(scriptedPersonas(req))
 	})
-	dir := t.TempDir()
-	scenario := writeFile(t, dir, "llm.yaml", llmScenario(server.URL(), filepath.Join(dir, "cache"), "A teacher.", ""))
-	out := filepath.Join(dir, "out")
-	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != ExitOK {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
+	out := runLLMScenario(t, server, func(body string) string { return body })
 	res := readResults(t, out)
 	for _, v := range res.Variants {
 		// ada's 3 slates fail in each variant; the other personas decide.
