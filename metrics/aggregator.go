@@ -58,6 +58,8 @@ type persona struct {
 	seedTotal float64
 	stated    []int32 // features with positive weight in the stated interests
 	latent    []int32 // features with positive weight in the latent interests
+	// origin is the persona this one replays (replicates), else itself.
+	origin int32
 }
 
 // personaState is one persona in one variant's world.
@@ -289,6 +291,10 @@ func (a *Aggregator) addPersona(id string, pr *trajectory.Profile) int32 {
 		p.seedTotal += w
 	}
 	idx := int32(len(a.personas))
+	p.origin = idx
+	if k, ok := a.personaIdx[pr.ReplicateOf]; ok && pr.ReplicateOf != "" {
+		p.origin = k
+	}
 	a.personas = append(a.personas, p)
 	a.personaIdx[id] = idx
 	return idx

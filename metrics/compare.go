@@ -49,7 +49,7 @@ func (a *Aggregator) compare(res *Results, segments []segment) []func() {
 				if g.name != "" && !slices.Contains(segmentComparisonMetrics, pm.name) {
 					continue
 				}
-				d := pairedDifferences(baseVals[m], vals[m], g.members)
+				d := a.pairedDifferences(baseVals[m], vals[m], g.members)
 				k := len(res.Comparisons)
 				res.Comparisons = append(res.Comparisons, Comparison{Metric: pm.name, Segment: g.name, Baseline: a.cfg.Baseline, Candidate: v.name, N: len(d)})
 				key := bootstrapKey(a.cfg.Seed, v.name, "ab:"+pm.name, g.name)
@@ -105,18 +105,37 @@ func holmAcrossCandidates(cs []Comparison) {
 }
 
 // pairedDifferences is d_u = candidate(u) − baseline(u) over the members for
-// whom both are defined.
-func pairedDifferences(base, cand []float64, members []int32) []float64 {
-	d := make([]float64, 0, len(members))
+// whom both are defined. A persona's replicates are averaged first, within
+// each variant, so that d has one value per persona (METRICS.md).
+func (a *Aggregator) pairedDifferences(base, cand []float64, members []int32) []float64 {
+	type sums struct {
+		base, cand   float64
+		nBase, nCand int
+	}
+	var order []int32
+	byOrigin := make(map[int32]*sums, len(members))
 	for _, p := range members {
-		if int(p) >= len(base) || int(p) >= len(cand) {
-			continue
+		origin := a.personas[p].origin
+		s, ok := byOrigin[origin]
+		if !ok {
+			s = &sums{}
+			byOrigin[origin] = s
+			order = append(order, origin)
 		}
-		x, y := base[p], cand[p]
-		if math.IsNaN(x) || math.IsNaN(y) || math.IsInf(x, 0) || math.IsInf(y, 0) {
-			continue
+		if int(p) < len(base) && Float(base[p]).Defined() {
+			s.base += base[p]
+			s.nBase++
 		}
-		d = append(d, y-x)
+		if int(p) < len(cand) && Float(cand[p]).Defined() {
+			s.cand += cand[p]
+			s.nCand++
+		}
+	}
+	d := make([]float64, 0, len(order))
+	for _, origin := range order {
+		if s := byOrigin[origin]; s.nBase > 0 && s.nCand > 0 {
+			d = append(d, s.cand/float64(s.nCand)-s.base/float64(s.nBase))
+		}
 	}
 	return d
 }

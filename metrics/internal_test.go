@@ -294,3 +294,38 @@ func TestColdCohort(t *testing.T) {
 		})
 	}
 }
+
+func TestReplicatesAreAveragedWithinAPersonaBeforePairing(t *testing.T) {
+	a := NewAggregator(tinyCatalog(t), Config{})
+	for _, ev := range []trajectory.Event{
+		personaEvent("p1", trajectory.Profile{}),
+		personaEvent("p1~r1", trajectory.Profile{ReplicateOf: "p1"}),
+		personaEvent("p2", trajectory.Profile{}),
+		personaEvent("p1~r2", trajectory.Profile{ReplicateOf: "p1"}),
+	} {
+		if err := a.Write(&ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nan := math.NaN()
+	//            p1   p1~r1 p2   p1~r2
+	base := []float64{0.2, 0.4, 0.1, 0.6}
+	cand := []float64{0.5, nan, 0.4, 0.7}
+	// p1: candidate (0.5 + 0.7)/2 = 0.6, baseline (0.2 + 0.4 + 0.6)/3 = 0.4,
+	// d = 0.2; p2: 0.4 − 0.1 = 0.3. Four rows, two personas.
+	got := a.pairedDifferences(base, cand, []int32{0, 1, 2, 3})
+	want := []float64{0.2, 0.3}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-12 {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+	// Within a segment holding only p2 and one replicate of p1.
+	got = a.pairedDifferences(base, cand, []int32{1, 2})
+	if len(got) != 1 || math.Abs(got[0]-0.3) > 1e-12 {
+		t.Fatalf("segment: got %v, want [0.3] (p1~r1 has no candidate value)", got)
+	}
+}

@@ -75,6 +75,8 @@ type Persona struct {
 	// 0 for the persona itself. ReplicateOf is then the original's id.
 	Replicate   int    `yaml:"-"`
 	ReplicateOf string `yaml:"-"`
+	// Cell is the independent world the persona lives in (cells: n).
+	Cell int `yaml:"-"`
 
 	src source
 	// builtin marks the embedded library's personas and their population

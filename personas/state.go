@@ -207,7 +207,7 @@ func (s *State) Profile(cat *catalog.Catalog) *trajectory.Profile {
 	for k, v := range prof.Traits {
 		prof.Traits[k] = round4(v)
 	}
-	prof.ReplicateOf = p.ReplicateOf
+	prof.ReplicateOf, prof.Cell = p.ReplicateOf, p.Cell
 	return prof
 }
 

@@ -32,6 +32,7 @@ type Plan struct {
 	Metrics      metrics.Config
 	// Judges is the panel that scores explanations after the loop.
 	Judges []judges.Panelist
+	built  [][]recommenders.Recommender
 }
 
 // Options override parts of a scenario from the command line.
@@ -117,24 +118,14 @@ func (s *Scenario) build(errs config.Errors) (*Plan, error) {
 	if p.Behaviour, err = personas.NewBehaviour(s.Behaviour.Model, env, params); err != nil {
 		return nil, s.located("behaviour", err)
 	}
-	for i, v := range s.Variants {
+	for i := range s.Variants {
 		at := config.Index("variants", i)
-		spec, _ := recommenders.Lookup(v.Recommender)
-		params, _ := spec.Resolve(nil, "", v.Params)
-		env := recommenders.Env{Catalog: p.Catalog, Interactions: p.Interactions, Seed: rng.Key(s.Seed, rng.StringKey(v.Name), rng.PurposeRecommender), Variant: v.Name, Dir: s.dir}
-		if p.LLM != nil {
-			env.LLM = p.LLM
-		}
-		impl, err := recommenders.New(v.Recommender, env, params)
+		variant, err := s.variant(p, i)
 		if err != nil {
 			p.Close()
 			return nil, s.located(config.Join(at, "recommender"), err)
 		}
-		timeout := DefaultVariantTimeout
-		if v.Timeout != "" {
-			timeout, _ = time.ParseDuration(v.Timeout)
-		}
-		p.Variants = append(p.Variants, simulator.Variant{Name: v.Name, Recommender: v.Recommender, Impl: impl, Timeout: timeout})
+		p.Variants = append(p.Variants, variant)
 	}
 	p.Metrics = s.metricsConfig()
 	if err := s.buildJudges(p); err != nil {
@@ -199,14 +190,70 @@ func asErrors(err error) config.Errors {
 	return config.Errors{{Msg: err.Error()}}
 }
 
+// variant builds variant i's recommender for its first world at once, so
+// that a bad configuration is reported before anything runs; every further
+// world (cell or replicate) gets a fresh instance with a seed of its own.
+func (s *Scenario) variant(p *Plan, i int) (simulator.Variant, error) {
+	v := s.Variants[i]
+	spec, _ := recommenders.Lookup(v.Recommender)
+	params, _ := spec.Resolve(nil, "", v.Params)
+	env := recommenders.Env{Catalog: p.Catalog, Interactions: p.Interactions, Seed: rng.Key(s.Seed, rng.StringKey(v.Name), rng.PurposeRecommender), Variant: v.Name, Dir: s.dir}
+	if p.LLM != nil {
+		env.LLM = p.LLM
+	}
+	first, err := recommenders.New(v.Recommender, env, params)
+	if err != nil {
+		return simulator.Variant{}, err
+	}
+	p.track(i, first)
+	timeout := DefaultVariantTimeout
+	if v.Timeout != "" {
+		timeout, _ = time.ParseDuration(v.Timeout)
+	}
+	var firstUsed bool
+	build := func(at simulator.World) (recommenders.Recommender, error) {
+		if at == (simulator.World{}) && !firstUsed {
+			firstUsed = true
+			return first, nil
+		}
+		worldEnv := env
+		worldEnv.Seed = rng.Key(env.Seed, uint64(at.Cell), uint64(at.Replicate))
+		r, err := recommenders.New(v.Recommender, worldEnv, params)
+		if err == nil {
+			p.track(i, r)
+		}
+		return r, err
+	}
+	return simulator.Variant{Name: v.Name, Recommender: v.Recommender, New: build, Timeout: timeout}, nil
+}
+
+func (p *Plan) track(variant int, r recommenders.Recommender) {
+	for len(p.built) <= variant {
+		p.built = append(p.built, nil)
+	}
+	p.built[variant] = append(p.built[variant], r)
+}
+
+// Recommenders lists every recommender built for variant i (one per world
+// the run has played so far, at least one).
+func (p *Plan) Recommenders(variant int) []recommenders.Recommender {
+	if variant >= len(p.built) {
+		return nil
+	}
+	return p.built[variant]
+}
+
 // Close releases recommenders that hold resources.
 func (p *Plan) Close() error {
 	var errs []error
-	for _, v := range p.Variants {
-		if c, ok := v.Impl.(recommenders.Closer); ok {
-			errs = append(errs, c.Close())
+	for _, rs := range p.built {
+		for _, r := range rs {
+			if c, ok := r.(recommenders.Closer); ok {
+				errs = append(errs, c.Close())
+			}
 		}
 	}
+	p.built = nil
 	return errors.Join(errs...)
 }
 
@@ -314,6 +361,12 @@ func (s *Scenario) buildPersonas(p *Plan, all []personas.Persona) config.Errors 
 	states, err := personas.Build(all, p.Catalog, s.Seed)
 	if err != nil {
 		return config.Errors{s.located("personas", err)}
+	}
+	if s.Cells > len(states) {
+		return config.Errors{s.errorAt("cells", "asks for %d cells but the scenario has only %d personas", s.Cells, len(states))}
+	}
+	for i, st := range states {
+		st.Persona.Cell = i % max(1, s.Cells)
 	}
 	p.States = personas.Replicate(states, s.Replicates, s.Seed)
 	return nil

@@ -42,6 +42,7 @@ type Scenario struct {
 	SlateSize   int           `yaml:"slate_size"`
 	Concurrency int           `yaml:"concurrency"`
 	Replicates  int           `yaml:"replicates"`
+	Cells       int           `yaml:"cells"`
 	Catalog     CatalogSpec   `yaml:"catalog"`
 	Personas    PersonasSpec  `yaml:"personas"`
 	Behaviour   BehaviourSpec `yaml:"behaviour"`
@@ -275,6 +276,9 @@ func (s *Scenario) validate() {
 	}
 	if s.Replicates < 0 || s.Replicates > 100 {
 		d.Add("replicates", "must be between 1 and 100 (plays of each persona), got %d", s.Replicates)
+	}
+	if s.Cells < 0 || s.Cells > 100000 {
+		d.Add("cells", "must be between 1 and 100000 (independent worlds per variant), got %d", s.Cells)
 	}
 	if s.Concurrency < 0 {
 		d.Add("concurrency", "must be ≥ 0 (0 means one per CPU), got %d", s.Concurrency)

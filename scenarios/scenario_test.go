@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/simulator"
 )
 
 func TestBuiltinScenariosBuild(t *testing.T) {
@@ -201,4 +203,41 @@ func writeFileIn(t *testing.T, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+func TestCells(t *testing.T) {
+	dir := t.TempDir()
+	scenario := func(cells int) string {
+		return writeFileIn(t, dir, fmt.Sprintf("s%d.yaml", cells), fmt.Sprintf(`name: s
+catalog: {synthetic: {items: 100}}
+personas: {population: [{archetype: cinephile, count: 5}]}
+variants: [{name: p, recommender: popular}, {name: k, recommender: itemknn}]
+replicates: 2
+cells: %d
+`, cells))
+	}
+	_, err := Prepare(scenario(6), Options{})
+	if err == nil || !strings.Contains(err.Error(), ":6:1: cells: asks for 6 cells but the scenario has only 5 personas") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := Prepare(scenario(-1), Options{}); err == nil || !strings.Contains(err.Error(), "cells: must be between 1 and 100000") {
+		t.Fatalf("err = %v", err)
+	}
+	plan, err := Prepare(scenario(2), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plan.Close()
+	// Persona i lives in cell i mod 2; replicates stay in their original's cell.
+	var cells []int
+	for _, st := range plan.States {
+		cells = append(cells, st.Persona.Cell)
+	}
+	if want := []int{0, 0, 1, 1, 0, 0, 1, 1, 0, 0}; !slices.Equal(cells, want) {
+		t.Errorf("cells %v, want %v", cells, want)
+	}
+	// 2 variants × 2 replicates × 2 cells.
+	if got := simulator.Units(len(plan.Variants), plan.States); got != 8 {
+		t.Errorf("%d units, want 8", got)
+	}
 }

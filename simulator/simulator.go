@@ -30,13 +30,23 @@ type fatalError struct{ err error }
 func (e fatalError) Error() string { return e.err.Error() }
 func (e fatalError) Unwrap() error { return e.err }
 
-// Variant is one world: a named recommender.
+// Variant is one recommender configuration under test. It runs in one world
+// per cell and replicate, each with a recommender of its own from New.
 type Variant struct {
 	Name        string
 	Recommender string // registry name, recorded in the trajectories
-	Impl        recommenders.Recommender
+	New         func(World) (recommenders.Recommender, error)
 	// Timeout bounds each Recommend call; 0 means no limit.
 	Timeout time.Duration
+}
+
+// World names one of a variant's independent worlds: the personas of one
+// cell, playing one replicate.
+type World struct{ Cell, Replicate int }
+
+// Instance is a fixed recommender for a variant that runs in one world.
+func Instance(r recommenders.Recommender) func(World) (recommenders.Recommender, error) {
+	return func(World) (recommenders.Recommender, error) { return r, nil }
 }
 
 // Config is everything the loop needs besides the worlds.
@@ -60,6 +70,11 @@ type Config struct {
 	// interrupted one: complete rounds written, marked partial. Every other
 	// behaviour error becomes an error event and the run goes on.
 	Fatal func(error) bool
+	// Shard, when set, limits the run to the worlds (units) of one shard.
+	Shard *trajectory.Shard
+	// Built, if set, receives every recommender the run builds, with its
+	// variant, so that the caller can read their counters and close them.
+	Built func(variant int, r recommenders.Recommender)
 }
 
 // Summary is what the loop itself counted.
@@ -72,12 +87,15 @@ type Summary struct {
 }
 
 // Run simulates cfg.Rounds rounds and streams every event to sink. states are
-// the personas at the start; each variant gets its own clone.
+// the personas at the start; each world gets its own clones of its members.
 func Run(ctx context.Context, cfg Config, cat *catalog.Catalog, states []*personas.State, variants []Variant, sink trajectory.Sink) (Summary, error) {
 	if err := cfg.check(len(variants)); err != nil {
 		return Summary{}, err
 	}
-	s := newLoop(cfg, cat, states, variants, sink)
+	s, err := newLoop(cfg, cat, states, variants, sink)
+	if err != nil {
+		return Summary{}, err
+	}
 	return s.run(ctx)
 }
 
@@ -91,17 +109,23 @@ func (c Config) check(variants int) error {
 		return errors.New("simulator: no behaviour model")
 	case variants == 0:
 		return errors.New("simulator: no variants")
+	case c.Shard != nil && (c.Shard.Count < 1 || c.Shard.Index < 1 || c.Shard.Index > c.Shard.Count):
+		return fmt.Errorf("simulator: shard %d/%d: want i/n with 1 ≤ i ≤ n", c.Shard.Index, c.Shard.Count)
 	}
 	return nil
 }
 
-// world is one variant's copy of everything that changes during a run.
+// world is one independent world: one variant's recommender and its own
+// copy of the personas of one cell and replicate.
 type world struct {
-	variant  Variant
-	states   []*personas.State
-	history  [][]recommenders.HistoryItem
-	results  []stepResult
-	feedback []recommenders.Feedback
+	variant       int
+	impl          recommenders.Recommender
+	members       []int // indexes into the run's personas, ascending
+	states        []*personas.State
+	history       [][]recommenders.HistoryItem
+	results       []stepResult
+	feedback      []recommenders.Feedback
+	observeFailed bool
 }
 
 type stepResult struct {
@@ -110,39 +134,116 @@ type stepResult struct {
 	step   trajectory.Step
 }
 
+// slot places persona p of variant v in its world; world is -1 when this
+// shard does not run it.
+type slot struct{ world, member int32 }
+
 type loop struct {
-	cfg    Config
-	cat    *catalog.Catalog
-	base   []*personas.State
-	worlds []*world
-	sink   trajectory.Sink
-	ev     trajectory.Event
-	sum    Summary
+	cfg      Config
+	cat      *catalog.Catalog
+	base     []*personas.State
+	variants []Variant
+	worlds   []*world
+	slots    []slot // [variant*len(base)+persona]
+	cells    int
+	sink     trajectory.Sink
+	sum      Summary
 }
 
-func newLoop(cfg Config, cat *catalog.Catalog, states []*personas.State, variants []Variant, sink trajectory.Sink) *loop {
+// Units counts a run's independent worlds: variants × replicates × cells.
+// Shards split them; a world is never split.
+func Units(variants int, states []*personas.State) int {
+	reps, cells := worldShape(states)
+	return variants * reps * cells
+}
+
+func worldShape(states []*personas.State) (replicates, cells int) {
+	replicates, cells = 1, 1
+	for _, st := range states {
+		replicates = max(replicates, st.Persona.Replicate+1)
+		cells = max(cells, st.Persona.Cell+1)
+	}
+	return replicates, cells
+}
+
+func newLoop(cfg Config, cat *catalog.Catalog, states []*personas.State, variants []Variant, sink trajectory.Sink) (*loop, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = runtime.GOMAXPROCS(0)
 	}
-	l := &loop{cfg: cfg, cat: cat, base: states, sink: sink, sum: Summary{ObserveErrors: map[string]int{}}}
-	for _, v := range variants {
-		w := &world{
-			variant: v,
-			states:  make([]*personas.State, len(states)),
-			history: make([][]recommenders.HistoryItem, len(states)),
-			results: make([]stepResult, len(states)),
-		}
-		for p, st := range states {
-			w.states[p] = st.Clone()
-			w.history[p] = make([]recommenders.HistoryItem, 0, len(st.History)+cfg.Rounds)
-			for _, h := range st.History {
-				w.history[p] = append(w.history[p], recommenders.HistoryItem{Item: cat.Item(int(h.Item)).ID, Round: h.Round, Rating: h.Rating})
-			}
-			w.results[p].slate = make([]trajectory.Shown, 0, cfg.SlateSize)
-		}
-		l.worlds = append(l.worlds, w)
+	reps, cells := worldShape(states)
+	units := len(variants) * reps * cells
+	if cfg.Shard != nil && cfg.Shard.Count > units {
+		return nil, fmt.Errorf("simulator: %d shards for %d independent worlds (variants × replicates × cells); use at most %d", cfg.Shard.Count, units, units)
 	}
-	return l
+	n := len(states)
+	l := &loop{cfg: cfg, cat: cat, base: states, variants: variants, cells: cells, sink: sink,
+		slots: make([]slot, len(variants)*n), sum: Summary{ObserveErrors: map[string]int{}}}
+	for i := range l.slots {
+		l.slots[i].world = -1
+	}
+	for v, variant := range variants {
+		for rep := range reps {
+			for cell := range cells {
+				unit := (v*reps+rep)*cells + cell
+				if cfg.Shard != nil && unit%cfg.Shard.Count != cfg.Shard.Index-1 {
+					continue
+				}
+				if err := l.addWorld(v, variant, World{Cell: cell, Replicate: rep}); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return l, nil
+}
+
+func (l *loop) addWorld(v int, variant Variant, at World) error {
+	w := &world{variant: v}
+	for p, st := range l.base {
+		if st.Persona.Cell == at.Cell && st.Persona.Replicate == at.Replicate {
+			w.members = append(w.members, p)
+		}
+	}
+	if len(w.members) == 0 {
+		return nil
+	}
+	impl, err := variant.New(at)
+	if err != nil {
+		return fmt.Errorf("simulator: variant %q, cell %d, replicate %d: %w", variant.Name, at.Cell, at.Replicate, err)
+	}
+	if l.cfg.Built != nil {
+		l.cfg.Built(v, impl)
+	}
+	w.impl = impl
+	w.states = make([]*personas.State, len(w.members))
+	w.history = make([][]recommenders.HistoryItem, len(w.members))
+	w.results = make([]stepResult, len(w.members))
+	for i, p := range w.members {
+		st := l.base[p]
+		w.states[i] = st.Clone()
+		w.history[i] = make([]recommenders.HistoryItem, 0, len(st.History)+l.cfg.Rounds)
+		for _, h := range st.History {
+			w.history[i] = append(w.history[i], recommenders.HistoryItem{Item: l.cat.Item(int(h.Item)).ID, Round: h.Round, Rating: h.Rating})
+		}
+		w.results[i].slate = make([]trajectory.Shown, 0, l.cfg.SlateSize)
+		l.slots[v*len(l.base)+p] = slot{world: int32(len(l.worlds)), member: int32(i)}
+	}
+	l.worlds = append(l.worlds, w)
+	return nil
+}
+
+// eachSlot calls fn for every (variant, persona) this run plays, in the
+// canonical order of the trajectory file: variant, then persona.
+func (l *loop) eachSlot(fn func(w *world, i int) error) error {
+	for _, sl := range l.slots {
+		if sl.world < 0 {
+			continue
+		}
+		if err := fn(l.worlds[sl.world], int(sl.member)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (l *loop) emit(ev *trajectory.Event) error {
@@ -208,10 +309,13 @@ func (l *loop) run(ctx context.Context) (Summary, error) {
 func (l *loop) emitStart() error {
 	info := &trajectory.RunInfo{
 		Scenario: l.cfg.Scenario, Seed: l.cfg.Seed, Rounds: l.cfg.Rounds, SlateSize: l.cfg.SlateSize,
-		Personas: len(l.base), Items: l.cat.Len(), Behaviour: l.cfg.BehaviourName, Tool: l.cfg.Tool,
+		Personas: len(l.base), Items: l.cat.Len(), Behaviour: l.cfg.BehaviourName, Tool: l.cfg.Tool, Shard: l.cfg.Shard,
 	}
-	for _, w := range l.worlds {
-		info.Variants = append(info.Variants, trajectory.VariantInfo{Name: w.variant.Name, Recommender: w.variant.Recommender})
+	if l.cells > 1 {
+		info.Cells = l.cells
+	}
+	for _, v := range l.variants {
+		info.Variants = append(info.Variants, trajectory.VariantInfo{Name: v.Name, Recommender: v.Recommender})
 	}
 	if err := l.emit(&trajectory.Event{Kind: trajectory.KindRun, Run: info}); err != nil {
 		return err
@@ -227,18 +331,18 @@ func (l *loop) emitStart() error {
 
 func (l *loop) emitEnd(ctx context.Context) error {
 	interviews := l.interview(ctx)
-	for v, w := range l.worlds {
-		for p, st := range w.states {
-			end := st.End(l.cat)
-			if interviews != nil {
-				end.Interview = interviews[v][p]
-			}
-			ev := trajectory.Event{Kind: trajectory.KindPersonaEnd, Variant: w.variant.Name, Round: l.sum.RoundsRun,
-				Persona: st.Persona.ID, PersonaEnd: end}
-			if err := l.emit(&ev); err != nil {
-				return err
-			}
+	err := l.eachSlot(func(w *world, i int) error {
+		st := w.states[i]
+		end := st.End(l.cat)
+		if interviews != nil {
+			end.Interview = interviews[w.variant*len(l.base)+w.members[i]]
 		}
+		ev := trajectory.Event{Kind: trajectory.KindPersonaEnd, Variant: l.variants[w.variant].Name, Round: l.sum.RoundsRun,
+			Persona: st.Persona.ID, PersonaEnd: end}
+		return l.emit(&ev)
+	})
+	if err != nil {
+		return err
 	}
 	ev := trajectory.Event{Kind: trajectory.KindRunEnd, Round: l.sum.RoundsRun,
 		RunEnd: &trajectory.RunEnd{Partial: l.sum.Partial, Reason: l.sum.Reason}}
@@ -251,39 +355,40 @@ func (l *loop) emitEnd(ctx context.Context) error {
 	return l.flush()
 }
 
-// interview asks every persona that took part what it thought of each
-// variant, when the behaviour can be asked. A persona whose interview fails
-// simply has none; an interrupted run skips the interviews.
-func (l *loop) interview(ctx context.Context) [][]*trajectory.Interview {
+// interview asks every persona that took part what it thought of its
+// variant, when the behaviour can be asked. The answers are indexed like
+// l.slots. A persona whose interview fails simply has none; an interrupted
+// run skips the interviews.
+func (l *loop) interview(ctx context.Context) []*trajectory.Interview {
 	iv, ok := l.cfg.Behaviour.(personas.Interviewer)
 	if !ok || ctx.Err() != nil || l.sum.RoundsRun == 0 {
 		return nil
 	}
-	out := make([][]*trajectory.Interview, len(l.worlds))
+	out := make([]*trajectory.Interview, len(l.slots))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(l.cfg.Concurrency)
-	for v, w := range l.worlds {
-		out[v] = make([]*trajectory.Interview, len(w.states))
-		for p, st := range w.states {
-			if st.SlatesViewed == 0 {
-				continue
-			}
-			g.Go(func() error {
-				answer, err := iv.Interview(gctx, st, w.variant.Name)
-				if err != nil {
-					slog.Warn("interview failed", "persona", st.Persona.ID, "variant", w.variant.Name, "err", err)
-					return nil
-				}
-				out[v][p] = &answer
-				return nil
-			})
+	_ = l.eachSlot(func(w *world, i int) error {
+		st, name := w.states[i], l.variants[w.variant].Name
+		if st.SlatesViewed == 0 {
+			return nil
 		}
-	}
+		at := w.variant*len(l.base) + w.members[i]
+		g.Go(func() error {
+			answer, err := iv.Interview(gctx, st, name)
+			if err != nil {
+				slog.Warn("interview failed", "persona", st.Persona.ID, "variant", name, "err", err)
+				return nil
+			}
+			out[at] = &answer
+			return nil
+		})
+		return nil
+	})
 	_ = g.Wait()
 	return out
 }
 
-// decideRound asks every variant for every active persona's slate and lets
+// decideRound asks every world for every active persona's slate and lets
 // the persona decide. Recommenders see state frozen at the round's start, and
 // each (world, persona) pair is touched by one goroutine, so the outcome does
 // not depend on scheduling.
@@ -296,8 +401,12 @@ func (l *loop) decideRound(ctx context.Context, round int) error {
 		hi := min(n, lo+chunk)
 		g.Go(func() error {
 			for p := lo; p < hi; p++ {
-				for _, w := range l.worlds {
-					if err := l.step(gctx, w, p, round); err != nil {
+				for v := range l.variants {
+					sl := l.slots[v*n+p]
+					if sl.world < 0 {
+						continue
+					}
+					if err := l.step(gctx, l.worlds[sl.world], int(sl.member), round); err != nil {
 						return err
 					}
 				}
@@ -308,22 +417,23 @@ func (l *loop) decideRound(ctx context.Context, round int) error {
 	return g.Wait()
 }
 
-func (l *loop) step(ctx context.Context, w *world, p, round int) error {
-	res := &w.results[p]
-	st := w.states[p]
+func (l *loop) step(ctx context.Context, w *world, i, round int) error {
+	res := &w.results[i]
+	st := w.states[i]
+	variant := l.variants[w.variant]
 	res.slate = res.slate[:0]
 	res.step = trajectory.Step{}
 	res.active = st.Active(round)
 	if !res.active {
 		return nil
 	}
-	req := recommenders.Request{User: st.Persona.ID, Round: round, K: l.cfg.SlateSize, History: w.history[p]}
+	req := recommenders.Request{User: st.Persona.ID, Round: round, K: l.cfg.SlateSize, History: w.history[i]}
 	callCtx, cancel := ctx, context.CancelFunc(func() {})
-	if w.variant.Timeout > 0 {
-		callCtx, cancel = context.WithTimeout(ctx, w.variant.Timeout)
+	if variant.Timeout > 0 {
+		callCtx, cancel = context.WithTimeout(ctx, variant.Timeout)
 	}
 	start := time.Now()
-	slate, err := w.variant.Impl.Recommend(callCtx, req)
+	slate, err := w.impl.Recommend(callCtx, req)
 	res.step.WallLatencyUS = time.Since(start).Microseconds()
 	timedOut := callCtx.Err() != nil && ctx.Err() == nil
 	cancel()
@@ -392,40 +502,65 @@ func (l *loop) checkSlate(st *personas.State, round int, slate recommenders.Slat
 }
 
 // finishRound writes the round's events in a fixed order (variant, then
-// persona), feeds each variant its round of feedback, and extends the
+// persona), feeds each world its round of feedback, and extends the
 // histories recommenders will see next round.
 func (l *loop) finishRound(ctx context.Context, round int) error {
 	for _, w := range l.worlds {
 		w.feedback = w.feedback[:0]
-		for p := range w.results {
-			res := &w.results[p]
-			if !res.active {
-				continue
-			}
-			step := res.step
-			step.Slate = res.slate
-			ev := trajectory.Event{Kind: trajectory.KindStep, Variant: w.variant.Name, Round: round,
-				Persona: w.states[p].Persona.ID, Step: &step}
-			if err := l.emit(&ev); err != nil {
-				return err
-			}
-			l.sum.Steps++
-			for rank, sh := range res.slate {
-				w.feedback = append(w.feedback, recommenders.Feedback{User: ev.Persona, Round: round, Item: sh.Item,
-					Rank: rank + 1, Clicked: sh.Clicked, Rating: sh.Rating})
-				if sh.Clicked {
-					w.history[p] = append(w.history[p], recommenders.HistoryItem{Item: sh.Item, Round: round, Rating: sh.Rating})
-				}
+	}
+	err := l.eachSlot(func(w *world, i int) error {
+		res := &w.results[i]
+		if !res.active {
+			return nil
+		}
+		step := res.step
+		step.Slate = res.slate
+		ev := trajectory.Event{Kind: trajectory.KindStep, Variant: l.variants[w.variant].Name, Round: round,
+			Persona: w.states[i].Persona.ID, Step: &step}
+		if err := l.emit(&ev); err != nil {
+			return err
+		}
+		l.sum.Steps++
+		for rank, sh := range res.slate {
+			w.feedback = append(w.feedback, recommenders.Feedback{User: ev.Persona, Round: round, Item: sh.Item,
+				Rank: rank + 1, Clicked: sh.Clicked, Rating: sh.Rating})
+			if sh.Clicked {
+				w.history[i] = append(w.history[i], recommenders.HistoryItem{Item: sh.Item, Round: round, Rating: sh.Rating})
 			}
 		}
-		if len(w.feedback) > 0 {
-			// The round's steps are already written; an interrupt must not
-			// leave the recommender without the feedback they record.
-			if err := w.variant.Impl.Observe(context.WithoutCancel(ctx), w.feedback); err != nil {
-				l.sum.ObserveErrors[w.variant.Name]++
-				slog.Warn("recommender failed to observe feedback", "variant", w.variant.Name, "round", round, "err", err)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	l.observe(ctx, round)
+	return l.flush()
+}
+
+// observe hands each world its round of feedback. Worlds are independent,
+// so they learn in parallel. The round's steps are already written, so an
+// interrupt must not leave a recommender without the feedback they record.
+func (l *loop) observe(ctx context.Context, round int) {
+	ctx = context.WithoutCancel(ctx)
+	var g errgroup.Group
+	g.SetLimit(l.cfg.Concurrency)
+	for _, w := range l.worlds {
+		w.observeFailed = false
+		if len(w.feedback) == 0 {
+			continue
+		}
+		g.Go(func() error {
+			if err := w.impl.Observe(ctx, w.feedback); err != nil {
+				w.observeFailed = true
+				slog.Warn("recommender failed to observe feedback", "variant", l.variants[w.variant].Name, "round", round, "err", err)
 			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for _, w := range l.worlds {
+		if w.observeFailed {
+			l.sum.ObserveErrors[l.variants[w.variant].Name]++
 		}
 	}
-	return l.flush()
 }

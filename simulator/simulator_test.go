@@ -87,9 +87,9 @@ func TestSameBytesAtAnyConcurrency(t *testing.T) {
 	var first []byte
 	for _, conc := range []int{1, 2, 8, 32} {
 		variants := []Variant{
-			{Name: "popular", Recommender: "popular", Impl: f.builtin(t, "popular")},
-			{Name: "itemknn", Recommender: "itemknn", Impl: f.builtin(t, "itemknn")},
-			{Name: "flaky", Recommender: "content", Impl: &rectest.Flaky{Inner: f.builtin(t, "content"), ErrorRate: 0.2, Seed: 1}},
+			{Name: "popular", Recommender: "popular", New: Instance(f.builtin(t, "popular"))},
+			{Name: "itemknn", Recommender: "itemknn", New: Instance(f.builtin(t, "itemknn"))},
+			{Name: "flaky", Recommender: "content", New: Instance(&rectest.Flaky{Inner: f.builtin(t, "content"), ErrorRate: 0.2, Seed: 1})},
 		}
 		_, out, err := run(t, f, f.config(conc), variants)
 		if err != nil {
@@ -114,8 +114,8 @@ func TestVariantsShareRandomNumbers(t *testing.T) {
 		slate = append(slate, recommenders.Scored{Item: f.cat.Item(i).ID, Score: float64(6 - i)})
 	}
 	variants := []Variant{
-		{Name: "a", Recommender: "static", Impl: &rectest.Static{Items: slate}},
-		{Name: "b", Recommender: "static", Impl: &rectest.Static{Items: slate}},
+		{Name: "a", Recommender: "static", New: Instance(&rectest.Static{Items: slate})},
+		{Name: "b", Recommender: "static", New: Instance(&rectest.Static{Items: slate})},
 	}
 	cfg := f.config(4)
 	cfg.Rounds = 1
@@ -171,7 +171,7 @@ func TestFailuresAreRecordedAndTheRunGoesOn(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := f.config(4)
 			cfg.Rounds = 2
-			sum, out, err := run(t, f, cfg, []Variant{{Name: "v", Recommender: "x", Impl: tc.impl, Timeout: tc.timeout}})
+			sum, out, err := run(t, f, cfg, []Variant{{Name: "v", Recommender: "x", New: Instance(tc.impl), Timeout: tc.timeout}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -210,7 +210,7 @@ func TestInterruptLeavesCompleteRoundsAndAMarkedEnd(t *testing.T) {
 	defer cancel()
 	rec := &cancelAfter{Recommender: f.builtin(t, "popular"), round: 1, cancel: cancel}
 	var buf bytes.Buffer
-	sum, err := Run(ctx, f.config(2), f.cat, f.states, []Variant{{Name: "p", Recommender: "popular", Impl: rec}}, trajectory.NewWriter(&buf))
+	sum, err := Run(ctx, f.config(2), f.cat, f.states, []Variant{{Name: "p", Recommender: "popular", New: Instance(rec)}}, trajectory.NewWriter(&buf))
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("err = %v, want ErrInterrupted", err)
 	}
@@ -243,7 +243,7 @@ func TestFeedbackReachesTheRecommenderInOrder(t *testing.T) {
 	f := newFixture(t, 300, 2)
 	rec := &rectest.Recorder{Inner: f.builtin(t, "popular")}
 	cfg := f.config(8)
-	if _, _, err := run(t, f, cfg, []Variant{{Name: "p", Recommender: "popular", Impl: rec}}); err != nil {
+	if _, _, err := run(t, f, cfg, []Variant{{Name: "p", Recommender: "popular", New: Instance(rec)}}); err != nil {
 		t.Fatal(err)
 	}
 	batches := rec.Batches()
@@ -279,7 +279,7 @@ func TestClickedItemsJoinTheVisibleHistory(t *testing.T) {
 	f := newFixture(t, 300, 2)
 	rec := &rectest.Recorder{Inner: f.builtin(t, "content")}
 	cfg := f.config(2)
-	_, out, err := run(t, f, cfg, []Variant{{Name: "c", Recommender: "content", Impl: rec}})
+	_, out, err := run(t, f, cfg, []Variant{{Name: "c", Recommender: "content", New: Instance(rec)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func TestClickedItemsJoinTheVisibleHistory(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	f := newFixture(t, 100, 1)
-	v := []Variant{{Name: "p", Impl: &rectest.Static{}}}
+	v := []Variant{{Name: "p", New: Instance(&rectest.Static{})}}
 	for _, tc := range []struct {
 		name string
 		cfg  Config
@@ -335,7 +335,7 @@ func BenchmarkRound(b *testing.B) {
 	cfg.Rounds = 10
 	b.ReportAllocs()
 	for b.Loop() {
-		variants := []Variant{{Name: "itemknn", Recommender: "itemknn", Impl: f.builtin(b, "itemknn")}}
+		variants := []Variant{{Name: "itemknn", Recommender: "itemknn", New: Instance(f.builtin(b, "itemknn"))}}
 		if _, err := Run(context.Background(), cfg, f.cat, f.states, variants, trajectory.Sinks{}); err != nil {
 			b.Fatal(err)
 		}
@@ -353,7 +353,7 @@ func TestObserveFailuresAreCountedNotFatal(t *testing.T) {
 	slate := []recommenders.Scored{{Item: f.cat.Item(0).ID, Score: 1}}
 	cfg := f.config(2)
 	cfg.Rounds = 3
-	sum, out, err := run(t, f, cfg, []Variant{{Name: "v", Recommender: "x", Impl: &observeFails{rectest.Static{Items: slate}}}})
+	sum, out, err := run(t, f, cfg, []Variant{{Name: "v", Recommender: "x", New: Instance(&observeFails{rectest.Static{Items: slate}})}})
 	if err != nil {
 		t.Fatal(err)
 	}

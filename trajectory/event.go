@@ -119,6 +119,8 @@ type Profile struct {
 	Traits          map[string]float64 `json:"traits"`
 	// ReplicateOf names the persona this one replays (replicates: n).
 	ReplicateOf string `json:"replicate_of,omitempty"`
+	// Cell is the persona's world when the scenario declares cells.
+	Cell int `json:"cell,omitempty"`
 }
 
 // PersonaEnd is a persona's state at the end of one variant's world.
@@ -153,6 +155,18 @@ type RunInfo struct {
 	Items     int           `json:"items"`
 	Behaviour string        `json:"behaviour"`
 	Tool      string        `json:"tool"`
+	// Cells is the number of independent persona cells (worlds) each
+	// variant runs in; 0 or 1 means one.
+	Cells int `json:"cells,omitempty"`
+	// Shard is set when this file holds one shard of the run; recloop merge
+	// combines the shards into the file one machine would have written.
+	Shard *Shard `json:"shard,omitempty"`
+}
+
+// Shard names one of Count shards (Index from 1).
+type Shard struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
 }
 
 // VariantInfo names a variant and the recommender behind it.

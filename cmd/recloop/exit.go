@@ -10,6 +10,7 @@ import (
 	"github.com/recloop/recloop/config"
 	"github.com/recloop/recloop/llm"
 	"github.com/recloop/recloop/simulator"
+	"github.com/recloop/recloop/trajectory"
 )
 
 // Exit codes: the CLI's contract with CI (DESIGN.md).
@@ -54,7 +55,8 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, flag.ErrHelp):
 		return ExitOK
-	case errors.As(err, &ue), errors.Is(err, config.ErrInvalid), errors.Is(err, catalog.ErrInvalid):
+	case errors.As(err, &ue), errors.Is(err, config.ErrInvalid), errors.Is(err, catalog.ErrInvalid),
+		errors.Is(err, trajectory.ErrShards):
 		return ExitInvalid
 	case errors.Is(err, simulator.ErrInterrupted):
 		return ExitInterrupted

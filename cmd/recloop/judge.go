@@ -36,6 +36,18 @@ func writeRunInfo(dir, scenario string) error {
 	return os.WriteFile(filepath.Join(dir, runFile), append(data, '\n'), 0o644)
 }
 
+func readRunInfo(dir string) (runInfo, error) {
+	var info runInfo
+	data, err := os.ReadFile(filepath.Join(dir, runFile))
+	if err != nil {
+		return info, usageError{err: fmt.Errorf("%s is not a recloop run directory: %w", dir, err)}
+	}
+	if err := json.Unmarshal(data, &info); err != nil {
+		return info, fmt.Errorf("%s: %w", filepath.Join(dir, runFile), err)
+	}
+	return info, nil
+}
+
 // judgeRun scores the run's explanations and feeds the verdicts both to
 // verdicts.jsonl and to the aggregator.
 func judgeRun(ctx context.Context, env *cliEnv, plan *scenarios.Plan, dir string, concurrency int, agg *metrics.Aggregator, quiet bool) ([]metrics.JudgeAgreement, error) {
@@ -86,13 +98,9 @@ var judgeCommand = command{
 			return usageError{err: errors.New("judge takes one run directory")}
 		}
 		dir := pos[0]
-		data, err := os.ReadFile(filepath.Join(dir, runFile))
+		info, err := readRunInfo(dir)
 		if err != nil {
-			return fmt.Errorf("%s is not a recloop run directory: %w", dir, err)
-		}
-		var info runInfo
-		if err := json.Unmarshal(data, &info); err != nil {
-			return fmt.Errorf("%s: %w", runFile, err)
+			return err
 		}
 		plan, err := scenarios.Prepare(info.Scenario, scenarios.Options{CacheMode: *cacheMode, Rubric: *rubric})
 		if err != nil {

@@ -43,21 +43,94 @@ func tally(u llm.Usage) metrics.LLMTally {
 }
 
 // recommenderHallucinations fills in, for variants whose recommender asks a
-// language model, how many ids it invented.
+// language model, how many ids it invented, summed over the variant's worlds.
 func recommenderHallucinations(plan *scenarios.Plan, results *metrics.Results) {
-	for i, v := range plan.Variants {
-		h, ok := v.Impl.(recommenders.HallucinationReporter)
-		if !ok || i >= len(results.Variants) {
-			continue
+	for i := range plan.Variants {
+		if i >= len(results.Variants) {
+			break
 		}
-		rejected, proposed := h.Hallucinations()
-		out := &metrics.RecommenderLLM{Proposed: proposed, Rejected: rejected}
-		if proposed > 0 {
-			out.HallucinationRate = metrics.Float(float64(rejected) / float64(proposed))
+		var out *metrics.RecommenderLLM
+		for _, r := range plan.Recommenders(i) {
+			h, ok := r.(recommenders.HallucinationReporter)
+			if !ok {
+				continue
+			}
+			if out == nil {
+				out = &metrics.RecommenderLLM{}
+			}
+			rejected, proposed := h.Hallucinations()
+			out.Proposed += proposed
+			out.Rejected += rejected
+			if f, ok := r.(interface{ Fallbacks() int64 }); ok {
+				out.Fallbacks += f.Fallbacks()
+			}
 		}
-		if f, ok := v.Impl.(interface{ Fallbacks() int64 }); ok {
-			out.Fallbacks = f.Fallbacks()
-		}
-		results.Variants[i].RecommenderLLM = out
+		results.Variants[i].RecommenderLLM = addRecommenderLLM(results.Variants[i].RecommenderLLM, out)
 	}
+}
+
+// addRecommenderLLM sums two counts (either may be nil) and recomputes the rate.
+func addRecommenderLLM(a, b *metrics.RecommenderLLM) *metrics.RecommenderLLM {
+	if a == nil && b == nil {
+		return nil
+	}
+	out := &metrics.RecommenderLLM{}
+	for _, x := range []*metrics.RecommenderLLM{a, b} {
+		if x != nil {
+			out.Proposed += x.Proposed
+			out.Rejected += x.Rejected
+			out.Fallbacks += x.Fallbacks
+		}
+	}
+	if out.Proposed > 0 {
+		out.HallucinationRate = metrics.Float(float64(out.Rejected) / float64(out.Proposed))
+	}
+	return out
+}
+
+// addLLMUsage sums the accounting of two processes that shared a scenario
+// (a merge and its shards). The cache is shared, so its size is the larger.
+func addLLMUsage(a, b *metrics.LLMUsage) *metrics.LLMUsage {
+	if a == nil || b == nil {
+		if a == nil {
+			return b
+		}
+		return a
+	}
+	out := *a
+	out.Calls += b.Calls
+	out.CacheHits += b.CacheHits
+	out.PromptTokens += b.PromptTokens
+	out.CompletionTokens += b.CompletionTokens
+	out.CostUSD += b.CostUSD
+	out.Retries += b.Retries
+	out.Errors += b.Errors
+	out.CacheEntries = max(a.CacheEntries, b.CacheEntries)
+	out.CacheBytes = max(a.CacheBytes, b.CacheBytes)
+	out.ByRole = addTallies(a.ByRole, b.ByRole)
+	out.BySubject = addTallies(a.BySubject, b.BySubject)
+	out.CacheHitRate = 0
+	if out.Calls > 0 {
+		out.CacheHitRate = metrics.Float(float64(out.CacheHits) / float64(out.Calls))
+	}
+	return &out
+}
+
+func addTallies(a, b map[string]metrics.LLMTally) map[string]metrics.LLMTally {
+	if len(a)+len(b) == 0 {
+		return nil
+	}
+	out := make(map[string]metrics.LLMTally, len(a)+len(b))
+	for _, m := range []map[string]metrics.LLMTally{a, b} {
+		for k, t := range m {
+			sum := out[k]
+			sum.Calls += t.Calls
+			sum.CacheHits += t.CacheHits
+			sum.PromptTokens += t.PromptTokens
+			sum.CompletionTokens += t.CompletionTokens
+			sum.CostUSD += t.CostUSD
+			out[k] = sum
+		}
+	}
+	return out
 }

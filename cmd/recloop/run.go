@@ -43,6 +43,7 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	dry := fs.Bool("dry-run", false, "say how many LLM calls, tokens and dollars the run would take, and stop")
 	cacheMode := fs.String("cache", "", "LLM response cache mode: readwrite, replay (a miss fails the run) or off (default: the scenario's)")
+	shardFlag := fs.String("shard", "", "run only shard `i/n` of the run's independent worlds (variants × replicates × cells); combine the shards with recloop merge")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -50,6 +51,10 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	if len(pos) != 1 {
 		fs.Usage()
 		return usageError{err: errors.New("run takes exactly one scenario")}
+	}
+	shard, err := parseShard(*shardFlag)
+	if err != nil {
+		return err
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -69,6 +74,14 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	defer plan.Close()
 	if *dry {
 		return dryRun(env.stdout, plan)
+	}
+	if shard != nil {
+		if !plan.Scenario.WriteTrajectories() {
+			return usageError{err: errors.New("--shard needs the trajectories (the scenario sets output.trajectories: false)")}
+		}
+		if units := simulator.Units(len(plan.Variants), plan.States); shard.Count > units {
+			return usageError{err: fmt.Errorf("--shard %d/%d: %d shards for %d independent worlds (variants × replicates × cells); use at most %d, or declare more cells", shard.Index, shard.Count, shard.Count, units, units)}
+		}
 	}
 	dir := plan.Scenario.OutputDir()
 	if *out != "" {
@@ -92,11 +105,16 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	}
 
 	cfg := plan.SimulatorConfig(*concurrency, "recloop "+toolVersion())
+	cfg.Shard = shard
 	start := time.Now()
 	var prog *progress
 	if !*quiet {
-		fmt.Fprintf(env.stderr, "recloop: %s: %d personas × %d variants × %d rounds, slate %d, %d items\n",
-			plan.Scenario.Name, len(plan.States), len(plan.Variants), cfg.Rounds, cfg.SlateSize, plan.Catalog.Len())
+		what := ""
+		if shard != nil {
+			what = fmt.Sprintf(" (shard %d/%d of %d worlds)", shard.Index, shard.Count, simulator.Units(len(plan.Variants), plan.States))
+		}
+		fmt.Fprintf(env.stderr, "recloop: %s: %d personas × %d variants × %d rounds, slate %d, %d items%s\n",
+			plan.Scenario.Name, len(plan.States), len(plan.Variants), cfg.Rounds, cfg.SlateSize, plan.Catalog.Len(), what)
 		prog = newProgress(env.stderr, cfg.Rounds, plan.LLM)
 		cfg.OnRound = prog.roundDone
 	}
@@ -113,13 +131,37 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	if err := writeRunInfo(dir, pos[0]); err != nil {
 		return err
 	}
+	if shard != nil {
+		return finishShard(env, plan, dir, *shard, simErr, *quiet)
+	}
+	return finishRun(ctx, env, plan, dir, agg, simErr, finishOptions{
+		concurrency: *concurrency, quiet: *quiet, previous: *previous, start: start,
+		llm: llmUsage, recommenderLLM: recommenderHallucinations,
+	})
+}
+
+// finishOptions says how a simulated (or merged) run is completed.
+type finishOptions struct {
+	concurrency int
+	quiet       bool
+	previous    string // results.json to compare with, or ""
+	start       time.Time
+	// llm and recommenderLLM fill in the language-model accounting: from
+	// the live clients after a run, from the shards' records after a merge.
+	llm            func(*scenarios.Plan) *metrics.LLMUsage
+	recommenderLLM func(*scenarios.Plan, *metrics.Results)
+}
+
+// finishRun judges the run, computes and writes every output, prints the
+// table and the verdict, and turns the outcome into the exit code.
+func finishRun(ctx context.Context, env *cliEnv, plan *scenarios.Plan, dir string, agg *metrics.Aggregator, simErr error, o finishOptions) error {
 	var judgeErr error
 	var agreement []metrics.JudgeAgreement
 	var pairs []metrics.Pairwise
 	if simErr == nil && plan.Scenario.WriteTrajectories() && len(plan.Judges) > 0 {
-		agreement, judgeErr = judgeRun(ctx, env, plan, dir, *concurrency, agg, *quiet)
+		agreement, judgeErr = judgeRun(ctx, env, plan, dir, o.concurrency, agg, o.quiet)
 		if judgeErr == nil {
-			pairs, judgeErr = pairwise(ctx, plan, dir, *concurrency)
+			pairs, judgeErr = pairwise(ctx, plan, dir, o.concurrency)
 		}
 		if ctx.Err() != nil {
 			// Interrupted while judging: keep the simulation's results.
@@ -130,19 +172,19 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	results := agg.Results()
 	if plan.LLM != nil {
-		results.LLM = llmUsage(plan)
+		results.LLM = o.llm(plan)
 	}
-	recommenderHallucinations(plan, results)
+	o.recommenderLLM(plan, results)
 	results.JudgeAgreement = agreement
 	results.Pairwise = pairs
-	if *previous != "" {
-		base, err := readResultsFile(*previous)
+	if o.previous != "" {
+		base, err := readResultsFile(o.previous)
 		if err != nil {
 			return err
 		}
 		cs, err := metrics.CompareRuns(base, results, plan.Metrics.ABBootstrap, plan.Scenario.Seed)
 		if err != nil {
-			return withExitCode(ExitInvalid, fmt.Errorf("--baseline %s: %w", *previous, err))
+			return withExitCode(ExitInvalid, fmt.Errorf("--baseline %s: %w", o.previous, err))
 		}
 		results.Comparisons = append(results.Comparisons, cs...)
 	}
@@ -153,7 +195,7 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	if err := writeOutputs(dir, results, plan.Scenario.WriteReport()); err != nil {
 		return err
 	}
-	if !*quiet {
+	if !o.quiet {
 		if err := reports.Table(env.stdout, results); err != nil {
 			return err
 		}
@@ -163,7 +205,7 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 				return err
 			}
 		}
-		fmt.Fprintf(env.stdout, "\nwrote %s (%s)\n", dir, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(env.stdout, "\nwrote %s (%s)\n", dir, time.Since(o.start).Round(time.Millisecond))
 	}
 	if simErr != nil {
 		return simErr
