@@ -31,7 +31,11 @@ func RunPairwise(ctx context.Context, cat *catalog.Catalog, trajectoriesPath str
 	if cfg.Sample <= 0 {
 		cfg.Sample = DefaultSample
 	}
-	cases, err := collectCases(cat, trajectoriesPath, []Panelist{{Name: "pairwise"}}, nil)
+	var cases []judgedCase
+	err := visitCases(cat, trajectoriesPath, []Panelist{{Name: "pairwise"}}, nil, func(c judgedCase) error {
+		cases = append(cases, c)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}

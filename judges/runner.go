@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -79,7 +80,8 @@ type stratum struct {
 // Run runs the panel over a saved run: it reads trajectoriesPath twice
 // (once to draw the sample, once to build the cases) and writes one
 // verdict event per judge per judged explanation to sink, in trajectory
-// order. Nothing is held but the sample and the verdicts.
+// order. Nothing is held but the sample, one batch of cases, and the
+// verdicts of the explanations that two or more judges scored.
 func Run(ctx context.Context, cat *catalog.Catalog, trajectoriesPath string, panel []Panelist, cfg RunConfig, sink trajectory.Sink) (Summary, error) {
 	sum := Summary{Verdicts: map[string]int{}, Errors: map[string]int{}}
 	if cfg.Sample <= 0 {
@@ -95,79 +97,132 @@ func Run(ctx context.Context, cat *catalog.Catalog, trajectoriesPath string, pan
 			return sum, err
 		}
 	}
-	cases, err := collectCases(cat, trajectoriesPath, panel, selected)
-	if err != nil {
-		return sum, err
+	b := &batchJudge{panel: panel, cfg: cfg, sink: sink, sum: &sum, errCounts: make([]int, len(panel)), dims: make([]map[string]bool, len(panel))}
+	err := visitCases(cat, trajectoriesPath, panel, selected, func(c judgedCase) error {
+		b.cases = append(b.cases, c)
+		if len(b.cases) == judgeBatch {
+			return b.flush(ctx)
+		}
+		return nil
+	})
+	if err == nil {
+		err = b.flush(ctx)
 	}
-	sum.Explanations = len(cases)
+	for j, p := range panel {
+		sum.Errors[p.Name] = b.errCounts[j]
+	}
+	sum.Agreement = agreement(panel, b.dims, b.multi)
+	if f, ok := sink.(trajectory.Flusher); ok {
+		if ferr := f.Flush(); ferr != nil && err == nil {
+			err = ferr
+		}
+	}
+	return sum, err
+}
 
-	verdicts := make([][]*Verdict, len(cases))
-	for i := range verdicts {
-		verdicts[i] = make([]*Verdict, len(panel))
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(cfg.Concurrency)
-	var stopErr error
-	errCounts := make([]int, len(panel))
-	var mu sync.Mutex
-	for i := range cases {
-		for j, p := range panel {
-			if p.Sampled && !cases[i].sampled {
-				continue
+// judgeBatch bounds the cases held at once: a run's explanations are
+// judged and written batch by batch, in trajectory order.
+const judgeBatch = 4096
+
+// batchJudge judges a batch of cases concurrently and writes their verdicts
+// in order. Only what agreement needs outlives a batch: the explanations
+// two or more judges scored.
+type batchJudge struct {
+	panel     []Panelist
+	cfg       RunConfig
+	sink      trajectory.Sink
+	sum       *Summary
+	cases     []judgedCase
+	calls     []judgeCall
+	verdicts  [][]*Verdict
+	errCounts []int
+	dims      []map[string]bool // per judge: the dimensions it scored
+	multi     [][]*Verdict
+}
+
+// judgeCall is judge j on case i of a batch.
+type judgeCall struct{ i, j int }
+
+func (b *batchJudge) flush(ctx context.Context) error {
+	defer func() { b.cases = b.cases[:0] }()
+	b.sum.Explanations += len(b.cases)
+	b.verdicts = slices.Grow(b.verdicts[:0], len(b.cases))[:len(b.cases)]
+	// A fixed pool of workers, not a goroutine per call: most calls are
+	// the grounding judge's microseconds of CPU.
+	calls := b.calls[:0]
+	for i := range b.cases {
+		b.verdicts[i] = make([]*Verdict, len(b.panel))
+		for j, p := range b.panel {
+			if !p.Sampled || b.cases[i].sampled {
+				calls = append(calls, judgeCall{i, j})
 			}
-			g.Go(func() error {
-				v, err := p.Judge.Judge(gctx, cases[i].Case)
+		}
+	}
+	b.calls = calls
+	var next atomic.Int64
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	for range min(b.cfg.Concurrency, len(calls)) {
+		g.Go(func() error {
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(calls) {
+					return nil
+				}
+				i, j := calls[k].i, calls[k].j
+				c, p := &b.cases[i], b.panel[j]
+				v, err := p.Judge.Judge(gctx, c.Case)
 				if err != nil {
-					if cfg.Stop != nil && cfg.Stop(err) {
+					if b.cfg.Stop != nil && b.cfg.Stop(err) {
 						return err
 					}
 					if gctx.Err() != nil {
 						return gctx.Err()
 					}
 					mu.Lock()
-					errCounts[j]++
+					b.errCounts[j]++
 					mu.Unlock()
-					slog.Warn("judge failed", "judge", p.Name, "persona", cases[i].Persona, "item", cases[i].Item.ID, "err", err)
-					return nil
+					slog.Warn("judge failed", "judge", p.Name, "persona", c.Persona, "item", c.Item.ID, "err", err)
+					continue
 				}
 				if v.Judge == "" {
 					v.Judge = p.Name
 				}
-				verdicts[i][j] = &v
-				return nil
-			})
-		}
+				b.verdicts[i][j] = &v
+			}
+		})
 	}
-	if err := g.Wait(); err != nil {
-		stopErr = err
-	}
-	for j, p := range panel {
-		sum.Errors[p.Name] = errCounts[j]
-	}
-	sum.Agreement = agreement(panel, verdicts)
-	for i, c := range cases {
-		for j, p := range panel {
-			v := verdicts[i][j]
+	stopErr := g.Wait()
+	// Verdicts already given are kept, even when judging has to stop.
+	for i, c := range b.cases {
+		given := 0
+		for j, p := range b.panel {
+			v := b.verdicts[i][j]
 			if v == nil {
 				continue
 			}
+			given++
+			for dim := range v.Scores {
+				if b.dims[j] == nil {
+					b.dims[j] = map[string]bool{}
+				}
+				b.dims[j][dim] = true
+			}
 			ev := trajectory.Event{V: trajectory.SchemaVersion, Kind: trajectory.KindVerdict, Variant: c.Variant,
 				Round: c.Round, Persona: c.Persona, Verdict: record(c.Item.ID, c.Rank, v)}
-			if err := sink.Write(&ev); err != nil {
-				return sum, err
+			if err := b.sink.Write(&ev); err != nil {
+				return err
 			}
-			sum.Verdicts[p.Name]++
+			b.sum.Verdicts[p.Name]++
 		}
-	}
-	if f, ok := sink.(trajectory.Flusher); ok {
-		if err := f.Flush(); err != nil {
-			return sum, err
+		if given >= 2 {
+			b.multi = append(b.multi, b.verdicts[i])
 		}
 	}
 	if stopErr != nil {
-		return sum, fmt.Errorf("judges: stopped: %w", stopErr)
+		return fmt.Errorf("judges: stopped: %w", stopErr)
 	}
-	return sum, nil
+	return nil
 }
 
 func record(item string, rank int, v *Verdict) *trajectory.VerdictRecord {
@@ -298,17 +353,17 @@ type judgedCase struct {
 	sampled bool
 }
 
-// collectCases rebuilds, for every explained slot that some judge must see,
-// the case as the recommender saw it: the persona's visible history before
-// that round.
-func collectCases(cat *catalog.Catalog, path string, panel []Panelist, selected map[ref]bool) ([]judgedCase, error) {
+// visitCases rebuilds, for every explained slot that some judge must see,
+// the case as the recommender saw it (the persona's visible history before
+// that round), and hands it to visit in trajectory order.
+func visitCases(cat *catalog.Catalog, path string, panel []Panelist, selected map[ref]bool, visit func(judgedCase) error) error {
 	allSlots := slices.ContainsFunc(panel, func(p Panelist) bool { return !p.Sampled })
 	variants := map[string]int32{}
 	personas := map[string]int32{}
 	var profiles []*trajectory.Profile
+	var summaries []string
 	histories := map[[2]int32][]HistoryItem{}
-	var cases []judgedCase
-	err := readEvents(path, func(ev *trajectory.Event) error {
+	return readEvents(path, func(ev *trajectory.Event) error {
 		switch ev.Kind {
 		case trajectory.KindRun:
 			for i, v := range ev.Run.Variants {
@@ -317,6 +372,7 @@ func collectCases(cat *catalog.Catalog, path string, panel []Panelist, selected 
 		case trajectory.KindPersona:
 			personas[ev.Persona] = int32(len(profiles))
 			profiles = append(profiles, ev.Profile)
+			summaries = append(summaries, summary(ev.Profile))
 		case trajectory.KindStep:
 			p, ok := personas[ev.Persona]
 			if !ok {
@@ -345,12 +401,15 @@ func collectCases(cat *catalog.Catalog, path string, panel []Panelist, selected 
 				if !allSlots && !selected[r] {
 					continue
 				}
-				cases = append(cases, judgedCase{sampled: selected[r], Case: Case{
+				err := visit(judgedCase{sampled: selected[r], Case: Case{
 					Variant: ev.Variant, Round: ev.Round, Persona: ev.Persona,
-					PersonaSummary: summary(profiles[p]), Interests: profiles[p].Interests,
+					PersonaSummary: summaries[p], Interests: profiles[p].Interests,
 					History: stepHist, Item: cat.Item(idx), ItemIndex: idx, Rank: k + 1,
 					Slate: slate, Explanation: sh.Explanation,
 				}})
+				if err != nil {
+					return err
+				}
 			}
 			for _, sh := range ev.Step.Slate {
 				if sh.Clicked {
@@ -363,7 +422,6 @@ func collectCases(cat *catalog.Catalog, path string, panel []Panelist, selected 
 		}
 		return nil
 	})
-	return cases, err
 }
 
 func seedHistory(cat *catalog.Catalog, p *trajectory.Profile) []HistoryItem {
@@ -435,19 +493,11 @@ func joinWords(ws []string) string {
 
 // agreement computes α per dimension over the explanations that at least
 // two judges scored on it.
-func agreement(panel []Panelist, verdicts [][]*Verdict) []Agreement {
+func agreement(panel []Panelist, scored []map[string]bool, verdicts [][]*Verdict) []Agreement {
 	byDim := map[string][]int{}
 	for j := range panel {
-		seen := map[string]bool{}
-		for i := range verdicts {
-			if v := verdicts[i][j]; v != nil {
-				for dim := range v.Scores {
-					if !seen[dim] {
-						seen[dim] = true
-						byDim[dim] = append(byDim[dim], j)
-					}
-				}
-			}
+		for dim := range scored[j] {
+			byDim[dim] = append(byDim[dim], j)
 		}
 	}
 	dims := make([]string, 0, len(byDim))
