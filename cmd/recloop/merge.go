@@ -90,6 +90,7 @@ func mergeShards(ctx context.Context, env *cliEnv, args []string) error {
 	quiet := fs.Bool("quiet", false, "print no table")
 	previous := fs.String("baseline", "", "results.json of an earlier run of the same scenario to compare with, persona by persona")
 	cacheMode := fs.String("cache", "", "LLM response cache mode for judging: readwrite, replay or off")
+	scenarioFlag := fs.String("scenario", "", "the scenario the shards ran, when the path their run.json names does not exist here")
 	dirs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -103,11 +104,17 @@ func mergeShards(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *scenarioFlag != "" {
+		scenario = *scenarioFlag
+	}
 	plan, err := scenarios.Prepare(scenario, scenarios.Options{CacheMode: *cacheMode})
 	if err != nil {
 		return err
 	}
 	defer plan.Close()
+	if err := sameRun(plan, dirs[0]); err != nil {
+		return err
+	}
 	dir := plan.Scenario.OutputDir()
 	if *out != "" {
 		dir = *out
@@ -167,6 +174,26 @@ func readShards(dirs []string) (string, []shardRecord, error) {
 		}
 	}
 	return scenario, records, nil
+}
+
+// sameRun checks that the scenario at hand is the one the shards ran: the
+// metrics read the catalog and the personas from it.
+func sameRun(plan *scenarios.Plan, shardDir string) error {
+	f, err := os.Open(filepath.Join(shardDir, trajectoriesFile))
+	if err != nil {
+		return fmt.Errorf("%w: %w", trajectory.ErrShards, err)
+	}
+	defer f.Close()
+	ev, err := trajectory.NewReader(f).Next()
+	if err != nil || ev.Run == nil {
+		return fmt.Errorf("%w: %s does not start with a run event", trajectory.ErrShards, filepath.Join(shardDir, trajectoriesFile))
+	}
+	s := plan.Scenario
+	if ev.Run.Scenario != s.Name || ev.Run.Seed != s.Seed || ev.Run.Items != plan.Catalog.Len() || ev.Run.Personas != len(plan.States) {
+		return fmt.Errorf("%w: the shards ran scenario %q (seed %d, %d items, %d personas), but the scenario here is %q (seed %d, %d items, %d personas)",
+			trajectory.ErrShards, ev.Run.Scenario, ev.Run.Seed, ev.Run.Items, ev.Run.Personas, s.Name, s.Seed, plan.Catalog.Len(), len(plan.States))
+	}
+	return nil
 }
 
 func notAShard(out string, dirs []string) error {

@@ -90,6 +90,8 @@ func TestMergeRefusesAnIncompleteSetOfShards(t *testing.T) {
 		{"not a shard", []string{"merge", "--out", filepath.Join(dir, "m2"), shards[0], dir}, "is not a recloop run directory"},
 		{"into a shard", []string{"merge", "--out", shards[1], shards[0], shards[1], shards[2]}, "is one of the shards"},
 		{"bad flag", []string{"run", "--shard", "4/3", scenario}, "want i/n with 1 ≤ i ≤ n"},
+		{"another scenario", []string{"merge", "--scenario", writeFile(t, dir, "other.yaml", strings.Replace(shardedScenario, "seed: 7", "seed: 8", 1)),
+			"--out", filepath.Join(dir, "m4"), shards[0], shards[1], shards[2]}, "but the scenario here is \"small\" (seed 8"},
 		{"too many shards", []string{"run", "--shard", "1/13", "--out", filepath.Join(dir, "m3"), scenario}, "13 shards for 12 independent worlds"},
 	}
 	for _, tc := range cases {
