@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -16,9 +18,9 @@ import (
 // Everything before it was read.
 var ErrTruncated = errors.New("trajectory: truncated last line")
 
-// Writer encodes events as JSON lines. Step events, which are nearly all of a
-// run's volume, are encoded by hand into a reused buffer; the output is
-// byte-identical to encoding/json's (a test holds it to that).
+// Writer encodes events as JSON lines. Step and verdict events, which are
+// nearly all of a run's volume, are encoded by hand into a reused buffer; the
+// output is byte-identical to encoding/json's (tests hold it to that).
 type Writer struct {
 	bw  *bufio.Writer
 	buf []byte
@@ -32,9 +34,15 @@ func NewWriter(w io.Writer) *Writer {
 
 // Write encodes one event as one line.
 func (w *Writer) Write(ev *Event) error {
-	if ev.Kind == KindStep && ev.Step != nil && ev.Profile == nil && ev.PersonaEnd == nil && ev.Run == nil && ev.RunEnd == nil && ev.Verdict == nil {
+	onlyStep := ev.Step != nil && ev.Verdict == nil
+	onlyVerdict := ev.Verdict != nil && ev.Step == nil
+	others := ev.Profile != nil || ev.PersonaEnd != nil || ev.Run != nil || ev.RunEnd != nil
+	switch {
+	case ev.Kind == KindStep && onlyStep && !others:
 		w.buf = appendStepEvent(w.buf[:0], ev)
-	} else {
+	case ev.Kind == KindVerdict && onlyVerdict && !others:
+		w.buf = appendVerdictEvent(w.buf[:0], ev)
+	default:
 		b, err := json.Marshal(ev)
 		if err != nil {
 			return fmt.Errorf("trajectory: encode %s event: %w", ev.Kind, err)
@@ -49,7 +57,8 @@ func (w *Writer) Write(ev *Event) error {
 // Flush writes buffered lines to the underlying writer.
 func (w *Writer) Flush() error { return w.bw.Flush() }
 
-func appendStepEvent(b []byte, ev *Event) []byte {
+// appendEventHead writes the fields every event has, up to the persona.
+func appendEventHead(b []byte, ev *Event) []byte {
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, int64(ev.V), 10)
 	b = append(b, `,"kind":`...)
@@ -64,6 +73,68 @@ func appendStepEvent(b []byte, ev *Event) []byte {
 		b = append(b, `,"persona":`...)
 		b = appendString(b, ev.Persona)
 	}
+	return b
+}
+
+func appendVerdictEvent(b []byte, ev *Event) []byte {
+	b = appendEventHead(b, ev)
+	v := ev.Verdict
+	b = append(b, `,"verdict":{"judge":`...)
+	b = appendString(b, v.Judge)
+	b = append(b, `,"item":`...)
+	b = appendString(b, v.Item)
+	b = append(b, `,"rank":`...)
+	b = strconv.AppendInt(b, int64(v.Rank), 10)
+	b = append(b, `,"scores":`...)
+	if v.Scores == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '{')
+		for i, dim := range slices.Sorted(maps.Keys(v.Scores)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, dim)
+			b = append(b, ':')
+			b = appendFloat(b, v.Scores[dim])
+		}
+		b = append(b, '}')
+	}
+	if v.Reason != "" {
+		b = append(b, `,"reason":`...)
+		b = appendString(b, v.Reason)
+	}
+	if len(v.Violations) > 0 {
+		b = append(b, `,"violations":[`...)
+		for i, x := range v.Violations {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"kind":`...)
+			b = appendString(b, x.Kind)
+			b = append(b, `,"phrase":`...)
+			b = appendString(b, x.Phrase)
+			if x.Detail != "" {
+				b = append(b, `,"detail":`...)
+				b = appendString(b, x.Detail)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if v.Model != "" {
+		b = append(b, `,"model":`...)
+		b = appendString(b, v.Model)
+	}
+	if v.Samples != 0 {
+		b = append(b, `,"samples":`...)
+		b = strconv.AppendInt(b, int64(v.Samples), 10)
+	}
+	return append(b, "}}"...)
+}
+
+func appendStepEvent(b []byte, ev *Event) []byte {
+	b = appendEventHead(b, ev)
 	s := ev.Step
 	b = append(b, `,"step":{"slate":`...)
 	if s.Slate == nil {
@@ -229,6 +300,13 @@ func (r *Reader) Next() (*Event, error) {
 			continue
 		}
 		var ev Event
+		if decodeStep(raw, &ev) {
+			if err := ev.check(); err != nil {
+				return nil, fmt.Errorf("line %d: %w", r.line, err)
+			}
+			return &ev, nil
+		}
+		ev = Event{}
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			line := r.line
 			if r.atEnd() {

@@ -201,3 +201,117 @@ func BenchmarkWriteStep(b *testing.B) {
 		}
 	}
 }
+
+func TestFastStepDecoderAgreesWithEncodingJSON(t *testing.T) {
+	cases := []*Event{
+		stepEvent("because you watched Alien", 1),
+		stepEvent("ünïcødé", 123456789.5),
+		stepEvent("", 1e21),
+		stepEvent("", 1.5e-7),
+		{V: SchemaVersion, Kind: KindStep, Round: 0, Step: &Step{Error: &StepError{Kind: ErrorKindTimeout, Message: "context deadline exceeded"}}},
+		{V: SchemaVersion, Kind: KindStep, Round: 1, Persona: "x", Step: &Step{Slate: []Shown{}}},
+		{V: SchemaVersion, Kind: KindStep, Round: -2, Variant: "v", Step: &Step{Slate: []Shown{{Item: "a", Score: -0.5, Rating: 3}}, Utility: -1e-300}},
+	}
+	for i, ev := range cases {
+		line := appendStepEvent(nil, ev)
+		var got Event
+		if !decodeStep(line, &got) {
+			t.Errorf("case %d: the fast decoder refused %s", i, line)
+			continue
+		}
+		if !reflect.DeepEqual(&got, ev) {
+			t.Errorf("case %d:\n got %+v\nwant %+v", i, got.Step, ev.Step)
+		}
+	}
+	// Escapes, other layouts and other kinds go to encoding/json.
+	for _, line := range []string{
+		string(appendStepEvent(nil, stepEvent("<b>", 1))),
+		`{"kind":"step","v":1,"round":0,"step":{"slate":[]}}`,
+		`{"v":1,"kind":"run_end","round":0}`,
+		`{"v":1,"kind":"step","round":01,"step":{"slate":[],"utility":0,"wall_latency_us":0}}`,
+		`{"v":1,"kind":"step","round":0,"step":{"slate":[],"utility":.5,"wall_latency_us":0}}`,
+		`{"v":1,"kind":"step","round":0,"step":{"slate":[],"utility":0,"wall_latency_us":0}} `,
+	} {
+		var ev Event
+		if decodeStep([]byte(line), &ev) {
+			t.Errorf("the fast decoder took %s", line)
+		}
+	}
+}
+
+// Whatever the fast decoder accepts, encoding/json reads the same way.
+func FuzzFastStepDecoder(f *testing.F) {
+	f.Add(appendStepEvent(nil, stepEvent("because", 0.25)))
+	f.Add(appendStepEvent(nil, &Event{V: 1, Kind: KindStep, Step: &Step{Error: &StepError{Kind: "error", Message: "m"}}}))
+	f.Add([]byte(`{"v":1,"kind":"step","round":0,"step":{"slate":null,"utility":1e5,"wall_latency_us":-3}}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var fast Event
+		if !decodeStep(line, &fast) {
+			return
+		}
+		var slow Event
+		if err := json.Unmarshal(line, &slow); err != nil {
+			t.Fatalf("fast decoder accepted what encoding/json rejects (%v): %q", err, line)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("decoders disagree on %q:\nfast %+v\nslow %+v", line, fast.Step, slow.Step)
+		}
+	})
+}
+
+func BenchmarkReadStep(b *testing.B) {
+	line := append(appendStepEvent(nil, stepEvent("because you watched Alien", 0.5)), '\n')
+	data := bytes.Repeat(line, 1000)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		r := NewReader(bytes.NewReader(data))
+		for {
+			if _, err := r.Next(); err != nil {
+				break
+			}
+		}
+	}
+}
+
+func verdictEvent(reason string, scores map[string]float64) *Event {
+	return &Event{V: SchemaVersion, Kind: KindVerdict, Variant: "content", Round: 4, Persona: "p<1>",
+		Verdict: &VerdictRecord{Judge: "grounding", Item: "item-7", Rank: 2, Scores: scores, Reason: reason,
+			Violations: []ViolationRecord{{Kind: "title", Phrase: "\"Alien\" & co", Detail: "not in history"}, {Kind: "tag", Phrase: "noir"}},
+			Model:      "gpt-x", Samples: 3}}
+}
+
+func TestVerdictEncodingMatchesEncodingJSON(t *testing.T) {
+	cases := []*Event{
+		verdictEvent("claims <script>alert(1)</script>", map[string]float64{"relevance": 4, "faithfulness": 2.5, "Zeta\u2028": 1e-7}),
+		verdictEvent("", nil),
+		verdictEvent("bad \xff utf8", map[string]float64{}),
+		{V: SchemaVersion, Kind: KindVerdict, Verdict: &VerdictRecord{Scores: map[string]float64{"a": 1}}},
+	}
+	for i, ev := range cases {
+		want, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendVerdictEvent(nil, ev); !bytes.Equal(got, want) {
+			t.Errorf("case %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+func FuzzVerdictEncoding(f *testing.F) {
+	f.Add("grounding", "because", "faithfulness", 4.0, "title", "Alien", 1)
+	f.Fuzz(func(t *testing.T, judge, reason, dim string, score float64, kind, phrase string, samples int) {
+		if math.IsNaN(score) || math.IsInf(score, 0) {
+			return // encoding/json refuses them; the hand encoder writes 0
+		}
+		ev := &Event{V: SchemaVersion, Kind: KindVerdict, Persona: phrase, Verdict: &VerdictRecord{Judge: judge, Reason: reason,
+			Scores: map[string]float64{dim: score, dim + "x": -score}, Violations: []ViolationRecord{{Kind: kind, Phrase: phrase}}, Samples: samples}}
+		want, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendVerdictEvent(nil, ev); !bytes.Equal(got, want) {
+			t.Fatalf("\n got %s\nwant %s", got, want)
+		}
+	})
+}
