@@ -3,7 +3,7 @@ BIN     ?= bin/recloop
 PKGS    ?= ./...
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: build test demo bench lint fuzz clean
+.PHONY: build test demo bench lint fuzz clean echarts report-check
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/recloop
@@ -34,3 +34,15 @@ fuzz:
 
 clean:
 	rm -rf bin out
+
+# Refresh the ECharts build that reports embed (needs npm; ECHARTS_VERSION=5.x.y
+# to move the pin). Commit reports/assets afterwards: go install users get it
+# from the module and never need Node.
+echarts:
+	reports/assets/update-echarts.sh
+
+# Opens the demo's report in headless Chromium with no network and checks
+# every chart is drawn and the drill-down works (needs node and chromium).
+report-check:
+	@flag=; node -e 'process.exit(typeof WebSocket === "function" ? 0 : 1)' || flag=--experimental-websocket; \
+	timeout 300 node $$flag reports/browsercheck/check.mjs out/quickstart/report.html out/report-screenshots

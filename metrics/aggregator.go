@@ -142,6 +142,7 @@ type variantState struct {
 	homog    homogState
 	voices   voiceState
 	verdicts verdictState
+	catShare categoryShareState
 }
 
 var _ trajectory.Sink = (*Aggregator)(nil)

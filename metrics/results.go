@@ -130,6 +130,11 @@ type VariantResult struct {
 	PerPersona map[string][]Float `json:"per_persona,omitempty"`
 	// Explanations holds the judges' verdicts (nil when nothing was judged).
 	Explanations *Explanations `json:"explanations,omitempty"`
+	// CategoryShare maps a category to its share of the variant's
+	// consumption in each round (index = round; each clicked item spreads
+	// weight 1 evenly over its categories), for the report's filter-bubble
+	// chart. Categories nobody consumed are left out.
+	CategoryShare map[string][]Float `json:"category_share,omitempty"`
 }
 
 // Value is one metric with its 95% bootstrap CI over personas. N is the

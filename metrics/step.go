@@ -197,6 +197,7 @@ func (a *Aggregator) consume(v *variantState, pi int32, ps *personaState, st *tr
 		}
 		cats := a.items.categories(i)
 		ps.roundCats, _ = addSpread(ps.roundCats, cats)
+		v.catShare.add(ps.round, a.numCats, cats)
 		var added bool
 		if ps.hist, added = insertSorted(ps.hist, i); added {
 			var w float64

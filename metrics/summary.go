@@ -201,6 +201,7 @@ func (a *Aggregator) variantResult(out *VariantResult, v *variantState, segments
 	}
 
 	out.Rounds = a.roundValues(v, rounds)
+	out.CategoryShare = a.categoryShares(v, rounds)
 	jobs = append(jobs, a.coldStart(&out.ColdStart, v, vals, segments)...)
 	out.Errors = v.errs
 	out.Errors.Examples = slices.Clone(v.errs.Examples)

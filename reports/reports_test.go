@@ -46,11 +46,14 @@ func TestGolden(t *testing.T) {
 	}{
 		{"table.golden", Table},
 		{"results.json.golden", WriteJSON},
-		{"report.html.golden", HTML},
+		{"report.html.golden", func(w io.Writer, r *metrics.Results) error { return WriteHTML(w, r, sampleRun(t)) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
 			got := render(t, tt.render, sample())
+			// The embedded library is a megabyte of someone else's code; the
+			// golden holds a placeholder (TestHTMLEmbedsEChartsOnce checks it).
+			got = bytes.Replace(got, []byte(echartsInline), []byte("/* echarts.min.js */"), 1)
 			path := filepath.Join("testdata", tt.golden)
 			if *update {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -70,21 +73,32 @@ func TestGolden(t *testing.T) {
 }
 
 func TestHTMLEscapesDataFromTheRun(t *testing.T) {
-	page := string(render(t, HTML, sample()))
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, sample(), sampleRun(t)); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
 	for _, raw := range []string{hostileScript, "knn</script>", "news & <friends>"} {
 		if strings.Contains(page, raw) {
 			t.Errorf("report contains %q unescaped", raw)
 		}
 	}
+	const escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
 	assertContains(t, page,
-		"<code>&lt;script&gt;alert(1)&lt;/script&gt; &amp; more</code>",
-		"<th>&lt;script&gt;alert(1)&lt;/script&gt;</th>",
-		"<th>knn&lt;/script&gt;&amp;</th>",
-		"news &amp; &lt;friends&gt;",
-		"“Too much &lt;script&gt;alert(1)&lt;/script&gt;”",
+		"<code>"+escaped+" &amp; more</code>",            // recommender error message
+		"<th>"+escaped+"</th>",                           // segment name
+		"<th>knn&lt;/script&gt;&amp;</th>",               // variant name
+		"news &amp; &lt;friends&gt;",                     // scenario name
+		"“Too much "+escaped+"”",                         // interview quote
+		"Reads everything about "+escaped,                // persona description
+		"because you liked "+escaped,                     // recommender explanation
+		"looks "+escaped,                                 // persona's reason
+		"Title of i-3 "+escaped,                          // item title
+		"claims a title the persona never saw: "+escaped, // judge reason
+		"“"+escaped+"”",                                  // violation phrase
 	)
-	// Only the report's own three scripts: the ECharts asset, the options
-	// and the loader. A variant name must not open or close one.
+	// Only the report's own three scripts: the library, the options and the
+	// loader. No string from the run may open or close one.
 	if opens, closes := strings.Count(page, "<script"), strings.Count(page, "</script"); opens != 3 || closes != 3 {
 		t.Errorf("report has %d <script and %d </script, want 3 and 3", opens, closes)
 	}
@@ -120,8 +134,9 @@ func TestHTMLChartOptionsDecodeToTheRunsNames(t *testing.T) {
 	if got := ctr.Series[1].Data[2].Value; got != "-" {
 		t.Errorf("undefined point = %v, want \"-\"", got)
 	}
-	if got := ctr.Series[0].Data[1].Value; got != 0.125 {
-		t.Errorf("popular CTR in round 1 = %v, want 0.125", got)
+	// Shares are drawn in percent: 0.125 → 12.5.
+	if got := ctr.Series[0].Data[1].Value; got != 12.5 {
+		t.Errorf("popular CTR in round 1 = %v, want 12.5", got)
 	}
 }
 
@@ -139,6 +154,17 @@ func TestHTMLIsDeterministic(t *testing.T) {
 	if !bytes.Equal(first, render(t, HTML, decoded)) {
 		t.Fatal("the report from results.json differs from the report from the results")
 	}
+	// With the run directory's trajectories and verdicts too.
+	withRun := func(r *metrics.Results) []byte {
+		var buf bytes.Buffer
+		if err := WriteHTML(&buf, r, sampleRun(t)); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	if !bytes.Equal(withRun(sample()), withRun(decoded)) {
+		t.Fatal("two renders with the run directory differ")
+	}
 }
 
 // Without JavaScript every charted number must still be readable: the
@@ -147,7 +173,7 @@ func TestHTMLReadableWithoutJavaScript(t *testing.T) {
 	page := string(render(t, HTML, sample()))
 	assertContains(t, page,
 		`<details id="chart_00_ctr-data" open>`,
-		`<div class="chart" data-chart="chart_00_ctr" hidden>`,
+		`<div class="chart" id="chart_00_ctr" data-chart="chart_00_ctr" style="height: 320px" hidden>`,
 		"<tr><td>1</td><td>12.5%</td><td>20.0%</td></tr>",
 		"<tr><td>2</td><td>10.0%</td><td>–</td></tr>",
 		"<tr><td>2</td><td>18</td><td>19</td></tr>",
@@ -157,16 +183,35 @@ func TestHTMLReadableWithoutJavaScript(t *testing.T) {
 func TestHTMLSections(t *testing.T) {
 	r := sample()
 	page := string(render(t, HTML, r))
+	// The sections in the order a product manager reads them.
+	order := []string{`<h2 id="verdict">`, `<h2 id="scorecard">`, `<h2 id="rounds">`, `<h2 id="filter-bubble">`,
+		`<h2 id="serendipity">`, `<h2 id="cold-start">`, `<h2 id="explanations">`, `<h2 id="personas">`, `<h2 id="facts">`}
+	last := -1
+	for _, h := range order {
+		i := strings.Index(page, h)
+		if i < 0 {
+			t.Errorf("report lacks %s", h)
+			continue
+		}
+		if i < last {
+			t.Errorf("%s comes before the section it should follow", h)
+		}
+		last = i
+	}
 	assertContains(t, page,
 		"<strong>Partial run.</strong> The run stopped early: LLM budget exhausted after round 3.",
-		`<h2 id="scorecard">`, `<h2 id="rounds">`, `<h2 id="segments">`, `<h2 id="cold-start">`,
-		`<h2 id="errors">`, `<h2 id="latency">`, `<h2 id="glossary">`,
 		"12.3%<small>[10.0%, 14.6%]</small><small>n = 20</small>",
 		"<td>–<small>n = 0</small></td>",
 		"<li><code>timeout after 2s</code></li>",
 		"<td>popular</td><td>1.500</td><td>4.000</td><td>9.500</td><td>12.0</td>",
 		"<dt>CTR <code>ctr</code></dt><dd>clicks / impressions, per persona, then averaged</dd>",
+		"The scenario sets no gates, so this run neither passes nor fails.",
+		"The worst-scored explanations need verdicts.jsonl",
 	)
+	// Without a baseline there is no A/B section and nothing to colour.
+	if strings.Contains(page, `<h2 id="ab">`) || strings.Contains(page, `class="diff`) {
+		t.Error("a run without a baseline shows A/B differences")
+	}
 	r.Partial = false
 	if page := string(render(t, HTML, r)); strings.Contains(page, "Partial run") {
 		t.Error("a complete run shows the partial-run banner")
@@ -176,9 +221,16 @@ func TestHTMLSections(t *testing.T) {
 func TestReportsOfAnEmptyRun(t *testing.T) {
 	r := &metrics.Results{Schema: metrics.ResultsSchemaVersion, Scenario: "empty"}
 	page := string(render(t, HTML, r))
-	if strings.Contains(page, "<script") {
-		t.Error("a run without rounds should load no chart script")
+	if strings.Contains(page, echartsInline[:200]) || strings.Contains(page, `id="chart-options"`) {
+		t.Error("a run without charts should not embed the chart library")
 	}
+	for _, absent := range []string{`<h2 id="explanations">`, `<h2 id="ab">`, `<h2 id="personas">`, `<h2 id="rounds">`} {
+		if strings.Contains(page, absent) {
+			t.Errorf("an empty run shows %s", absent)
+		}
+	}
+	assertContains(t, page, `<h2 id="verdict">`, "This run has no serendipity numbers.",
+		"No language model was used")
 	table := string(render(t, Table, r))
 	if !strings.Contains(table, `Scenario "empty"`) {
 		t.Errorf("table header missing:\n%s", table)
@@ -264,10 +316,12 @@ func TestTableContent(t *testing.T) {
 		t.Errorf("partial run not marked on top:\n%s", out)
 	}
 	assertContains(t, out,
+		// The scorecard, transposed: metrics as rows, variants as columns.
 		// popular: CTR 0.123 with CI [0.1, 0.146] → half-width 0.023 → 2.3%.
-		"│ popular       │ 12.3% │         – │    3.500 │  10.0% │",
-		"│               │ ±2.3% │           │   ±0.250 │ ±12.5% │",
+		"│ CTR ↑         │   12.3% │         20.0% │",
+		"│               │   ±2.3% │         ±2.5% │",
 		"Engagement\n", "Beyond accuracy\n", "Filter bubble\n", "Cold start & operations\n",
+		"In short\n- The scenario sets no gates",
 		"never", "2/1/0", "of 60",
 	)
 	r.Partial = false

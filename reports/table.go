@@ -15,12 +15,16 @@ import (
 )
 
 // tableWidth is the terminal width the tables are laid out for.
-const tableWidth = 120
+const tableWidth = 100
 
-// column is one column of a terminal table: its header and how to fill its
-// cell for a variant. A cell may hold two lines (value, then CI).
+// column is one row of a terminal table (a column of the variant-by-metric
+// matrix, shown transposed like the HTML scorecard): its label and how to
+// fill its cell for a variant. A cell may hold several lines (value, CI,
+// difference from the baseline). metric names the headline metric, if any,
+// whose paired comparison is shown under candidates.
 type column struct {
 	header string
+	metric string
 	cell   func(v *metrics.VariantResult) string
 }
 
@@ -33,11 +37,11 @@ type tableGroup struct {
 
 func metricColumn(name string) column {
 	info := infoFor(name)
-	header := info.short
+	header := info.label
 	if a := info.dir.arrow(); a != "" {
 		header += " " + a
 	}
-	return column{header: header, cell: func(v *metrics.VariantResult) string {
+	return column{header: header, metric: name, cell: func(v *metrics.VariantResult) string {
 		m, ok := v.Metric(name)
 		if !ok {
 			return undefined
@@ -58,7 +62,7 @@ func tableGroups() []tableGroup {
 	return []tableGroup{
 		{
 			title: "Engagement",
-			notes: "Accept. = acceptance (rated ≥ 4) / clicks; Exit = share of personas who exited.",
+			notes: "Acceptance = clicks rated ≥ 4 / clicks; exit rate = share of personas who exited.",
 			cols: []column{
 				metricColumn(metrics.CTR),
 				metricColumn(metrics.Acceptance),
@@ -68,8 +72,7 @@ func tableGroups() []tableGroup {
 		},
 		{
 			title: "Beyond accuracy",
-			notes: "ILD = intra-list diversity; Serend. = serendipity; True ser. = true-serendipity share; " +
-				"Gini = Gini index of exposure.",
+			notes: "True-serendipity share = accepted items matching latent interests only.",
 			cols: []column{
 				metricColumn(metrics.ILD),
 				metricColumn(metrics.Novelty),
@@ -81,8 +84,7 @@ func tableGroups() []tableGroup {
 		},
 		{
 			title: "Filter bubble",
-			notes: "Calib KL = calibration KL in bits (lower = slates mirror history); H slope = consumption-entropy slope " +
-				"per round (negative = narrowing); Top cat = top-category share; Homog. = homogenisation; Drift = taste drift.",
+			notes: "Calibration KL in bits (lower = slates mirror history); entropy slope per round (negative = narrowing).",
 			cols: []column{
 				metricColumn(metrics.CalibrationKL),
 				metricColumn(metrics.EntropySlope),
@@ -93,21 +95,20 @@ func tableGroups() []tableGroup {
 		},
 		{
 			title: "Cold start & operations",
-			notes: "Cold CTR, Cold accept. = the cold cohort's CTR or acceptance ÷ the warm cohort's; Warm at = first round cold CTR reaches 90% of warm; " +
-				"New exp. = share of slots given to new items; Unshown = new items never shown; " +
-				"Failures = errors/timeouts/invalid slates of all calls.",
+			notes: "Cold/warm ratios = the cold cohort's metric ÷ the warm cohort's; rounds to warm = first round " +
+				"cold CTR reaches 90% of warm; failures = errors/timeouts/invalid slates of all calls.",
 			cols: []column{
-				coldRatioColumn("Cold CTR ↑", func(c metrics.ColdStart) metrics.Value { return c.CTRRatio }),
-				coldRatioColumn("Cold accept. ↑", func(c metrics.ColdStart) metrics.Value { return c.AcceptanceRatio }),
-				{header: "Warm at ↓", cell: func(v *metrics.VariantResult) string { return roundsToWarm(v.ColdStart) }},
+				coldRatioColumn("Cold/warm CTR ratio ↑", func(c metrics.ColdStart) metrics.Value { return c.CTRRatio }),
+				coldRatioColumn("Cold/warm acceptance ratio ↑", func(c metrics.ColdStart) metrics.Value { return c.AcceptanceRatio }),
+				{header: "Rounds to warm ↓", cell: func(v *metrics.VariantResult) string { return roundsToWarm(v.ColdStart) }},
 				metricColumn(metrics.NewItemExposure),
-				{header: "New CTR ↑", cell: func(v *metrics.VariantResult) string {
+				{header: "New-item CTR ↑", cell: func(v *metrics.VariantResult) string {
 					if v.ColdStart.NewItems == 0 {
 						return undefined
 					}
 					return formatPercent(float64(v.ColdStart.NewItemCTR))
 				}},
-				{header: "Unshown ↓", cell: func(v *metrics.VariantResult) string {
+				{header: "New items never shown ↓", cell: func(v *metrics.VariantResult) string {
 					if v.ColdStart.NewItems == 0 {
 						return undefined
 					}
@@ -117,7 +118,7 @@ func tableGroups() []tableGroup {
 					e := v.Errors
 					return fmt.Sprintf("%d/%d/%d\nof %d", e.Errors, e.Timeouts, e.Invalid, e.Calls)
 				}},
-				{header: "Fail rate ↓", cell: func(v *metrics.VariantResult) string {
+				{header: "Failure rate ↓", cell: func(v *metrics.VariantResult) string {
 					if v.Errors.Calls == 0 {
 						return undefined
 					}
@@ -148,10 +149,16 @@ func Table(w io.Writer, r *metrics.Results) error {
 		if reason == "" {
 			reason = "no reason recorded"
 		}
-		fmt.Fprintf(&b, "!! PARTIAL RUN (%s): the numbers cover only what ran before the stop.\n", oneLine(reason))
+		b.WriteString(wrap(fmt.Sprintf("!! PARTIAL RUN (%s): the numbers cover only what ran before the stop.", oneLine(reason)), tableWidth))
 	}
-	fmt.Fprintf(&b, "Scenario %s · seed %d · %d personas · %d rounds · %d items · %d variants\n",
-		strconv.Quote(r.Scenario), r.Seed, r.Personas, r.Rounds, r.Items, len(r.Variants))
+	b.WriteString(wrap(fmt.Sprintf("Scenario %s · seed %d · %d personas · %d rounds · %d items · %d variants",
+		strconv.Quote(oneLine(r.Scenario)), r.Seed, r.Personas, r.Rounds, r.Items, len(r.Variants)), tableWidth))
+	if len(r.Variants) > 0 {
+		b.WriteString("\nIn short\n")
+		for _, sentence := range narrative(r) {
+			b.WriteString(wrapIndented(sentence, tableWidth, "- ", "  "))
+		}
+	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("reports: write table: %w", err)
 	}
@@ -201,7 +208,7 @@ func writeJudgeSummary(w io.Writer, r *metrics.Results) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	if _, err := io.WriteString(w, "\nExplanations (judges; scores 1–5, ↑ better)\n"+b.String()); err != nil {
+	if _, err := io.WriteString(w, "\nExplanations (judges; scores 1–5, ↑ better)\n"+wrapLines(b.String())); err != nil {
 		return fmt.Errorf("reports: write table: %w", err)
 	}
 	return nil
@@ -235,7 +242,7 @@ func writeLLMSummary(w io.Writer, r *metrics.Results) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	if _, err := io.WriteString(w, "\nLanguage models\n"+b.String()); err != nil {
+	if _, err := io.WriteString(w, "\nLanguage models\n"+wrapLines(b.String())); err != nil {
 		return fmt.Errorf("reports: write table: %w", err)
 	}
 	return nil
@@ -245,32 +252,42 @@ func writeGroup(w io.Writer, r *metrics.Results, g tableGroup) error {
 	if _, err := fmt.Fprintf(w, "\n%s\n", g.title); err != nil {
 		return fmt.Errorf("reports: write table: %w", err)
 	}
-	aligns := make([]tw.Align, len(g.cols)+1)
+	aligns := make([]tw.Align, len(r.Variants)+1)
 	aligns[0] = tw.AlignLeft
-	headers := make([]string, 0, len(g.cols)+1)
-	headers = append(headers, "Variant")
-	for i, c := range g.cols {
+	headers := make([]string, 0, len(r.Variants)+1)
+	headers = append(headers, "Metric")
+	for i := range r.Variants {
 		aligns[i+1] = tw.AlignRight
-		headers = append(headers, c.header)
+		name := oneLine(r.Variants[i].Name)
+		if r.Baseline != "" && r.Variants[i].Name == r.Baseline {
+			name += " (baseline)"
+		}
+		headers = append(headers, name)
 	}
 	t := tablewriter.NewTable(w,
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithHeaderAlignment(tw.AlignCenter),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNormal),
+		tablewriter.WithHeaderAutoWrap(tw.WrapBreak),
 		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
-		tablewriter.WithRowAutoWrap(tw.WrapBreak),
+		tablewriter.WithRowAutoWrap(tw.WrapNormal),
 		tablewriter.WithMaxWidth(tableWidth),
 	)
 	t.Header(headers)
-	for i := range r.Variants {
-		v := &r.Variants[i]
-		row := make([]string, 0, len(g.cols)+1)
-		row = append(row, oneLine(v.Name))
-		for _, c := range g.cols {
-			row = append(row, c.cell(v))
+	diffs := false
+	for _, c := range g.cols {
+		row := make([]string, 0, len(r.Variants)+1)
+		row = append(row, c.header)
+		for i := range r.Variants {
+			v := &r.Variants[i]
+			cell := c.cell(v)
+			if d := diffLine(r, v, c.metric); d != "" {
+				cell += "\n" + d
+				diffs = true
+			}
+			row = append(row, cell)
 		}
 		if err := t.Append(row); err != nil {
-			return fmt.Errorf("reports: table row %q: %w", v.Name, err)
+			return fmt.Errorf("reports: table row %q: %w", c.header, err)
 		}
 	}
 	if err := t.Render(); err != nil {
@@ -282,11 +299,64 @@ func writeGroup(w io.Writer, r *metrics.Results, g tableGroup) error {
 	}) {
 		legend += ", no arrow = depends on the goal"
 	}
-	legend += "; ± = half the width of the 95% bootstrap CI; – = undefined. " + g.notes
+	legend += "; ± = half the width of the 95% bootstrap CI; – = undefined."
+	if diffs {
+		legend += " Under a candidate: its paired difference from the baseline (pp = percentage points), * = significant (Holm p < 0.05)."
+	}
+	legend += " " + g.notes
 	if _, err := io.WriteString(w, wrap(legend, tableWidth)); err != nil {
 		return fmt.Errorf("reports: write table: %w", err)
 	}
 	return nil
+}
+
+// diffLine is a candidate's paired difference from the baseline on a
+// headline metric, starred when significant ("" when there is none).
+func diffLine(r *metrics.Results, v *metrics.VariantResult, metric string) string {
+	if metric == "" || r.Baseline == "" || v.Name == r.Baseline {
+		return ""
+	}
+	c, ok := findComparison(r.Comparisons, v.Name, metric, "")
+	if !ok || !c.Diff.Defined() {
+		return ""
+	}
+	d := formatDiff(infoFor(metric), c.Diff, true)
+	if significant(c) {
+		d += "*"
+	}
+	return d
+}
+
+// wrapLines keeps every line of text within tableWidth, continuing a long
+// line indented under its start.
+func wrapLines(text string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		if len([]rune(line)) <= tableWidth {
+			b.WriteString(line + "\n")
+			continue
+		}
+		indent := line[:len(line)-len(strings.TrimLeft(line, " "))]
+		b.WriteString(wrapIndented(line, tableWidth, indent, indent+"    "))
+	}
+	return b.String()
+}
+
+// wrapIndented wraps text like wrap, starting the first line with first and
+// every other line with rest.
+func wrapIndented(text string, width int, first, rest string) string {
+	lines := strings.Split(strings.TrimSuffix(wrap(text, width-max(len([]rune(first)), len([]rune(rest)))), "\n"), "\n")
+	var b strings.Builder
+	for i, line := range lines {
+		if i == 0 {
+			b.WriteString(first)
+		} else {
+			b.WriteString(rest)
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // oneLine keeps names from data on one line and free of control codes, so

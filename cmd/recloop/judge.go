@@ -132,7 +132,7 @@ var judgeCommand = command{
 		if plan.LLM != nil {
 			results.LLM = llmUsage(plan)
 		}
-		if err := writeOutputs(dir, results, plan.Scenario.WriteReport()); err != nil {
+		if err := writeOutputs(dir, results, plan); err != nil {
 			return err
 		}
 		if !*quiet {

@@ -192,7 +192,7 @@ func finishRun(ctx context.Context, env *cliEnv, plan *scenarios.Plan, dir strin
 		results.Partial, results.Reason = true, judgeErr.Error()
 	}
 	metrics.EvaluateGates(results, plan.Scenario.ParsedGates(), plan.Scenario.InconclusiveFails())
-	if err := writeOutputs(dir, results, plan.Scenario.WriteReport()); err != nil {
+	if err := writeOutputs(dir, results, plan); err != nil {
 		return err
 	}
 	if !o.quiet {
@@ -236,7 +236,7 @@ func gateVerdict(r *metrics.Results) error {
 // writeOutputs writes results.json, report.html and, for a run with gates,
 // junit.xml and summary.md, each through a temporary file, so a reader never
 // sees half a file.
-func writeOutputs(dir string, results *metrics.Results, withReport bool) error {
+func writeOutputs(dir string, results *metrics.Results, plan *scenarios.Plan) error {
 	if err := writeFileAtomic(filepath.Join(dir, resultsFile), func(w io.Writer) error { return reports.WriteJSON(w, results) }); err != nil {
 		return err
 	}
@@ -248,10 +248,12 @@ func writeOutputs(dir string, results *metrics.Results, withReport bool) error {
 			return err
 		}
 	}
-	if !withReport {
+	if !plan.Scenario.WriteReport() {
 		return nil
 	}
-	return writeFileAtomic(filepath.Join(dir, reportFile), func(w io.Writer) error { return reports.HTML(w, results) })
+	opts := reports.RunDirOptions(dir)
+	opts.Titles = catalogTitles(plan.Catalog)
+	return writeFileAtomic(filepath.Join(dir, reportFile), func(w io.Writer) error { return reports.WriteHTML(w, results, opts) })
 }
 
 func writeFileAtomic(path string, write func(io.Writer) error) error {
