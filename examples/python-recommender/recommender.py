@@ -3,7 +3,8 @@
 
 recloop starts this script, reads the handshake line, then sends one JSON
 message per line and waits for the line that answers it (same "id").
-Standard library only. Anything printed to stderr shows up in recloop's log.
+Standard library only. Anything printed to stderr shows up in recloop's log
+(print(..., file=sys.stderr)); stdout is the protocol's, so never print there.
 
 The model: each user's taste is the share of each category in their history;
 an item scores taste[category] plus a little of its catalog popularity plus
@@ -75,7 +76,6 @@ def main():
         out.flush()
 
     send({"type": "handshake", "protocol": PROTOCOL, "name": "python-example"})
-    print("python-recommender: ready", file=sys.stderr, flush=True)
     for line in sys.stdin:
         if not line.strip():
             continue

@@ -227,13 +227,15 @@ func (t *transport) start() (*child, error) {
 	return c, nil
 }
 
-// mirror copies the child's stderr into the log, line by line.
+// mirror copies the child's stderr into the log, line by line, as warnings:
+// what a child prints there is mostly tracebacks, which must be seen at
+// recloop's default log level.
 func (t *transport) mirror(stderr io.Reader, done chan<- struct{}) {
 	defer close(done)
 	sc := bufio.NewScanner(stderr)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
-		slog.Info("recommender stderr", "recommender", Name, "variant", t.variant, "command", t.argv[0], "line", sc.Text())
+		slog.Warn("recommender stderr", "recommender", Name, "variant", t.variant, "command", t.argv[0], "line", sc.Text())
 	}
 	_, _ = io.Copy(io.Discard, stderr)
 }
@@ -244,7 +246,7 @@ func (t *transport) mirror(stderr io.Reader, done chan<- struct{}) {
 // every waiting call fails.
 func (t *transport) read(c *child, stdout io.Reader, first chan<- []byte, stderrDone <-chan struct{}) {
 	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 0, 64*1024), t.maxLine)
+	sc.Buffer(make([]byte, 0, min(64*1024, t.maxLine)), t.maxLine)
 	handshake := true
 	for sc.Scan() {
 		line := append([]byte(nil), sc.Bytes()...)

@@ -4,10 +4,12 @@ package execrec
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -70,8 +72,12 @@ func TestHelperProcess(t *testing.T) {
 		case protocol.TypeHealth:
 			send(protocol.HealthResponse{Type: protocol.TypeHealth, ID: m.ID, Protocol: protocol.Version, Status: "ok"})
 		case protocol.TypeRecommend:
-			if mode == "crash" {
+			switch mode {
+			case "crash":
 				os.Exit(3)
+			case "huge":
+				send(protocol.Error{Type: protocol.TypeError, ID: m.ID, Error: strings.Repeat("x", 4096)})
+				continue
 			}
 			send(protocol.RecommendResponse{Type: protocol.TypeSlate, ID: m.ID,
 				Items: []protocol.ResponseItem{{ID: "b", Score: 2}, {ID: "c", Score: 1}}})
@@ -123,6 +129,10 @@ func build(t *testing.T, command string, raw map[string]any) (*protocol.Adapter,
 var req = recommenders.Request{User: "u", Round: 0, K: 2, History: []recommenders.HistoryItem{{Item: "a", Round: -1}}}
 
 func TestHelperChild(t *testing.T) {
+	var logged syncBuffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+	defer slog.SetDefault(prev)
 	a, err := build(t, helperCommand(t, "ok"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +156,30 @@ func TestHelperChild(t *testing.T) {
 	if v := a.Violations(); len(v) != 0 {
 		t.Errorf("violations = %v", v)
 	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Close waited for the child's stderr to end, so its line is logged.
+	if log := logged.String(); !strings.Contains(log, `line="helper ready"`) || !strings.Contains(log, "variant=child") || !strings.Contains(log, "recommender=exec") {
+		t.Errorf("the child's stderr was not mirrored with its name:\n%s", log)
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestWrongHandshake(t *testing.T) {
@@ -177,6 +211,20 @@ func TestCrashRestartsThenFails(t *testing.T) {
 	}
 	if v := a.Violations()["crash"]; v != 4 {
 		t.Errorf("crash violations = %d, want 4", v)
+	}
+}
+
+func TestOversizedLine(t *testing.T) {
+	a, err := build(t, helperCommand(t, "huge"), map[string]any{"max_line_bytes": 1024, "restarts": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Recommend(context.Background(), req)
+	if !errors.Is(err, protocol.ErrOversized) {
+		t.Fatalf("err = %v, want ErrOversized", err)
+	}
+	if v := a.Violations(); v["oversized"] != 1 || len(v) != 1 {
+		t.Errorf("violations = %v, want one oversized", v)
 	}
 }
 
