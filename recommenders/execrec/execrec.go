@@ -151,7 +151,7 @@ func (t *transport) live(ctx context.Context) (*child, error) {
 		t.restarts++
 		slog.Warn("restarting recommender process", "recommender", Name, "variant", t.variant,
 			"command", t.label(), "restart", t.restarts, "of", t.maxRestarts, "exit", t.proc.exited)
-		if err := sleep(ctx, t.restartBackoff<<min(t.restarts-1, 20)); err != nil {
+		if err := protocol.Sleep(ctx, t.restartBackoff<<min(t.restarts-1, 20)); err != nil {
 			return nil, err
 		}
 	}
@@ -216,7 +216,7 @@ func (t *transport) start() (*child, error) {
 	if err := json.Unmarshal(line, &hs); err != nil || hs.Type != protocol.TypeHandshake {
 		c.stop()
 		return nil, fmt.Errorf("%w: %q must first write a handshake line such as {\"type\":\"handshake\",\"protocol\":%d}, wrote %q",
-			protocol.ErrMalformed, t.label(), protocol.Version, clip(line))
+			protocol.ErrMalformed, t.label(), protocol.Version, protocol.Clip(line))
 	}
 	if hs.Protocol != protocol.Version {
 		c.stop()
@@ -257,7 +257,7 @@ func (t *transport) read(c *child, stdout io.Reader, first chan<- []byte, stderr
 		}
 		var env protocol.Envelope
 		if err := json.Unmarshal(protocol.Sanitize(line), &env); err != nil || env.ID == "" {
-			slog.Warn("recommender wrote a line that answers nothing", "recommender", Name, "variant", t.variant, "line", clip(line))
+			slog.Warn("recommender wrote a line that answers nothing", "recommender", Name, "variant", t.variant, "line", protocol.Clip(line))
 			continue
 		}
 		c.pmu.Lock()
@@ -409,25 +409,4 @@ func (t *transport) Close() error {
 		c.stop()
 	}
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
-}
-
-func clip(line []byte) string {
-	if len(line) > 200 {
-		return string(line[:200]) + "…"
-	}
-	return string(line)
 }

@@ -94,39 +94,13 @@ func helperCommand(t *testing.T, mode string) string {
 	return fmt.Sprintf("'%s' -test.run=^TestHelperProcess$", os.Args[0])
 }
 
-func testCatalog(t testing.TB) *catalog.Catalog {
-	t.Helper()
-	cat, err := catalog.New([]catalog.Item{
-		{ID: "a", Categories: []string{"x"}, Popularity: 50},
-		{ID: "b", Categories: []string{"x"}, Popularity: 40},
-		{ID: "c", Categories: []string{"y"}, Popularity: 30},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat
-}
-
 func build(t *testing.T, command string, raw map[string]any) (*protocol.Adapter, error) {
 	t.Helper()
-	all := map[string]any{"command": command, "restart_backoff": "1ms", "handshake_timeout": "10s"}
-	for k, v := range raw {
-		all[k] = v
-	}
-	p, errs := Spec.Resolve(nil, "", all)
-	if len(errs) > 0 {
-		t.Fatal(errs.Err())
-	}
-	r, err := New(recommenders.Env{Catalog: testCatalog(t), Seed: 5, Variant: "child", Dir: "."}, p)
-	if err != nil {
-		return nil, err
-	}
-	a := r.(*protocol.Adapter)
-	t.Cleanup(func() { _ = a.Close() })
-	return a, nil
+	return prototest.Build(t, Spec, New, recommenders.Env{Catalog: prototest.Catalog(t), Seed: 5, Variant: "child", Dir: "."},
+		map[string]any{"command": command, "restart_backoff": "1ms", "handshake_timeout": "10s"}, raw)
 }
 
-var req = recommenders.Request{User: "u", Round: 0, K: 2, History: []recommenders.HistoryItem{{Item: "a", Round: -1}}}
+var req = prototest.Request
 
 func TestHelperChild(t *testing.T) {
 	var logged syncBuffer

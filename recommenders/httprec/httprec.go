@@ -236,7 +236,7 @@ func (t *transport) do(ctx context.Context, method, path, id string, body []byte
 		if isStatus {
 			retryAfter = status.retryAfter
 		}
-		if err := sleep(ctx, t.wait(id, attempt, retryAfter)); err != nil {
+		if err := protocol.Sleep(ctx, t.wait(id, attempt, retryAfter)); err != nil {
 			return nil, err
 		}
 	}
@@ -255,20 +255,6 @@ func (t *transport) wait(id string, attempt int, retryAfter time.Duration) time.
 		d = d/2 + time.Duration(float64(d/2)*u)
 	}
 	return d
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
 }
 
 func (t *transport) attempt(ctx context.Context, method, path string, body []byte) ([]byte, error) {
@@ -311,7 +297,7 @@ func (t *transport) attempt(ctx context.Context, method, path string, body []byt
 	_, _ = io.Copy(io.Discard, resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, fmt.Errorf("httprec: %s %s: %w", method, path, &statusError{code: resp.StatusCode,
-			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now), snippet: snippet(data)})
+			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now), snippet: protocol.Clip(data)})
 	}
 	return data, nil
 }
@@ -324,14 +310,6 @@ func stripURL(err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-func snippet(data []byte) string {
-	s := strings.Join(strings.Fields(string(data)), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or

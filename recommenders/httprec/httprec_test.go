@@ -14,24 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/recommenders"
 	"github.com/recloop/recloop/recommenders/protocol"
 	"github.com/recloop/recloop/recommenders/protocol/prototest"
 )
-
-func testCatalog(t testing.TB) *catalog.Catalog {
-	t.Helper()
-	cat, err := catalog.New([]catalog.Item{
-		{ID: "a", Categories: []string{"x"}, Popularity: 50},
-		{ID: "b", Categories: []string{"x"}, Popularity: 40},
-		{ID: "c", Categories: []string{"y"}, Popularity: 30},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat
-}
 
 // service is a protocol server whose /recommend answer the test programs.
 // It validates every message it receives against the schemas.
@@ -72,24 +58,28 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.URL.Path {
 	case "/reset":
-		var m protocol.Reset
-		_ = json.Unmarshal(body, &m)
-		s.mu.Lock()
-		s.resets = append(s.resets, m)
-		s.mu.Unlock()
-		_ = json.NewEncoder(w).Encode(protocol.Ack{Type: protocol.TypeAck, ID: m.ID})
+		s.ack(w, body, func() { s.resets = append(s.resets, decode[protocol.Reset](body)) })
 	case "/feedback":
-		var m protocol.Feedback
-		_ = json.Unmarshal(body, &m)
-		s.mu.Lock()
-		s.feedback = append(s.feedback, m)
-		s.mu.Unlock()
-		_ = json.NewEncoder(w).Encode(protocol.Ack{Type: protocol.TypeAck, ID: m.ID})
+		s.ack(w, body, func() { s.feedback = append(s.feedback, decode[protocol.Feedback](body)) })
 	case "/recommend":
 		var m protocol.RecommendRequest
 		_ = json.Unmarshal(body, &m)
 		s.recommend(w, &m, int(s.calls.Add(1)))
 	}
+}
+
+// ack records a message under the lock and acknowledges it.
+func (s *service) ack(w http.ResponseWriter, body []byte, record func()) {
+	s.mu.Lock()
+	record()
+	s.mu.Unlock()
+	_ = json.NewEncoder(w).Encode(protocol.Ack{Type: protocol.TypeAck, ID: decode[protocol.Envelope](body).ID})
+}
+
+func decode[T any](body []byte) T {
+	var m T
+	_ = json.Unmarshal(body, &m)
+	return m
 }
 
 func slate(w http.ResponseWriter, id string, ids ...string) {
@@ -118,24 +108,11 @@ func start(t *testing.T, s *service) *httptest.Server {
 
 func build(t *testing.T, url string, raw map[string]any) (*protocol.Adapter, error) {
 	t.Helper()
-	all := map[string]any{"url": url, "backoff": "1ms", "max_backoff": "20ms", "timeout": "2s"}
-	for k, v := range raw {
-		all[k] = v
-	}
-	p, errs := Spec.Resolve(nil, "", all)
-	if len(errs) > 0 {
-		t.Fatal(errs.Err())
-	}
-	r, err := New(recommenders.Env{Catalog: testCatalog(t), Seed: 99, Variant: "svc"}, p)
-	if err != nil {
-		return nil, err
-	}
-	a := r.(*protocol.Adapter)
-	t.Cleanup(func() { _ = a.Close() })
-	return a, nil
+	return prototest.Build(t, Spec, New, recommenders.Env{Catalog: prototest.Catalog(t), Seed: 99, Variant: "svc"},
+		map[string]any{"url": url, "backoff": "1ms", "max_backoff": "20ms", "timeout": "2s"}, raw)
 }
 
-var req = recommenders.Request{User: "u", Round: 0, K: 2, History: []recommenders.HistoryItem{{Item: "a", Round: -1}}}
+var req = prototest.Request
 
 func TestMisbehavingServers(t *testing.T) {
 	for _, tc := range []struct {
@@ -277,7 +254,7 @@ func TestWorldLifecycle(t *testing.T) {
 	if err := a.Observe(context.Background(), []recommenders.Feedback{{User: "u", Round: 0, Item: "b", Rank: 1, Clicked: true}}); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.resets) != 1 || s.resets[0].World != a.World() || s.resets[0].Variant != "svc" || len(s.resets[0].Catalog) != 3 {
+	if len(s.resets) != 1 || s.resets[0].World != a.World() || s.resets[0].Variant != "svc" || len(s.resets[0].Catalog) != 5 {
 		t.Errorf("resets = %+v", s.resets)
 	}
 	if len(s.feedback) != 1 || len(s.feedback[0].Events) != 1 || !s.feedback[0].Events[0].Clicked {
@@ -396,7 +373,7 @@ func TestParseRetryAfter(t *testing.T) {
 func TestBadURL(t *testing.T) {
 	for _, u := range []string{"", "ftp://x", "localhost:8000"} {
 		p, _ := Spec.Resolve(nil, "", map[string]any{"url": u})
-		if _, err := New(recommenders.Env{Catalog: testCatalog(t)}, p); !errors.Is(err, ErrConfig) {
+		if _, err := New(recommenders.Env{Catalog: prototest.Catalog(t)}, p); !errors.Is(err, ErrConfig) {
 			t.Errorf("url %q: err = %v, want ErrConfig", u, err)
 		}
 	}

@@ -12,35 +12,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
 	"github.com/recloop/recloop/recommenders"
 	"github.com/recloop/recloop/recommenders/protocol"
 	"github.com/recloop/recloop/recommenders/protocol/prototest"
 )
-
-// tinyCatalog: five items; e is released in round 2.
-//
-//	id  categories  popularity  release
-//	a   sci-fi      50          0
-//	b   sci-fi      40          0
-//	c   drama       30          0
-//	d   drama       20          0
-//	e   comedy      10          2
-func tinyCatalog(t testing.TB) *catalog.Catalog {
-	t.Helper()
-	cat, err := catalog.New([]catalog.Item{
-		{ID: "a", Title: "Alpha", Categories: []string{"sci-fi"}, Popularity: 50},
-		{ID: "b", Title: "Bravo", Categories: []string{"sci-fi"}, Popularity: 40},
-		{ID: "c", Title: "Charlie", Categories: []string{"drama"}, Popularity: 30},
-		{ID: "d", Title: "Delta", Categories: []string{"drama"}, Popularity: 20},
-		{ID: "e", Title: "Echo", Categories: []string{"comedy"}, Popularity: 10, ReleaseRound: 2},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat
-}
 
 // fakeTransport records every message the adapter sends and answers
 // recommend requests with answer (or fails with err).
@@ -85,7 +61,7 @@ func params(t testing.TB, raw map[string]any) config.Params {
 
 func newAdapter(t testing.TB, ft *fakeTransport, raw map[string]any) *protocol.Adapter {
 	t.Helper()
-	env := recommenders.Env{Catalog: tinyCatalog(t), Seed: 0xfeedface12345678, Variant: "ext"}
+	env := recommenders.Env{Catalog: prototest.Catalog(t), Seed: 0xfeedface12345678, Variant: "ext"}
 	a, err := protocol.NewAdapter(context.Background(), env, params(t, raw), ft)
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +236,7 @@ func TestPolicies(t *testing.T) {
 	})
 	t.Run("fallback", func(t *testing.T) {
 		ft := &fakeTransport{err: errors.New("connection refused")}
-		env := recommenders.Env{Catalog: tinyCatalog(t), Seed: 1, Variant: "ext"}
+		env := recommenders.Env{Catalog: prototest.Catalog(t), Seed: 1, Variant: "ext"}
 		ft.err = nil
 		a, err := protocol.NewAdapter(ctx, env, params(t, map[string]any{"on_error": "fallback:popular"}), ft)
 		if err != nil {

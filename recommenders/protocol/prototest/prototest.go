@@ -6,10 +6,15 @@ package prototest
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"sync"
+	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/recloop/recloop/catalog"
+	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/recommenders"
 	"github.com/recloop/recloop/recommenders/protocol"
 )
 
@@ -78,4 +83,49 @@ func SchemaFor(msgType string) string {
 		return "health_request"
 	}
 	return msgType
+}
+
+// Catalog is a small catalog for adapter tests.
+//
+//	id  categories  popularity  release
+//	a   sci-fi      50          0
+//	b   sci-fi      40          0
+//	c   drama       30          0
+//	d   drama       20          0
+//	e   comedy      10          2
+func Catalog(t testing.TB) *catalog.Catalog {
+	t.Helper()
+	cat, err := catalog.New([]catalog.Item{
+		{ID: "a", Title: "Alpha", Categories: []string{"sci-fi"}, Popularity: 50},
+		{ID: "b", Title: "Bravo", Categories: []string{"sci-fi"}, Popularity: 40},
+		{ID: "c", Title: "Charlie", Categories: []string{"drama"}, Popularity: 30},
+		{ID: "d", Title: "Delta", Categories: []string{"drama"}, Popularity: 20},
+		{ID: "e", Title: "Echo", Categories: []string{"comedy"}, Popularity: 10, ReleaseRound: 2},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+// Request asks for a slate of 2 for a user who consumed a.
+var Request = recommenders.Request{User: "u", Round: 0, K: 2, History: []recommenders.HistoryItem{{Item: "a", Round: -1}}}
+
+// Build resolves params (raw over base) against spec, builds an adapter
+// with factory and closes it when the test ends.
+func Build(t testing.TB, spec config.Spec, factory recommenders.Factory, env recommenders.Env, base, raw map[string]any) (*protocol.Adapter, error) {
+	t.Helper()
+	all := maps.Clone(base)
+	maps.Copy(all, raw)
+	p, errs := spec.Resolve(nil, "", all)
+	if len(errs) > 0 {
+		t.Fatal(errs.Err())
+	}
+	r, err := factory(env, p)
+	if err != nil {
+		return nil, err
+	}
+	a := r.(*protocol.Adapter)
+	t.Cleanup(func() { _ = a.Close() })
+	return a, nil
 }
