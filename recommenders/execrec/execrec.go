@@ -51,7 +51,7 @@ var Spec = config.Spec{
 			Doc: "The command line, split into words like a shell would but never run by one, for example " +
 				"`python3 recommender.py --factors 16`; it runs in the scenario's directory. Required."},
 		{Name: "timeout", Kind: config.Duration, Default: 10 * time.Second, Min: config.AtLeast(0.001),
-			Doc: "Longest wait for the answer to one message (the variant's `timeout` also bounds recommend calls)."},
+			Doc: "Longest wait for the answer to a recommend call (the variant's `timeout` also bounds recommend calls)."},
 		{Name: "handshake_timeout", Kind: config.Duration, Default: 10 * time.Second, Min: config.AtLeast(0.001),
 			Doc: "Longest wait for the handshake line after the child starts."},
 		{Name: "restarts", Kind: config.Int, Default: 3, Min: ptr(0.0), Max: ptr(100.0),
@@ -78,7 +78,7 @@ func New(env recommenders.Env, p config.Params) (recommenders.Recommender, error
 	}
 	t := &transport{
 		argv: argv, dir: env.Dir, variant: env.Variant,
-		timeout: p.Duration("timeout"), handshakeTimeout: p.Duration("handshake_timeout"),
+		timeout: p.Duration("timeout"), sendTimeout: p.Duration("feedback_timeout"), handshakeTimeout: p.Duration("handshake_timeout"),
 		maxRestarts: p.Int("restarts"), restartBackoff: p.Duration("restart_backoff"), maxLine: p.Int("max_line_bytes"),
 	}
 	ctx := context.Background()
@@ -93,6 +93,7 @@ type transport struct {
 	dir              string
 	variant          string
 	timeout          time.Duration
+	sendTimeout      time.Duration
 	handshakeTimeout time.Duration
 	maxRestarts      int
 	restartBackoff   time.Duration
@@ -114,6 +115,8 @@ type child struct {
 	wmu    sync.Mutex
 	pmu    sync.Mutex
 	wait   map[string]chan []byte
+	kmu    sync.Mutex
+	reaped bool // set, under kmu, once the group is killed for reaping
 	done   chan struct{}
 	exited error // set before done is closed
 }
@@ -269,7 +272,12 @@ func (t *transport) read(c *child, stdout io.Reader, first chan<- []byte, stderr
 		}
 	}
 	scanErr := sc.Err()
+	// The group is killed before the child is reaped, so its id cannot
+	// have been reused by then.
+	c.kmu.Lock()
 	killGroup(c.pid())
+	c.reaped = true
+	c.kmu.Unlock()
 	<-stderrDone
 	waitErr := c.cmd.Wait()
 	switch {
@@ -297,12 +305,16 @@ func (c *child) stop() {
 		return
 	case <-timer.C:
 	}
-	killGroup(c.pid())
+	c.kmu.Lock()
+	if !c.reaped {
+		killGroup(c.pid())
+	}
+	c.kmu.Unlock()
 	<-c.done
 }
 
 // roundTrip writes one message and waits for the line answering its id.
-func (t *transport) roundTrip(ctx context.Context, c *child, id string, msg any) ([]byte, error) {
+func (t *transport) roundTrip(ctx context.Context, c *child, id string, msg any, timeout time.Duration) ([]byte, error) {
 	line, err := json.Marshal(msg)
 	if err != nil {
 		return nil, err
@@ -317,7 +329,7 @@ func (t *transport) roundTrip(ctx context.Context, c *child, id string, msg any)
 		delete(c.wait, id)
 		c.pmu.Unlock()
 	}()
-	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c.wmu.Lock()
 	if d, ok := ctx.Deadline(); ok {
@@ -353,7 +365,7 @@ func (t *transport) crashed(c *child) error {
 
 // expect sends msg and checks that the answer has the wanted type.
 func (t *transport) expect(ctx context.Context, c *child, id string, msg any, want string) error {
-	answer, err := t.roundTrip(ctx, c, id, msg)
+	answer, err := t.roundTrip(ctx, c, id, msg, t.sendTimeout)
 	if err != nil {
 		return err
 	}
@@ -375,7 +387,7 @@ func (t *transport) Recommend(ctx context.Context, req *protocol.RecommendReques
 	if err != nil {
 		return nil, err
 	}
-	answer, err := t.roundTrip(ctx, c, req.ID, req)
+	answer, err := t.roundTrip(ctx, c, req.ID, req, t.timeout)
 	if err != nil {
 		return nil, err
 	}

@@ -203,7 +203,7 @@ func TestOversizedLine(t *testing.T) {
 }
 
 func TestCloseKillsTheProcessGroup(t *testing.T) {
-	tr := &transport{argv: mustSplit(t, helperCommand(t, "grandchild")), timeout: 10 * time.Second,
+	tr := &transport{argv: mustSplit(t, helperCommand(t, "grandchild")), timeout: 10 * time.Second, sendTimeout: 10 * time.Second,
 		handshakeTimeout: 10 * time.Second, maxLine: 1 << 20}
 	c, err := tr.live(context.Background())
 	if err != nil {

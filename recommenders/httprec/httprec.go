@@ -40,7 +40,7 @@ var Spec = config.Spec{
 		{Name: "url", Kind: config.String, Default: "",
 			Doc: "The service's base URL, for example `http://127.0.0.1:8000`; the endpoints are paths below it. Required."},
 		{Name: "timeout", Kind: config.Duration, Default: 2 * time.Second, Min: config.AtLeast(0.001),
-			Doc: "Limit of one attempt (the variant's `timeout` still bounds the whole call, retries included)."},
+			Doc: "Limit of one attempt at a recommend call or health check (the variant's `timeout` still bounds the whole call, retries included)."},
 		{Name: "retries", Kind: config.Int, Default: 2, Min: ptr(0.0), Max: ptr(10.0),
 			Doc: "Further attempts after a connection error, a timeout, a 5xx or a 429."},
 		{Name: "backoff", Kind: config.Duration, Default: 100 * time.Millisecond,
@@ -84,6 +84,7 @@ type transport struct {
 	base        string
 	header      http.Header
 	timeout     time.Duration
+	sendTimeout time.Duration
 	retries     int
 	backoff     time.Duration
 	maxBackoff  time.Duration
@@ -109,7 +110,7 @@ func newTransport(env recommenders.Env, p config.Params) (*transport, error) {
 	ht.MaxIdleConns, ht.MaxIdleConnsPerHost = n, n
 	return &transport{
 		client: &http.Client{Transport: ht}, base: raw, header: header,
-		timeout: p.Duration("timeout"), retries: p.Int("retries"), backoff: p.Duration("backoff"),
+		timeout: p.Duration("timeout"), sendTimeout: p.Duration("feedback_timeout"), retries: p.Int("retries"), backoff: p.Duration("backoff"),
 		maxBackoff: p.Duration("max_backoff"), jitter: p.Bool("jitter"), seed: env.Seed,
 		maxBytes: int64(p.Int("max_response_bytes")), slots: make(chan struct{}, n),
 		closeIdlers: ht.CloseIdleConnections,
@@ -151,7 +152,7 @@ func (t *transport) Recommend(ctx context.Context, req *protocol.RecommendReques
 	if err != nil {
 		return nil, err
 	}
-	data, err := t.do(ctx, http.MethodPost, "/recommend", req.ID, body)
+	data, err := t.do(ctx, http.MethodPost, "/recommend", req.ID, body, t.timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -174,12 +175,12 @@ func (t *transport) Send(ctx context.Context, id string, msg any) error {
 	if _, ok := msg.(*protocol.Reset); ok {
 		path = "/reset"
 	}
-	_, err = t.do(ctx, http.MethodPost, path, id, body)
+	_, err = t.do(ctx, http.MethodPost, path, id, body, t.sendTimeout)
 	return err
 }
 
 func (t *transport) health(ctx context.Context) error {
-	data, err := t.do(ctx, http.MethodGet, "/health", "health", nil)
+	data, err := t.do(ctx, http.MethodGet, "/health", "health", nil, t.timeout)
 	if err != nil {
 		return fmt.Errorf("httprec: health check of %s: %w", t.base, err)
 	}
@@ -219,9 +220,9 @@ func (e *statusError) retryable() bool {
 }
 
 // do makes the call, retrying what a later attempt may fix.
-func (t *transport) do(ctx context.Context, method, path, id string, body []byte) ([]byte, error) {
+func (t *transport) do(ctx context.Context, method, path, id string, body []byte, timeout time.Duration) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
-		data, err := t.attempt(ctx, method, path, body)
+		data, err := t.attempt(ctx, method, path, body, timeout)
 		if err == nil {
 			return data, nil
 		}
@@ -257,14 +258,14 @@ func (t *transport) wait(id string, attempt int, retryAfter time.Duration) time.
 	return d
 }
 
-func (t *transport) attempt(ctx context.Context, method, path string, body []byte) ([]byte, error) {
+func (t *transport) attempt(ctx context.Context, method, path string, body []byte, timeout time.Duration) ([]byte, error) {
 	select {
 	case t.slots <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	defer func() { <-t.slots }()
-	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var rd io.Reader
 	if body != nil {

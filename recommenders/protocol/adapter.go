@@ -116,6 +116,8 @@ var CommonParams = []config.Param{
 		Doc: "What a failed call or an invalid slate does: `skip` records the step as a recommender error and goes on; " +
 			"`fail` does that and fails every later call of this world too, so the variant stops cleanly while the others " +
 			"complete; `fallback:<recommender>` answers the call with that built-in (default parameters), which sees all feedback."},
+	{Name: "feedback_timeout", Kind: config.Duration, Default: 30 * time.Second, Min: config.AtLeast(0.001),
+		Doc: "Longest wait for a feedback or reset message to be acknowledged; both carry a whole round or the whole catalog."},
 	{Name: "send_catalog", Kind: config.Bool, Default: true,
 		Doc: "Send the catalog (id, title, categories, tags, release round, popularity) with each reset."},
 	{Name: "candidates", Kind: config.Bool, Default: false,
@@ -138,7 +140,7 @@ type Adapter struct {
 	withCand bool
 
 	resets    atomic.Int64
-	failed    atomic.Bool
+	failure   atomic.Pointer[error] // the error that failed the world (on_error: fail)
 	counts    [numKinds]atomic.Int64
 	fallbacks atomic.Int64
 	closeOnce sync.Once
@@ -274,8 +276,8 @@ func (a *Adapter) ResetMessage(n int64) *Reset {
 // Recommend asks the external recommender, validates its slate, and on any
 // failure applies the policy.
 func (a *Adapter) Recommend(ctx context.Context, req recommenders.Request) (recommenders.Slate, error) {
-	if a.failed.Load() {
-		return recommenders.Slate{}, ErrFailed
+	if err := a.failed(); err != nil {
+		return recommenders.Slate{}, err
 	}
 	resp, err := a.t.Recommend(ctx, a.Request(req))
 	var slate recommenders.Slate
@@ -292,13 +294,25 @@ func (a *Adapter) Recommend(ctx context.Context, req recommenders.Request) (reco
 	}
 	switch a.policy.Action {
 	case ActionFail:
-		a.failed.Store(true)
+		a.fail(err)
 		return recommenders.Slate{}, fmt.Errorf("%w: %w", ErrFailed, err)
 	case ActionFallback:
 		a.fallbacks.Add(1)
 		return a.fallback.Recommend(ctx, req)
 	}
 	return recommenders.Slate{}, err
+}
+
+// fail marks the world failed by err, unless it already failed.
+func (a *Adapter) fail(err error) { a.failure.CompareAndSwap(nil, &err) }
+
+// failed returns the error for every call of a failed world, naming the
+// failure that started it; nil while the world is healthy.
+func (a *Adapter) failed() error {
+	if p := a.failure.Load(); p != nil {
+		return fmt.Errorf("%w: since: %v", ErrFailed, *p)
+	}
+	return nil
 }
 
 // count records a failed call by its kind.
@@ -406,14 +420,14 @@ func (a *Adapter) Observe(ctx context.Context, feedback []recommenders.Feedback)
 	if a.fallback != nil {
 		errs = append(errs, a.fallback.Observe(ctx, feedback))
 	}
-	if a.failed.Load() {
-		return errors.Join(append(errs, ErrFailed)...)
+	if err := a.failed(); err != nil {
+		return errors.Join(append(errs, err)...)
 	}
 	msg := a.FeedbackMessage(feedback)
 	if err := a.t.Send(ctx, msg.ID, msg); err != nil {
 		a.count(err)
 		if a.policy.Action == ActionFail {
-			a.failed.Store(true)
+			a.fail(err)
 		}
 		errs = append(errs, fmt.Errorf("protocol: feedback for round %d: %w", msg.Round, err))
 	}
@@ -428,7 +442,7 @@ func (a *Adapter) Reset(ctx context.Context) error {
 		a.count(err)
 		return fmt.Errorf("protocol: reset of world %s: %w", a.world, err)
 	}
-	a.failed.Store(false)
+	a.failure.Store(nil)
 	if r, ok := a.fallback.(recommenders.Resetter); ok {
 		return r.Reset(ctx)
 	}

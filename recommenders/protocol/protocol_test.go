@@ -217,8 +217,8 @@ func TestPolicies(t *testing.T) {
 			t.Fatalf("err = %v, want ErrFailed wrapping ErrInvalid", err)
 		}
 		before := len(ft.sent)
-		if _, err := a.Recommend(ctx, request); !errors.Is(err, protocol.ErrFailed) {
-			t.Fatalf("second call: err = %v, want ErrFailed", err)
+		if _, err := a.Recommend(ctx, request); !errors.Is(err, protocol.ErrFailed) || !strings.Contains(err.Error(), `unknown item id "zz"`) {
+			t.Fatalf("second call: err = %v, want ErrFailed naming the first failure", err)
 		}
 		if len(ft.sent) != before {
 			t.Error("a failed world still called the recommender")
