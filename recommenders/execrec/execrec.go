@@ -72,6 +72,10 @@ func init() {
 // New starts the child for one world, checks its handshake and health, and
 // sends the world's reset.
 func New(env recommenders.Env, p config.Params) (recommenders.Recommender, error) {
+	// A bad policy is reported before anything is started or contacted.
+	if _, err := protocol.ParsePolicy(p.String("on_error")); err != nil {
+		return nil, err
+	}
 	argv, err := SplitArgs(p.String("command"))
 	if err != nil {
 		return nil, err

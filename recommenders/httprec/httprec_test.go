@@ -370,6 +370,14 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 }
 
+func TestBadPolicyContactsNobody(t *testing.T) {
+	s := &service{recommend: good}
+	_, err := build(t, start(t, s).URL, map[string]any{"on_error": "fallback:nope"})
+	if !errors.Is(err, recommenders.ErrUnknown) || len(s.headers) != 0 {
+		t.Fatalf("err = %v after %d requests, want ErrUnknown before any", err, len(s.headers))
+	}
+}
+
 func TestBadURL(t *testing.T) {
 	for _, u := range []string{"", "ftp://x", "localhost:8000"} {
 		p, _ := Spec.Resolve(nil, "", map[string]any{"url": u})
