@@ -34,6 +34,11 @@ class Model:
             c: sorted(its, key=lambda it: -it["popularity"])[:60] for c, its in by_cat.items()
         }
         self.top = sorted(catalog, key=lambda it: -it["popularity"])[:60]
+        # New releases get a look too, or nobody would ever discover them.
+        self.by_release = defaultdict(list)
+        for it in catalog:
+            if it["release_round"] > 0:
+                self.by_release[it["release_round"]].append(it)
 
     def recommend(self, msg):
         rnd, k = msg["round"], msg["k"]
@@ -43,7 +48,7 @@ class Model:
             for c in self.items.get(h["item"], {}).get("categories", []):
                 taste[c] += 1
         total = sum(taste.values()) or 1
-        pool = list(self.top)
+        pool = list(self.top) + self.by_release[rnd] + self.by_release[rnd - 1]
         for c, _ in taste.most_common(3):
             pool.extend(self.top_by_cat.get(c, []))
         scored, picked = [], set()
@@ -57,6 +62,9 @@ class Model:
             score = fit + 0.1 * math.log1p(100 * it["popularity"]) + 0.05 * math.log1p(self.clicks[iid])
             best = max(cats, key=lambda c: taste[c], default="")
             why = f"you like {best}" if fit > 0 else "popular right now"
+            if it["release_round"] >= rnd - 1 and it["release_round"] > 0:
+                score += 0.3 * fit  # a fresh release in a category you like
+                why = f"new in {best}" if fit > 0 else "new this round"
             scored.append((score, iid, why))
         scored.sort(key=lambda s: (-s[0], s[1]))
         return [{"id": i, "score": round(s, 6), "explanation": w} for s, i, w in scored[:k]]

@@ -201,13 +201,15 @@ func WorldID(variant string, seed uint64) string {
 	return variant + "-" + strconv.FormatUint(seed, 16)
 }
 
-// CatalogOf is the catalog as a reset carries it.
+// CatalogOf is the catalog as a reset carries it. Popularity is the item's
+// share of the catalog's popularity prior (the shares sum to 1), whatever
+// scale the catalog file used.
 func CatalogOf(cat *catalog.Catalog) []CatalogItem {
 	out := make([]CatalogItem, cat.Len())
 	for i := range out {
 		it := cat.Item(i)
 		out[i] = CatalogItem{ID: it.ID, Title: it.Title, Categories: it.Categories, Tags: it.Tags,
-			ReleaseRound: it.ReleaseRound, Popularity: it.Popularity}
+			ReleaseRound: it.ReleaseRound, Popularity: cat.PopularityShare(i)}
 	}
 	return out
 }

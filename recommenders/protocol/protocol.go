@@ -134,7 +134,8 @@ type CatalogItem struct {
 	Categories   []string `json:"categories,omitempty"`
 	Tags         []string `json:"tags,omitempty"`
 	ReleaseRound int      `json:"release_round"`
-	Popularity   float64  `json:"popularity"`
+	// Popularity is the item's share of the catalog's popularity prior.
+	Popularity float64 `json:"popularity"`
 }
 
 // HealthRequest asks whether the recommender is up (exec only; HTTP uses

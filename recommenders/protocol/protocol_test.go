@@ -129,6 +129,10 @@ func TestSentMessagesMatchSchemas(t *testing.T) {
 	if len(reset.Catalog) != 5 || reset.Seed != 0xfeedface12345678>>11 || reset.World != a.World() {
 		t.Errorf("reset = %+v", reset)
 	}
+	// Popularity goes out as shares: a has 50 of 50+40+30+20+10 = 150.
+	if p := reset.Catalog[0].Popularity; math.Abs(p-50.0/150) > 1e-12 || reset.Catalog[4].ReleaseRound != 2 {
+		t.Errorf("catalog[0].popularity = %v, want 1/3; catalog[4] = %+v", p, reset.Catalog[4])
+	}
 }
 
 // TestSchemasRejectBadMessages makes sure the schemas can fail.
