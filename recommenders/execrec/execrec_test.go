@@ -88,7 +88,7 @@ func TestHelperProcess(t *testing.T) {
 	os.Exit(0)
 }
 
-func helperCommand(t *testing.T, mode string) string {
+func helperCommand(t testing.TB, mode string) string {
 	t.Helper()
 	t.Setenv(helperEnv, mode)
 	return fmt.Sprintf("'%s' -test.run=^TestHelperProcess$", os.Args[0])
