@@ -72,24 +72,21 @@ func init() {
 // New starts the child for one world, checks its handshake and health, and
 // sends the world's reset.
 func New(env recommenders.Env, p config.Params) (recommenders.Recommender, error) {
-	// A bad policy is reported before anything is started or contacted.
-	if _, err := protocol.ParsePolicy(p.String("on_error")); err != nil {
-		return nil, err
-	}
-	argv, err := SplitArgs(p.String("command"))
-	if err != nil {
-		return nil, err
-	}
-	t := &transport{
-		argv: argv, dir: env.Dir, variant: env.Variant,
-		timeout: p.Duration("timeout"), sendTimeout: p.Duration("feedback_timeout"), handshakeTimeout: p.Duration("handshake_timeout"),
-		maxRestarts: p.Int("restarts"), restartBackoff: p.Duration("restart_backoff"), maxLine: p.Int("max_line_bytes"),
-	}
-	ctx := context.Background()
-	if _, err := t.live(ctx); err != nil {
-		return nil, errors.Join(err, t.Close())
-	}
-	return protocol.NewAdapter(ctx, env, p, t)
+	return protocol.Open(env, p, func(ctx context.Context) (protocol.Transport, error) {
+		argv, err := SplitArgs(p.String("command"))
+		if err != nil {
+			return nil, err
+		}
+		t := &transport{
+			argv: argv, dir: env.Dir, variant: env.Variant,
+			timeout: p.Duration("timeout"), sendTimeout: p.Duration("feedback_timeout"), handshakeTimeout: p.Duration("handshake_timeout"),
+			maxRestarts: p.Int("restarts"), restartBackoff: p.Duration("restart_backoff"), maxLine: p.Int("max_line_bytes"),
+		}
+		if _, err := t.live(ctx); err != nil {
+			return nil, errors.Join(err, t.Close())
+		}
+		return t, nil
+	})
 }
 
 type transport struct {

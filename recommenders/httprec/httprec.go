@@ -68,19 +68,16 @@ func init() {
 // New builds the adapter for one world: it checks the service's health
 // and protocol version and sends the world's reset.
 func New(env recommenders.Env, p config.Params) (recommenders.Recommender, error) {
-	// A bad policy is reported before anything is started or contacted.
-	if _, err := protocol.ParsePolicy(p.String("on_error")); err != nil {
-		return nil, err
-	}
-	t, err := newTransport(env, p)
-	if err != nil {
-		return nil, err
-	}
-	ctx := context.Background()
-	if err := t.health(ctx); err != nil {
-		return nil, errors.Join(err, t.Close())
-	}
-	return protocol.NewAdapter(ctx, env, p, t)
+	return protocol.Open(env, p, func(ctx context.Context) (protocol.Transport, error) {
+		t, err := newTransport(env, p)
+		if err != nil {
+			return nil, err
+		}
+		if err := t.health(ctx); err != nil {
+			return nil, errors.Join(err, t.Close())
+		}
+		return t, nil
+	})
 }
 
 type transport struct {

@@ -155,6 +155,22 @@ var (
 	_ FallbackReporter         = (*Adapter)(nil)
 )
 
+// Open builds an adapter for one world: it checks the shared parameters
+// (so that a bad policy is reported before anything is started or
+// contacted), lets connect open the transport (closing it itself if it
+// fails), and starts the world with NewAdapter.
+func Open(env recommenders.Env, p config.Params, connect func(context.Context) (Transport, error)) (*Adapter, error) {
+	if _, err := ParsePolicy(p.String("on_error")); err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	t, err := connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return NewAdapter(ctx, env, p, t)
+}
+
 // NewAdapter starts a world on the transport: it builds the fallback the
 // policy names and sends the first reset. On error it closes t.
 func NewAdapter(ctx context.Context, env recommenders.Env, p config.Params, t Transport) (*Adapter, error) {
