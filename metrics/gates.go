@@ -240,6 +240,10 @@ func lookup(r *Results, metric, variant, segment string) (float64, bool) {
 		if v.RecommenderLLM != nil {
 			return float64(v.RecommenderLLM.HallucinationRate), true
 		}
+	case "protocol_violation_rate":
+		if v.Protocol != nil {
+			return float64(v.Protocol.ViolationRate), true
+		}
 	case "interview_satisfaction":
 		if v.Voices != nil {
 			return float64(v.Voices.Satisfaction.Value), true
@@ -270,7 +274,7 @@ func lookup(r *Results, metric, variant, segment string) (float64, bool) {
 // gateExtras are the figures gates can check besides the metrics in
 // Definitions.
 var gateExtras = []string{"p50_latency_ms", "p95_latency_ms", "p99_latency_ms", "error_rate", "cold_ctr_ratio",
-	"cold_acceptance_ratio", "hallucination_rate", "recommender_hallucination_rate", "interview_satisfaction"}
+	"cold_acceptance_ratio", "hallucination_rate", "recommender_hallucination_rate", "protocol_violation_rate", "interview_satisfaction"}
 
 // GateMetricKnown reports whether a gate may name metric.
 func GateMetricKnown(metric string) bool {

@@ -62,6 +62,15 @@ type JudgeAgreement struct {
 	Alpha     Float    `json:"alpha"`
 }
 
+// Protocol counts an external recommender's protocol violations.
+type Protocol struct {
+	Violations map[string]int64 `json:"violations,omitempty"`
+	// Fallbacks counts the calls the on_error fallback answered.
+	Fallbacks int64 `json:"fallbacks"`
+	// ViolationRate is all violations over the variant's recommender calls.
+	ViolationRate Float `json:"violation_rate"`
+}
+
 // RecommenderLLM is an LLM recommender's hallucination count.
 type RecommenderLLM struct {
 	Proposed          int64 `json:"proposed"`
@@ -124,6 +133,9 @@ type VariantResult struct {
 	// (llmrank), how many item ids it proposed that were not among its
 	// candidates; filled in by the runner.
 	RecommenderLLM *RecommenderLLM `json:"recommender_llm,omitempty"`
+	// Protocol is, for an external (http or exec) recommender, what it got
+	// wrong by kind (docs/protocol.md), summed over the variant's worlds.
+	Protocol *Protocol `json:"protocol,omitempty"`
 	// PerPersona holds each per-persona metric for every persona, in the
 	// order of Results.PersonaIDs (null where undefined), so that a later
 	// run of the same scenario can be compared persona by persona.

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -170,7 +171,10 @@ func Table(w io.Writer, r *metrics.Results) error {
 	if err := writeJudgeSummary(w, r); err != nil {
 		return err
 	}
-	return writeLLMSummary(w, r)
+	if err := writeLLMSummary(w, r); err != nil {
+		return err
+	}
+	return writeProtocolSummary(w, r)
 }
 
 // writeJudgeSummary adds a line per variant and judge: the mean score of each
@@ -219,6 +223,33 @@ func halfWidth(v metrics.Value) string {
 		return ""
 	}
 	return " ±" + formatNumber((float64(v.CIHigh)-float64(v.CILow))/2)
+}
+
+// writeProtocolSummary adds, for external recommenders, what they got wrong.
+func writeProtocolSummary(w io.Writer, r *metrics.Results) error {
+	var b strings.Builder
+	for _, v := range r.Variants {
+		p := v.Protocol
+		if p == nil {
+			continue
+		}
+		var parts []string
+		for _, kind := range slices.Sorted(maps.Keys(p.Violations)) {
+			parts = append(parts, fmt.Sprintf("%d %s", p.Violations[kind], kind))
+		}
+		what := "no violations"
+		if len(parts) > 0 {
+			what = strings.Join(parts, ", ") + " (" + formatPercent(float64(p.ViolationRate)) + " of calls)"
+		}
+		fmt.Fprintf(&b, "%s: %s; %d answered by the fallback\n", clip(oneLine(v.Name), 40), what, p.Fallbacks)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if _, err := io.WriteString(w, "\nExternal recommenders (protocol violations, docs/protocol.md)\n"+wrapLines(b.String())); err != nil {
+		return fmt.Errorf("reports: write table: %w", err)
+	}
+	return nil
 }
 
 // writeLLMSummary adds, for runs with LLM-played personas, a few lines on

@@ -25,7 +25,12 @@ func needPython(t *testing.T) {
 }
 
 type variantErrors struct {
-	Name   string `json:"name"`
+	Name     string `json:"name"`
+	Protocol *struct {
+		Violations map[string]int64 `json:"violations"`
+		Fallbacks  int64            `json:"fallbacks"`
+		Rate       float64          `json:"violation_rate"`
+	} `json:"protocol"`
 	Errors struct {
 		Calls  int `json:"calls"`
 		Errors int `json:"errors"`
@@ -193,5 +198,16 @@ metrics: {bootstrap: 50}
 	}
 	if v["fallback"].Errors.Errors != 0 || v["popular"].Errors.Errors != 0 {
 		t.Errorf("fallback = %+v, popular = %+v, want no errors", v["fallback"], v["popular"])
+	}
+	// The results count what went wrong, by kind, and what the fallback answered.
+	fb, f := v["fallback"], v["fail"]
+	if fb.Protocol == nil || fb.Protocol.Fallbacks != int64(fb.Errors.Calls-60) {
+		t.Errorf("fallback variant's protocol counts = %+v, want %d fallbacks", fb.Protocol, fb.Errors.Calls-60)
+	}
+	if f.Protocol == nil || len(f.Protocol.Violations) == 0 || f.Protocol.Rate <= 0 {
+		t.Errorf("fail variant's protocol counts = %+v, want violations by kind and a rate", f.Protocol)
+	}
+	if v["popular"].Protocol != nil {
+		t.Errorf("a built-in recommender has protocol counts: %+v", v["popular"].Protocol)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/recloop/recloop/llm"
 	"github.com/recloop/recloop/metrics"
 	"github.com/recloop/recloop/recommenders"
+	"github.com/recloop/recloop/recommenders/protocol"
 	"github.com/recloop/recloop/scenarios"
 )
 
@@ -42,31 +43,93 @@ func tally(u llm.Usage) metrics.LLMTally {
 		CompletionTokens: u.CompletionTokens, CostUSD: u.CostUSD}
 }
 
-// recommenderHallucinations fills in, for variants whose recommender asks a
-// language model, how many ids it invented, summed over the variant's worlds.
-func recommenderHallucinations(plan *scenarios.Plan, results *metrics.Results) {
-	for i := range plan.Variants {
-		if i >= len(results.Variants) {
-			break
-		}
-		var out *metrics.RecommenderLLM
+// recommenderCounts is what a variant's recommenders counted themselves,
+// outside the trajectory: an LLM recommender's invented ids and an external
+// recommender's protocol violations, summed over the variant's worlds.
+type recommenderCounts struct {
+	LLM      *metrics.RecommenderLLM `json:"llm,omitempty"`
+	Protocol *metrics.Protocol       `json:"protocol,omitempty"`
+}
+
+// countRecommenders reads the counters of every recommender the plan built.
+func countRecommenders(plan *scenarios.Plan) map[string]recommenderCounts {
+	out := map[string]recommenderCounts{}
+	for i, v := range plan.Variants {
+		var c recommenderCounts
 		for _, r := range plan.Recommenders(i) {
-			h, ok := r.(recommenders.HallucinationReporter)
-			if !ok {
+			if h, ok := r.(recommenders.HallucinationReporter); ok {
+				rejected, proposed := h.Hallucinations()
+				one := &metrics.RecommenderLLM{Proposed: proposed, Rejected: rejected}
+				if f, ok := r.(protocol.FallbackReporter); ok {
+					one.Fallbacks = f.Fallbacks()
+				}
+				c.LLM = addRecommenderLLM(c.LLM, one)
 				continue
 			}
-			if out == nil {
-				out = &metrics.RecommenderLLM{}
-			}
-			rejected, proposed := h.Hallucinations()
-			out.Proposed += proposed
-			out.Rejected += rejected
-			if f, ok := r.(interface{ Fallbacks() int64 }); ok {
-				out.Fallbacks += f.Fallbacks()
+			if p, ok := r.(protocol.ViolationReporter); ok {
+				one := &metrics.Protocol{Violations: p.Violations()}
+				if f, ok := r.(protocol.FallbackReporter); ok {
+					one.Fallbacks = f.Fallbacks()
+				}
+				c.Protocol = addProtocol(c.Protocol, one)
 			}
 		}
-		results.Variants[i].RecommenderLLM = addRecommenderLLM(results.Variants[i].RecommenderLLM, out)
+		if c.LLM != nil || c.Protocol != nil {
+			out[v.Name] = c
+		}
 	}
+	return out
+}
+
+func (c recommenderCounts) add(o recommenderCounts) recommenderCounts {
+	return recommenderCounts{LLM: addRecommenderLLM(c.LLM, o.LLM), Protocol: addProtocol(c.Protocol, o.Protocol)}
+}
+
+// applyCounts puts the counts into the results; a violation rate is over
+// the variant's recommender calls.
+func applyCounts(results *metrics.Results, counts map[string]recommenderCounts) {
+	for i := range results.Variants {
+		v := &results.Variants[i]
+		c, ok := counts[v.Name]
+		if !ok {
+			continue
+		}
+		v.RecommenderLLM = c.LLM
+		if c.Protocol != nil {
+			p := *c.Protocol
+			var total int64
+			for _, n := range p.Violations {
+				total += n
+			}
+			if v.Errors.Calls > 0 {
+				p.ViolationRate = metrics.Float(float64(total) / float64(v.Errors.Calls))
+			}
+			v.Protocol = &p
+		}
+	}
+}
+
+func addProtocol(a, b *metrics.Protocol) *metrics.Protocol {
+	if a == nil && b == nil {
+		return nil
+	}
+	out := &metrics.Protocol{}
+	for _, x := range []*metrics.Protocol{a, b} {
+		if x == nil {
+			continue
+		}
+		out.Fallbacks += x.Fallbacks
+		for kind, n := range x.Violations {
+			if n == 0 {
+				continue
+			}
+			if out.Violations == nil {
+				out.Violations = map[string]int64{}
+			}
+			out.Violations[kind] += n
+		}
+	}
+	return out
 }
 
 // addRecommenderLLM sums two counts (either may be nil) and recomputes the rate.

@@ -23,10 +23,10 @@ const shardFile = "shard.json"
 // shardRecord is what a shard's directory keeps besides its trajectories:
 // the accounting that lives in clients, not in events, for recloop merge.
 type shardRecord struct {
-	Shard          trajectory.Shard                   `json:"shard"`
-	Worlds         int                                `json:"worlds"`
-	LLM            *metrics.LLMUsage                  `json:"llm,omitempty"`
-	RecommenderLLM map[string]*metrics.RecommenderLLM `json:"recommender_llm,omitempty"`
+	Shard        trajectory.Shard             `json:"shard"`
+	Worlds       int                          `json:"worlds"`
+	LLM          *metrics.LLMUsage            `json:"llm,omitempty"`
+	Recommenders map[string]recommenderCounts `json:"recommenders,omitempty"`
 }
 
 func parseShard(s string) (*trajectory.Shard, error) {
@@ -48,18 +48,8 @@ func finishShard(env *cliEnv, plan *scenarios.Plan, dir string, shard trajectory
 	if plan.LLM != nil {
 		rec.LLM = llmUsage(plan)
 	}
-	probe := &metrics.Results{}
-	for _, v := range plan.Variants {
-		probe.Variants = append(probe.Variants, metrics.VariantResult{Name: v.Name})
-	}
-	recommenderHallucinations(plan, probe)
-	for _, v := range probe.Variants {
-		if v.RecommenderLLM != nil {
-			if rec.RecommenderLLM == nil {
-				rec.RecommenderLLM = map[string]*metrics.RecommenderLLM{}
-			}
-			rec.RecommenderLLM[v.Name] = v.RecommenderLLM
-		}
+	if counts := countRecommenders(plan); len(counts) > 0 {
+		rec.Recommenders = counts
 	}
 	data, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
@@ -133,21 +123,17 @@ func mergeShards(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	var shardLLM *metrics.LLMUsage
-	shardRecLLM := map[string]*metrics.RecommenderLLM{}
+	counts := map[string]recommenderCounts{}
 	for _, r := range records {
 		shardLLM = addLLMUsage(shardLLM, r.LLM)
-		for name, c := range r.RecommenderLLM {
-			shardRecLLM[name] = addRecommenderLLM(shardRecLLM[name], c)
+		for name, c := range r.Recommenders {
+			counts[name] = counts[name].add(c)
 		}
 	}
 	return finishRun(ctx, env, plan, dir, agg, nil, finishOptions{
 		concurrency: *concurrency, quiet: *quiet, previous: *previous, start: start,
-		llm: func(p *scenarios.Plan) *metrics.LLMUsage { return addLLMUsage(shardLLM, llmUsage(p)) },
-		recommenderLLM: func(_ *scenarios.Plan, r *metrics.Results) {
-			for i := range r.Variants {
-				r.Variants[i].RecommenderLLM = shardRecLLM[r.Variants[i].Name]
-			}
-		},
+		llm:    func(p *scenarios.Plan) *metrics.LLMUsage { return addLLMUsage(shardLLM, llmUsage(p)) },
+		counts: counts,
 	})
 }
 

@@ -136,7 +136,7 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	return finishRun(ctx, env, plan, dir, agg, simErr, finishOptions{
 		concurrency: *concurrency, quiet: *quiet, previous: *previous, start: start,
-		llm: llmUsage, recommenderLLM: recommenderHallucinations,
+		llm: llmUsage, counts: countRecommenders(plan),
 	})
 }
 
@@ -146,10 +146,11 @@ type finishOptions struct {
 	quiet       bool
 	previous    string // results.json to compare with, or ""
 	start       time.Time
-	// llm and recommenderLLM fill in the language-model accounting: from
-	// the live clients after a run, from the shards' records after a merge.
-	llm            func(*scenarios.Plan) *metrics.LLMUsage
-	recommenderLLM func(*scenarios.Plan, *metrics.Results)
+	// llm and counts are the accounting that lives in clients, not events:
+	// from the live clients after a run, from the shards' records after a
+	// merge.
+	llm    func(*scenarios.Plan) *metrics.LLMUsage
+	counts map[string]recommenderCounts
 }
 
 // finishRun judges the run, computes and writes every output, prints the
@@ -174,7 +175,7 @@ func finishRun(ctx context.Context, env *cliEnv, plan *scenarios.Plan, dir strin
 	if plan.LLM != nil {
 		results.LLM = o.llm(plan)
 	}
-	o.recommenderLLM(plan, results)
+	applyCounts(results, o.counts)
 	results.JudgeAgreement = agreement
 	results.Pairwise = pairs
 	if o.previous != "" {
