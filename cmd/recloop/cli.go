@@ -26,7 +26,7 @@ type cliEnv struct {
 }
 
 func commands() []command {
-	return []command{runCommand, judgeCommand, judgesCommand, validateCommand, listCommand, cacheCommand, initCommand, compareCommand, mergeCommand, versionCommand}
+	return []command{runCommand, judgeCommand, judgesCommand, validateCommand, listCommand, cacheCommand, initCommand, compareCommand, mergeCommand, personasCommand, fidelityCommand, versionCommand}
 }
 
 // Main runs the CLI and returns the process exit code.
