@@ -27,7 +27,7 @@ func Describe(p *personas.Persona, cat *catalog.Catalog, st Stats) string {
 		fmt.Fprintf(&b, " They tend to dislike %s.", joinWords(dis))
 	}
 	t := p.Traits
-	fmt.Fprintf(&b, " They are %s, %s, %s and %s.",
+	fmt.Fprintf(&b, " They are %s; they %s, %s and are %s.",
 		tier(t.Activity, "an occasional user", "a regular user", "a very active user"),
 		tier(t.Conformity, "often rate against the crowd", "sometimes agree with the crowd", "usually agree with the crowd"),
 		tier(t.Curiosity, "stick to a few genres", "range over several genres", "range over many genres"),

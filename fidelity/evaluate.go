@@ -87,11 +87,18 @@ type Discrimination struct {
 }
 
 // Ratings compares simulated with real ratings on held-out rated items.
-// Baseline predicts each user's mean seed rating (the global mean for a
-// user without seed ratings): a model should beat it to be worth its keep.
+// Simulated ratings are draws, noise included, so their error has the
+// model's rating noise in it; Baseline predicts each user's mean seed
+// rating (the global mean for a user without seed ratings), a point
+// forecast. The means and standard deviations say whether the simulated
+// ratings are spread like the real ones.
 type Ratings struct {
 	ErrorStats
-	Baseline ErrorStats `json:"baseline"`
+	Baseline      ErrorStats    `json:"baseline"`
+	MeanSimulated metrics.Float `json:"mean_simulated"`
+	MeanReal      metrics.Float `json:"mean_real"`
+	SDSimulated   metrics.Float `json:"sd_simulated"`
+	SDReal        metrics.Float `json:"sd_real"`
 }
 
 // Evaluate checks behaviour b (registered as name, built with params)
@@ -123,6 +130,8 @@ func Evaluate(ctx context.Context, ds *Dataset, b personas.Behaviour, name strin
 		ratingsPred, ratingsTrue = scoreRatings(ds, states, s)
 	}
 	r.Ratings = Ratings{ErrorStats: Errors(ratingsPred, ratingsTrue), Baseline: baselineRatings(ds)}
+	r.Ratings.MeanSimulated, r.Ratings.SDSimulated = meanSD(ratingsPred)
+	r.Ratings.MeanReal, r.Ratings.SDReal = meanSD(ratingsTrue)
 	if !opt.SkipVerdicts && len(opt.Recommenders) >= 2 {
 		v, err := verdicts(ctx, ds, states, b, name, opt)
 		if err != nil {

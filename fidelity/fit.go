@@ -15,12 +15,16 @@ import (
 )
 
 // FittedParams are the utility model's global coefficients Fit tunes:
-// β_s (affinity), β_pop (conformity's pull), β_nov (curiosity's pull) and
-// σ (noise). The examination decay η is not among them: a log records what
-// users consumed, not the slates and ranks they were shown, so nothing in
-// it identifies η; the threshold τ₀ stays fixed because it only sets the
+// the click rule's β_s (affinity), β_pop (conformity's pull), β_nov
+// (curiosity's pull) and σ (noise), then the rating rule's r₀, r₁ and ρ.
+// The examination decay η is not among them: a log records what users
+// consumed, not the slates and ranks they were shown, so nothing in it
+// identifies η; the threshold τ₀ stays fixed because it only sets the
 // scale the others are measured in.
-var FittedParams = []string{"weight_stated", "weight_popularity", "weight_novelty", "noise"}
+var FittedParams = []string{"weight_stated", "weight_popularity", "weight_novelty", "noise", "rating_offset", "rating_scale", "rating_noise"}
+
+// clickParams are the FittedParams of the click rule, searched by fitGrid.
+var clickParams = FittedParams[:4]
 
 // fitGrid is the coarse grid searched before the local refinement.
 var fitGrid = [][]float64{
@@ -77,6 +81,9 @@ func Fit(ctx context.Context, ds *Dataset, base config.Params, opt Options) (con
 	if err != nil {
 		return nil, nil, err
 	}
+	if fitted, err = data.fitRatings(fitted); err != nil {
+		return nil, nil, err
+	}
 	llDefault, err := data.logLik(full)
 	if err != nil {
 		return nil, nil, err
@@ -126,9 +133,16 @@ func evaluateUtility(ctx context.Context, ds *Dataset, params config.Params, opt
 // fitData is what the likelihood is computed over: personas, their probes
 // and whether each probe was liked.
 type fitData struct {
-	cat    *catalog.Catalog
-	states []*personas.State
-	probes []probe
+	cat     *catalog.Catalog
+	states  []*personas.State
+	probes  []probe
+	ratings []rated
+}
+
+// rated is a held-out rating of the fitting split.
+type rated struct {
+	user, item int
+	rating     float64
 }
 
 func newFitData(ds *Dataset, opt Options) (*fitData, error) {
@@ -139,6 +153,12 @@ func newFitData(ds *Dataset, opt Options) (*fitData, error) {
 	f := &fitData{cat: ds.Catalog, states: states}
 	for u := range ds.Users {
 		f.probes = append(f.probes, probes(ds, u, 1, opt)...)
+		user := &ds.Users[u]
+		for k, in := range user.HeldOut {
+			if in.Rating > 0 {
+				f.ratings = append(f.ratings, rated{u, user.HeldIdx[k], in.Rating})
+			}
+		}
 	}
 	if len(f.probes) == 0 {
 		return nil, fmt.Errorf("%w: the seed part has no liked items to fit on", ErrNoUsers)
@@ -189,7 +209,7 @@ func (f *fitData) search(base config.Params) (config.Params, float64, int, error
 	point := make([]int, len(fitGrid))
 	for {
 		p := maps.Clone(base)
-		for k, name := range FittedParams {
+		for k, name := range clickParams {
 			p[name] = fitGrid[k][point[k]]
 		}
 		if _, err := try(p); err != nil {
@@ -202,7 +222,7 @@ func (f *fitData) search(base config.Params) (config.Params, float64, int, error
 	for _, factor := range []float64{1.5, 1.2, 1.08, 1.03} {
 		for improved := true; improved; {
 			improved = false
-			for _, name := range FittedParams {
+			for _, name := range clickParams {
 				for _, up := range []bool{true, false} {
 					p := maps.Clone(best)
 					x := p.Float(name)
@@ -228,6 +248,68 @@ func (f *fitData) search(base config.Params) (config.Params, float64, int, error
 		}
 	}
 	return best, bestLL, evaluated, nil
+}
+
+// ratingGrid is the coarse grid of (r₀, r₁) searched before refinement.
+var ratingGrid = [2][]float64{{0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4}, {0, 1, 2, 3, 4, 5, 6, 8}}
+
+// fitRatings chooses r₀ and r₁ minimising the squared error of the model's
+// noise-free ratings (ρ = 0) on the held-out ratings of the fitting split,
+// by a grid and a coordinate search in steps of 0.25 down to 0.01, then
+// sets ρ to the residual spread left once rounding's own variance (1/12)
+// is taken out: ρ = √max(0, MSE − 1/12). Without ratings params come back
+// unchanged.
+func (f *fitData) fitRatings(params config.Params) (config.Params, error) {
+	if len(f.ratings) == 0 {
+		return params, nil
+	}
+	mse := func(r0, r1 float64) (float64, error) {
+		p := maps.Clone(params)
+		p["rating_offset"], p["rating_scale"], p["rating_noise"] = r0, r1, 0.0
+		b, err := personas.NewBehaviour(personas.UtilityName, personas.BehaviourEnv{Catalog: f.cat}, p)
+		if err != nil {
+			return 0, err
+		}
+		s := b.(personas.Scorer)
+		var sum float64
+		for _, r := range f.ratings {
+			d := s.Rate(f.states[r.user], 0, r.item) - r.rating
+			sum += d * d
+		}
+		return sum / float64(len(f.ratings)), nil
+	}
+	best, bestErr := [2]float64{}, math.Inf(1)
+	try := func(r0, r1 float64) error {
+		e, err := mse(r0, r1)
+		if err == nil && e < bestErr-1e-12 {
+			best, bestErr = [2]float64{r0, r1}, e
+		}
+		return err
+	}
+	for _, r0 := range ratingGrid[0] {
+		for _, r1 := range ratingGrid[1] {
+			if err := try(r0, r1); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, step := range []float64{0.25, 0.1, 0.03, 0.01} {
+		for improved := true; improved; {
+			before := best
+			for _, d := range [][2]float64{{step, 0}, {-step, 0}, {0, step}, {0, -step}} {
+				if r1 := best[1] + d[1]; r1 >= 0 {
+					if err := try(best[0]+d[0], r1); err != nil {
+						return nil, err
+					}
+				}
+			}
+			improved = best != before
+		}
+	}
+	out := maps.Clone(params)
+	out["rating_offset"], out["rating_scale"] = round3(best[0]), round3(best[1])
+	out["rating_noise"] = round3(math.Sqrt(max(0, bestErr-1.0/12)))
+	return out, nil
 }
 
 // next advances a mixed-radix counter over fitGrid; false after the last.

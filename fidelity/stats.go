@@ -174,3 +174,20 @@ func sign(x float64) float64 {
 	}
 	return 0
 }
+
+// meanSD is the mean and the (population) standard deviation of xs, NaN
+// for none.
+func meanSD(xs []float64) (mean, sd metrics.Float) {
+	if len(xs) == 0 {
+		return metrics.Float(math.NaN()), metrics.Float(math.NaN())
+	}
+	var m, ss float64
+	for _, x := range xs {
+		m += x
+	}
+	m /= float64(len(xs))
+	for _, x := range xs {
+		ss += (x - m) * (x - m)
+	}
+	return metrics.Float(m), metrics.Float(math.Sqrt(ss / float64(len(xs))))
+}

@@ -158,3 +158,14 @@ func TestCoverCountByHand(t *testing.T) {
 		t.Errorf("coverCount(empty) = %d", got)
 	}
 }
+
+func TestMeanSDByHand(t *testing.T) {
+	// (1, 3, 5): mean 3; deviations −2, 0, 2 → variance 8/3, sd 1.632993.
+	m, sd := meanSD([]float64{1, 3, 5})
+	if !near(float64(m), 3, 1e-12) || !near(float64(sd), math.Sqrt(8.0/3), 1e-12) {
+		t.Errorf("mean %g sd %g", m, sd)
+	}
+	if m, _ := meanSD(nil); !math.IsNaN(float64(m)) {
+		t.Errorf("mean of nothing %g", m)
+	}
+}

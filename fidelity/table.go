@@ -34,6 +34,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	rt := r.Ratings
 	fmt.Fprintf(w, "\nRatings on %d held-out items: RMSE %s, MAE %s (each user's mean seed rating: RMSE %s, MAE %s)\n",
 		rt.N, f3(float64(rt.RMSE)), f3(float64(rt.MAE)), f3(float64(rt.Baseline.RMSE)), f3(float64(rt.Baseline.MAE)))
+	fmt.Fprintf(w, "Simulated ratings: mean %s, sd %s; real: mean %s, sd %s\n",
+		f3(float64(rt.MeanSimulated)), f3(float64(rt.SDSimulated)), f3(float64(rt.MeanReal)), f3(float64(rt.SDReal)))
 	if v := r.Verdicts; v != nil {
 		rows = rows[:0]
 		for _, s := range v.Recommenders {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/fidelity"
+	"github.com/recloop/recloop/llm/llmtest"
 	"github.com/recloop/recloop/personas"
 )
 
@@ -187,5 +188,30 @@ func TestFidelityBadBehaviour(t *testing.T) {
 	code, _, stderr = cli(t, context.Background(), "fidelity", "--movielens", "../../catalog/testdata/ml-100k", "--behaviour", llmFit, "--fit")
 	if code != ExitInvalid {
 		t.Errorf("--fit with an llm behaviour: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestPersonasFromLogsWithLLMSummary(t *testing.T) {
+	t.Setenv("RECLOOP_FIDELITY_TEST_KEY", "sk-test")
+	server := llmtest.New(t)
+	server.Handle(func(llmtest.ChatRequest) llmtest.Reply {
+		return llmtest.Reply{Content: "You like what the numbers say."}
+	})
+	catPath, logPath := loggedWorld(t)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "llm.yaml", "base_url: "+server.URL()+"\nmodel: test-model\napi_key_env: RECLOOP_FIDELITY_TEST_KEY\ncache: {dir: "+filepath.Join(dir, "cache")+"}\n")
+	out := filepath.Join(dir, "p.yaml")
+	code, _, stderr := cli(t, context.Background(), "personas", "from-logs", "--log", logPath, "--catalog", catPath, "--sample", "3", "--llm", cfg, "--out", out)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	ps, errs := personas.LoadFile(out)
+	if len(errs) > 0 || len(ps) != 3 || server.Count() != 3 {
+		t.Fatalf("%d personas (%v), %d calls", len(ps), errs, server.Count())
+	}
+	for _, p := range ps {
+		if !strings.HasSuffix(p.Description, "You like what the numbers say.") {
+			t.Errorf("%s: %q", p.ID, p.Description)
+		}
 	}
 }
