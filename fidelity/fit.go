@@ -255,36 +255,42 @@ var ratingGrid = [2][]float64{{0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4}, {0, 1, 2, 3, 4, 
 
 // fitRatings chooses r₀ and r₁ minimising the squared error of the model's
 // noise-free ratings (ρ = 0) on the held-out ratings of the fitting split,
-// by a grid and a coordinate search in steps of 0.25 down to 0.01, then
-// sets ρ to the residual spread left once rounding's own variance (1/12)
-// is taken out: ρ = √max(0, MSE − 1/12). Without ratings params come back
+// by a grid and a coordinate search in steps of 0.25 down to 0.01, then ρ
+// (0 to 2 in steps of 0.05) so that the standard deviation of the model's
+// drawn ratings matches the real one. Without ratings params come back
 // unchanged.
 func (f *fitData) fitRatings(params config.Params) (config.Params, error) {
 	if len(f.ratings) == 0 {
 		return params, nil
 	}
-	mse := func(r0, r1 float64) (float64, error) {
+	rate := func(r0, r1, rho float64) ([]float64, error) {
 		p := maps.Clone(params)
-		p["rating_offset"], p["rating_scale"], p["rating_noise"] = r0, r1, 0.0
+		p["rating_offset"], p["rating_scale"], p["rating_noise"] = r0, r1, rho
 		b, err := personas.NewBehaviour(personas.UtilityName, personas.BehaviourEnv{Catalog: f.cat}, p)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		s := b.(personas.Scorer)
-		var sum float64
-		for _, r := range f.ratings {
-			d := s.Rate(f.states[r.user], 0, r.item) - r.rating
-			sum += d * d
+		out := make([]float64, len(f.ratings))
+		for k, r := range f.ratings {
+			out[k] = s.Rate(f.states[r.user], 0, r.item)
 		}
-		return sum / float64(len(f.ratings)), nil
+		return out, nil
+	}
+	truth := make([]float64, len(f.ratings))
+	for k, r := range f.ratings {
+		truth[k] = r.rating
 	}
 	best, bestErr := [2]float64{}, math.Inf(1)
 	try := func(r0, r1 float64) error {
-		e, err := mse(r0, r1)
-		if err == nil && e < bestErr-1e-12 {
+		pred, err := rate(r0, r1, 0)
+		if err != nil {
+			return err
+		}
+		if e := float64(Errors(pred, truth).RMSE); e < bestErr-1e-12 {
 			best, bestErr = [2]float64{r0, r1}, e
 		}
-		return err
+		return nil
 	}
 	for _, r0 := range ratingGrid[0] {
 		for _, r1 := range ratingGrid[1] {
@@ -308,7 +314,20 @@ func (f *fitData) fitRatings(params config.Params) (config.Params, error) {
 	}
 	out := maps.Clone(params)
 	out["rating_offset"], out["rating_scale"] = round3(best[0]), round3(best[1])
-	out["rating_noise"] = round3(math.Sqrt(max(0, bestErr-1.0/12)))
+	_, sdReal := meanSD(truth)
+	bestRho, bestGap := 0.0, math.Inf(1)
+	for k := range 41 {
+		rho := 0.05 * float64(k)
+		draws, err := rate(best[0], best[1], rho)
+		if err != nil {
+			return nil, err
+		}
+		_, sd := meanSD(draws)
+		if gap := math.Abs(float64(sd - sdReal)); gap < bestGap-1e-12 {
+			bestRho, bestGap = rho, gap
+		}
+	}
+	out["rating_noise"] = round3(bestRho)
 	return out, nil
 }
 

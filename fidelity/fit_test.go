@@ -49,6 +49,31 @@ func TestFitRecoversPlantedCoefficients(t *testing.T) {
 	if ll < llPlanted-1e-9 {
 		t.Errorf("search stopped at log-lik %.5f, below the planted point's %.5f", ll, llPlanted)
 	}
+
+	// Ratings drawn with r₀ = 2.5, r₁ = 2 and ρ = 0.4 come back by least
+	// squares, ρ by matching the spread of the real ratings.
+	raters := merge(full, config.Params{"rating_offset": 2.5, "rating_scale": 2.0, "rating_noise": 0.4})
+	rater := utility(t, w.cat, raters).(personas.Scorer)
+	for u := range states {
+		for k := range 30 {
+			item := (u*31 + k*17) % w.cat.Len()
+			data.ratings = append(data.ratings, rated{u, item, rater.Rate(states[u], k, item)})
+		}
+	}
+	fitted, err := data.fitRatings(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ratings: r₀ %.3f r₁ %.3f ρ %.3f", fitted.Float("rating_offset"), fitted.Float("rating_scale"), fitted.Float("rating_noise"))
+	if r0 := fitted.Float("rating_offset"); math.Abs(r0-2.5) > 0.25 {
+		t.Errorf("rating_offset %.3f, want 2.5 ± 0.25", r0)
+	}
+	if r1 := fitted.Float("rating_scale"); math.Abs(r1-2) > 0.4 {
+		t.Errorf("rating_scale %.3f, want 2 ± 0.4", r1)
+	}
+	if rho := fitted.Float("rating_noise"); math.Abs(rho-0.4) > 0.15 {
+		t.Errorf("rating_noise %.3f, want 0.4 ± 0.15", rho)
+	}
 }
 
 func merge(a, b config.Params) config.Params {
