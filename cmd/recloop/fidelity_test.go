@@ -151,7 +151,7 @@ func TestFidelityFit(t *testing.T) {
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Users == 0 || len(rep.Discrimination) != 3 || len(rep.Verdicts.Recommenders) != 4 || len(rep.Fit.Fitted) != 4 {
+	if rep.Users == 0 || len(rep.Discrimination) != 3 || len(rep.Verdicts.Recommenders) != 4 || len(rep.Fit.Fitted) != len(fidelity.FittedParams) {
 		t.Errorf("fidelity.json: %s", data)
 	}
 	for _, d := range rep.Discrimination {
