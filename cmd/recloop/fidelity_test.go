@@ -160,8 +160,17 @@ func TestFidelityFit(t *testing.T) {
 		}
 	}
 
-	// The fitted YAML is a behaviour file fidelity accepts back.
+	// The fitted YAML is a behaviour block a scenario accepts…
 	fitted := filepath.Join(out, "fitted-behaviour.yaml")
+	block, err := os.ReadFile(fitted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scenario := writeFile(t, t.TempDir(), "s.yaml", smallScenario+string(block))
+	if code, _, stderr := cli(t, context.Background(), "validate", scenario); code != ExitOK {
+		t.Errorf("a scenario with the fitted block: exit %d: %s", code, stderr)
+	}
+	// …and a behaviour file fidelity accepts back.
 	out2 := t.TempDir()
 	code, _, stderr = cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--behaviour", fitted,
 		"--recommenders", "popular", "--quiet", "--out", out2)
