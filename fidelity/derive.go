@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -363,4 +364,34 @@ func topFeatures(v []float64, n int, floor float64) []float64 {
 		out[f] = max(0.001, math.Round(v[f]/top*1000)/1000)
 	}
 	return out
+}
+
+// ErrUnknownPersona is returned by Use for a persona no user of the log
+// was derived into.
+var ErrUnknownPersona = errors.New("fidelity: persona matches no user of the log")
+
+// Use replaces the derived personas by ps (a from-logs file, perhaps
+// edited or with LLM-written descriptions) matched by id, and keeps only
+// the users ps names; the split, and the seed log recommenders train on,
+// stay as derived.
+func (d *Dataset) Use(ps []personas.Persona) error {
+	byID := make(map[string]*personas.Persona, len(ps))
+	for i := range ps {
+		byID[ps[i].ID] = &ps[i]
+	}
+	kept := d.Users[:0]
+	for _, u := range d.Users {
+		if p, ok := byID[u.Persona.ID]; ok {
+			u.Persona = *p
+			delete(byID, p.ID)
+			kept = append(kept, u)
+		}
+	}
+	d.Users = kept
+	if len(byID) > 0 {
+		missing := slices.Sorted(maps.Keys(byID))
+		return fmt.Errorf("%w: %s (derive with the same --seed, --holdout and --min-interactions, without --sample)",
+			ErrUnknownPersona, strings.Join(missing[:min(5, len(missing))], ", "))
+	}
+	return nil
 }

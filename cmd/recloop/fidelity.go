@@ -43,6 +43,7 @@ func fidelityCmd(ctx context.Context, env *cliEnv, args []string) error {
 	recs := fs.String("recommenders", strings.Join(fidelity.DefaultRecommenders, ","), "comma-separated recommenders ranked by the verdict check (fewer than two skips it)")
 	rounds := fs.Int("rounds", 5, "simulated rounds of the verdict check")
 	slate := fs.Int("slate", 10, "slate size of the verdict check")
+	personaFile := fs.String("personas", "", "evaluate the personas of this file (written by personas from-logs, perhaps edited) instead of fresh ones; the split still comes from the log")
 	quiet := fs.Bool("quiet", false, "print no table")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -57,6 +58,15 @@ func fidelityCmd(ctx context.Context, env *cliEnv, args []string) error {
 	ds, _, err := lf.load()
 	if err != nil {
 		return err
+	}
+	if *personaFile != "" {
+		ps, errs := personas.LoadFile(*personaFile)
+		if err := errs.Err(); err != nil {
+			return err
+		}
+		if err := ds.Use(ps); err != nil {
+			return withExitCode(ExitInvalid, err)
+		}
 	}
 	client, err := lf.llmStack(env)
 	if err != nil {

@@ -224,3 +224,72 @@ func TestPersonasFromLogsWithLLMSummary(t *testing.T) {
 		}
 	}
 }
+
+// An LLM persona is evaluated through slates: the scripted persona clicks
+// the first item it is shown. A rerun is served from the cache.
+func TestFidelityWithLLMPersona(t *testing.T) {
+	t.Setenv("RECLOOP_FIDELITY_TEST_KEY", "sk-test")
+	server := llmtest.New(t)
+	server.Answer(scriptedPersonas)
+	catPath, logPath := loggedWorld(t)
+	dir := t.TempDir()
+	provider := writeFile(t, dir, "llm.yaml", "base_url: "+server.URL()+"\nmodel: test-model\napi_key_env: RECLOOP_FIDELITY_TEST_KEY\ncache: {dir: "+filepath.Join(dir, "cache")+"}\n")
+	behaviour := writeFile(t, dir, "b.yaml", "behaviour: {model: llm}\n")
+	run := func() []byte {
+		out := t.TempDir()
+		code, _, stderr := cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--sample", "4",
+			"--behaviour", behaviour, "--llm", provider, "--recommenders", "popular,content", "--rounds", "2", "--slate", "5", "--quiet", "--out", out)
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		data, err := os.ReadFile(filepath.Join(out, "fidelity.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	first := run()
+	calls := server.Count()
+	var rep struct {
+		Behaviour      string
+		Discrimination []struct{ Shown, TP, FP int }
+		Verdicts       struct{ Recommenders []struct{ CTR float64 } }
+	}
+	if err := json.Unmarshal(first, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Behaviour != "llm" || len(rep.Discrimination) != 3 || rep.Discrimination[0].Shown == 0 || rep.Discrimination[0].TP+rep.Discrimination[0].FP == 0 {
+		t.Errorf("fidelity.json: %s", first)
+	}
+	if len(rep.Verdicts.Recommenders) != 2 || rep.Verdicts.Recommenders[0].CTR == 0 || calls == 0 {
+		t.Errorf("verdicts %+v after %d calls", rep.Verdicts, calls)
+	}
+	if second := run(); !bytes.Equal(first, second) || server.Count() != calls {
+		t.Errorf("the rerun made %d new calls; same bytes: %v", server.Count()-calls, bytes.Equal(first, second))
+	}
+}
+
+// fidelity --personas evaluates the file's personas (here 5 of a
+// from-logs sample, one with an edited description) on the log's split.
+func TestFidelityWithPersonaFile(t *testing.T) {
+	catPath, logPath := loggedWorld(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.yaml")
+	if code, _, stderr := cli(t, context.Background(), "personas", "from-logs", "--log", logPath, "--catalog", catPath, "--sample", "5", "--out", file); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	out := t.TempDir()
+	code, _, stderr := cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--personas", file, "--recommenders", "", "--quiet", "--out", out)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	data, _ := os.ReadFile(filepath.Join(out, "fidelity.json"))
+	if !bytes.Contains(data, []byte(`"users": 5,`)) {
+		t.Errorf("fidelity.json: %s", data)
+	}
+	stranger := writeFile(t, dir, "s.yaml", "personas:\n  - id: u-nobody\n    interests: {categories: {drama: 1}}\n")
+	code, _, stderr = cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--personas", stranger, "--quiet", "--out", out)
+	if code != ExitInvalid || !strings.Contains(stderr, "u-nobody") {
+		t.Errorf("unknown persona: exit %d, %s", code, stderr)
+	}
+}
