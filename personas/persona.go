@@ -63,6 +63,7 @@ type Persona struct {
 	Description     string        `yaml:"description"`
 	Interests       catalog.Taste `yaml:"interests"`
 	LatentInterests catalog.Taste `yaml:"latent_interests"`
+	Dislikes        catalog.Taste `yaml:"dislikes"` // lower utility and ratings (docs/user-model.md)
 	Traits          Traits        `yaml:"traits"`
 	History         []string      `yaml:"history"`
 	HistorySize     int           `yaml:"history_size"`
@@ -127,6 +128,7 @@ func (p *Persona) where() string {
 func (p Persona) clone() Persona {
 	p.Interests = cloneTaste(p.Interests)
 	p.LatentInterests = cloneTaste(p.LatentInterests)
+	p.Dislikes = cloneTaste(p.Dislikes)
 	p.History = slices.Clone(p.History)
 	p.Segments = slices.Clone(p.Segments)
 	return p
@@ -149,6 +151,7 @@ type Spec struct {
 	Description     string        `yaml:"description"`
 	Interests       catalog.Taste `yaml:"interests"`
 	LatentInterests catalog.Taste `yaml:"latent_interests"`
+	Dislikes        catalog.Taste `yaml:"dislikes"`
 	Traits          TraitSpec     `yaml:"traits"`
 	History         []string      `yaml:"history"`
 	HistorySize     *int          `yaml:"history_size"`
@@ -202,7 +205,7 @@ func fromSpecs(doc *config.Doc, base string, specs []Spec) []Persona {
 		path := config.Index(base, i)
 		p := Persona{
 			ID: r.ID, Name: r.Name, Description: r.Description,
-			Interests: r.Interests, LatentInterests: r.LatentInterests,
+			Interests: r.Interests, LatentInterests: r.LatentInterests, Dislikes: r.Dislikes,
 			History: r.History, Segments: r.Segments, JoinRound: r.JoinRound,
 			src: source{doc: doc, path: path},
 		}
@@ -259,6 +262,7 @@ func checkPersona(doc *config.Doc, path string, p *Persona, historySizeSet bool)
 	}
 	positive := checkTaste(doc, config.Join(path, "interests"), p.Interests)
 	checkTaste(doc, config.Join(path, "latent_interests"), p.LatentInterests)
+	checkTaste(doc, config.Join(path, "dislikes"), p.Dislikes)
 	if !positive {
 		doc.Add(config.Join(path, "interests"), "needs at least one category or tag with a weight above 0")
 	}

@@ -39,9 +39,11 @@ type State struct {
 	Key uint64
 	// Interests is the stated taste over cat.NumFeatures(); it drifts.
 	Interests []float64
-	// Initial and Latent never change after Build; clones share them.
-	Initial []float64
-	Latent  []float64
+	// Initial, Latent and Dislikes never change after Build; clones share
+	// them.
+	Initial  []float64
+	Latent   []float64
+	Dislikes []float64
 	// History is the seed history, then consumption in order.
 	History      []Consumed
 	Exited       bool
@@ -67,6 +69,7 @@ type State struct {
 	interestNorm float64
 	trueNorm     float64 // ‖Interests + Latent‖
 	latentNorm   float64
+	dislikeNorm  float64
 	patienceSet  bool
 }
 
@@ -102,6 +105,7 @@ func Build(ps []Persona, cat *catalog.Catalog, seed uint64) ([]*State, error) {
 func newState(p *Persona, index int, cat *catalog.Catalog, seed uint64) *State {
 	interests, _ := cat.TasteVector(p.Interests)
 	latent, _ := cat.TasteVector(p.LatentInterests)
+	dislikes, _ := cat.TasteVector(p.Dislikes)
 	st := &State{
 		Persona:   p,
 		Index:     index,
@@ -109,12 +113,17 @@ func newState(p *Persona, index int, cat *catalog.Catalog, seed uint64) *State {
 		Interests: interests,
 		Initial:   slices.Clone(interests),
 		Latent:    latent,
+		Dislikes:  dislikes,
 		ExitRound: -1,
 		traits:    p.Traits,
 		consumed:  make([]uint64, (cat.Len()+63)/64),
 		centroid:  make([]float64, cat.NumFeatures()),
 	}
 	st.refresh()
+	for _, w := range dislikes {
+		st.dislikeNorm += w * w
+	}
+	st.dislikeNorm = math.Sqrt(st.dislikeNorm)
 	return st
 }
 

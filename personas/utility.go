@@ -24,6 +24,7 @@ var UtilitySpec = config.Spec{
 		{Name: "weight_latent", Kind: config.Float, Default: 0.6, Min: config.AtLeast(0), Doc: "β_l: weight of the affinity with the latent interests the persona does not know it has."},
 		{Name: "weight_popularity", Kind: config.Float, Default: 0.3, Min: config.AtLeast(0), Doc: "β_pop: weight of popularity, multiplied by the conformity trait."},
 		{Name: "weight_novelty", Kind: config.Float, Default: 0.3, Min: config.AtLeast(0), Doc: "β_nov: weight of novelty (distance from the history), multiplied by the curiosity trait."},
+		{Name: "weight_dislike", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "β_d: weight of the affinity with the persona's dislikes, subtracted from its utility and (times r₁) from its ratings."},
 		{Name: "noise", Kind: config.Float, Default: 0.15, Min: config.AtLeast(0), Doc: "σ: standard deviation of the utility noise."},
 		{Name: "position_bias", Kind: config.Float, Default: 0.8, Min: config.AtLeast(0), Doc: "η: examination falls with rank k as k^−η (0 = every rank equally)."},
 		{Name: "examine_base", Kind: config.Float, Default: 0.5, Min: config.AtLeast(0), Doc: "e₀: examination scale of a persona with activity 0."},
@@ -54,6 +55,7 @@ const positionTable = 64
 type utilityModel struct {
 	cat                          *catalog.Catalog
 	bStated, bLatent, bPop, bNov float64
+	bDislike                     float64
 	sigma                        float64
 	eta, examBase, examActivity  float64
 	threshold, pickinessScale    float64
@@ -70,8 +72,9 @@ func newUtility(env BehaviourEnv, p config.Params) (Behaviour, error) {
 		cat:     env.Catalog,
 		bStated: p.Float("weight_stated"), bLatent: p.Float("weight_latent"),
 		bPop: p.Float("weight_popularity"), bNov: p.Float("weight_novelty"),
-		sigma: p.Float("noise"),
-		eta:   p.Float("position_bias"), examBase: p.Float("examine_base"), examActivity: p.Float("examine_activity"),
+		bDislike: p.Float("weight_dislike"),
+		sigma:    p.Float("noise"),
+		eta:      p.Float("position_bias"), examBase: p.Float("examine_base"), examActivity: p.Float("examine_activity"),
 		threshold: p.Float("threshold"), pickinessScale: p.Float("pickiness_scale"),
 		maxClicks: p.Int("max_clicks"),
 		rOffset:   p.Float("rating_offset"), rScale: p.Float("rating_scale"), rNoise: p.Float("rating_noise"),
@@ -134,20 +137,81 @@ func (m *utilityModel) affinities(st *State, idx int) (stated, latent, truth, hi
 	return stated, latent, truth, history
 }
 
-// utility is U = β_s·aff_s + β_l·aff_l + conformity·β_pop·pop + curiosity·β_nov·nov + σ·ε.
-func (m *utilityModel) utility(st *State, idx, round int, affS, affL, affH float64) float64 {
-	eps := rng.Normal(rng.Key(st.Key, uint64(round), rng.PurposeNoise, uint64(idx)))
-	nov := 1 - affH
-	return m.bStated*affS + m.bLatent*affL +
-		st.traits.Conformity*m.bPop*m.pop[idx] +
-		st.traits.Curiosity*m.bNov*nov +
-		m.sigma*eps
+// dislike is cos(x_i, D), the item's affinity with the persona's dislikes.
+func (m *utilityModel) dislike(st *State, idx int) float64 {
+	if st.dislikeNorm == 0 {
+		return 0
+	}
+	return m.cat.Features(idx).Dot(st.Dislikes) / st.dislikeNorm
 }
 
-// rating is clamp(round(r₀ + r₁·aff_true + ρ·ζ), 1, 5).
+// meanUtility is U₀ = β_s·aff_s + β_l·aff_l + conformity·β_pop·pop +
+// curiosity·β_nov·nov − β_d·aff_d, the utility before noise.
+func (m *utilityModel) meanUtility(st *State, idx int, affS, affL, affH float64) float64 {
+	u := m.bStated*affS + m.bLatent*affL +
+		st.traits.Conformity*m.bPop*m.pop[idx] +
+		st.traits.Curiosity*m.bNov*(1-affH)
+	if st.dislikeNorm > 0 {
+		u -= m.bDislike * m.dislike(st, idx)
+	}
+	return u
+}
+
+// utility is U = U₀ + σ·ε.
+func (m *utilityModel) utility(st *State, idx, round int, affS, affL, affH float64) float64 {
+	eps := rng.Normal(rng.Key(st.Key, uint64(round), rng.PurposeNoise, uint64(idx)))
+	return m.meanUtility(st, idx, affS, affL, affH) + m.sigma*eps
+}
+
+// rating is clamp(round(r₀ + r₁·(aff_true − β_d·aff_d) + ρ·ζ), 1, 5).
 func (m *utilityModel) rating(st *State, idx, round int, affTrue float64) float64 {
 	zeta := rng.Normal(rng.Key(st.Key, uint64(round), rng.PurposeRating, uint64(idx)))
+	if st.dislikeNorm > 0 {
+		affTrue -= m.bDislike * m.dislike(st, idx)
+	}
 	return min(5, max(1, math.Round(m.rOffset+m.rScale*affTrue+m.rNoise*zeta)))
+}
+
+func (m *utilityModel) clickThreshold(st *State) float64 {
+	return m.threshold + m.pickinessScale*st.traits.Pickiness
+}
+
+// Scorer is implemented by behaviours that can judge one item for a
+// persona without showing it a slate, which is what recloop fidelity asks
+// of a behaviour: how likely an examined item is to be clicked, whether
+// this persona in this round would click it, and the rating it would give.
+// None of them changes st.
+type Scorer interface {
+	ClickProbability(st *State, item int) float64
+	WouldClick(st *State, round, item int) bool
+	Rate(st *State, round, item int) float64
+}
+
+// ClickProbability is P(click | examined) = Φ((U₀ − τ)/σ); with σ = 0 it is
+// 1 when U₀ > τ and 0 otherwise. Consumption and the click cap are ignored.
+func (m *utilityModel) ClickProbability(st *State, item int) float64 {
+	affS, affL, _, affH := m.affinities(st, item)
+	z := m.meanUtility(st, item, affS, affL, affH) - m.clickThreshold(st)
+	if m.sigma == 0 {
+		if z > 0 {
+			return 1
+		}
+		return 0
+	}
+	return 0.5 * math.Erfc(-z/(m.sigma*math.Sqrt2))
+}
+
+// WouldClick draws the click decision Decide would make for the examined
+// item in round (the same noise draw), ignoring consumption and the cap.
+func (m *utilityModel) WouldClick(st *State, round, item int) bool {
+	affS, affL, _, affH := m.affinities(st, item)
+	return m.utility(st, item, round, affS, affL, affH) > m.clickThreshold(st)
+}
+
+// Rate is the rating Decide would give the item if clicked in round.
+func (m *utilityModel) Rate(st *State, round, item int) float64 {
+	_, _, affT, _ := m.affinities(st, item)
+	return m.rating(st, item, round, affT)
 }
 
 func (m *utilityModel) initialPatience(st *State) float64 {
@@ -168,7 +232,7 @@ func (m *utilityModel) Decide(_ context.Context, st *State, round int, slate []t
 	}
 	st.SlatesViewed++
 	h0 := len(st.History)
-	threshold := m.threshold + m.pickinessScale*st.traits.Pickiness
+	threshold := m.clickThreshold(st)
 	clicks := 0
 	for k := range slate {
 		sh := &slate[k]
