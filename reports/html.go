@@ -44,6 +44,7 @@ type htmlReport struct {
 	Explanations             *explanationsBlock
 	AB                       *abBlock
 	Drill                    *personasBlock
+	Fidelity                 *fidelityBlock
 	Facts                    factsBlock
 	Errors                   []errorRow
 	Latency                  []latencyRow
@@ -284,6 +285,14 @@ func buildReport(r *metrics.Results, o HTMLOptions) (*htmlReport, error) {
 		default:
 			page.Drill = &personasBlock{Sampled: len(views), Population: population, List: views, Note: fmt.Sprintf("All %d personas.", population)}
 		}
+	}
+	if o.Fidelity != nil {
+		fb, err := readFidelity(o.Fidelity)
+		if err != nil {
+			slog.Warn("report: fidelity section left out", "err", err)
+			fb = &fidelityBlock{Note: "The fidelity check could not be read: " + err.Error() + "."}
+		}
+		page.Fidelity = fb
 	}
 	if o.Verdicts != nil {
 		worst, err := readWorstExplanations(o)

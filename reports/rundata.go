@@ -40,6 +40,8 @@ type HTMLOptions struct {
 	Trajectories Opener
 	// Verdicts opens verdicts.jsonl (nil: no worst-scored explanations).
 	Verdicts Opener
+	// Fidelity opens fidelity.json from recloop fidelity (nil: no section).
+	Fidelity Opener
 	// Titles names items in the drill-down (nil: items show their ids).
 	Titles func(id string) string
 	// PersonaSample is how many personas the drill-down shows; 0 means
@@ -47,8 +49,8 @@ type HTMLOptions struct {
 	PersonaSample int
 }
 
-// RunDirOptions reads trajectories.jsonl and verdicts.jsonl from a run
-// directory, each only if it is there.
+// RunDirOptions reads trajectories.jsonl, verdicts.jsonl and fidelity.json
+// from a run directory, each only if it is there.
 func RunDirOptions(dir string) HTMLOptions {
 	var o HTMLOptions
 	if p := filepath.Join(dir, "trajectories.jsonl"); fileExists(p) {
@@ -56,6 +58,9 @@ func RunDirOptions(dir string) HTMLOptions {
 	}
 	if p := filepath.Join(dir, "verdicts.jsonl"); fileExists(p) {
 		o.Verdicts = fileOpener(p)
+	}
+	if p := filepath.Join(dir, "fidelity.json"); fileExists(p) {
+		o.Fidelity = fileOpener(p)
 	}
 	return o
 }
