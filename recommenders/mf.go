@@ -104,12 +104,17 @@ type mfArrival struct {
 // mfModel is what Recommend reads: the item vectors and their Gram matrix,
 // swapped whole at Observe.
 type mfModel struct {
-	f       int
-	items   []float64 // n × f
-	items32 []float32 // the same, for the scoring loop
-	norms   []float64
-	gram    []float64 // YᵀY + λI, f × f
-	trained bool
+	f     int
+	items []float64 // n × f
+	// active lists the items with a non-zero vector, in catalog order, and
+	// active32 holds their vectors contiguously for the scoring loop; every
+	// other item (never consumed) scores exactly 0.
+	active   []int32
+	active32 []float32
+	zero     []int32
+	norms    []float64
+	gram     []float64 // YᵀY + λI, f × f
+	trained  bool
 }
 
 // firstFitSweeps multiplies the sweeps of the first fit, which starts from
@@ -215,12 +220,18 @@ func (r *mf) fit() {
 			r.sweep(r.itemF, r.userF, n, itemRow)
 		}
 	}
-	m := &mfModel{f: f, items: slices.Clone(r.itemF), items32: make([]float32, n*f), norms: make([]float64, n), trained: entries > 0}
-	for k, v := range m.items {
-		m.items32[k] = float32(v)
-	}
+	m := &mfModel{f: f, items: slices.Clone(r.itemF), norms: make([]float64, n), trained: entries > 0}
 	for i := range n {
-		m.norms[i] = math.Sqrt(dot(m.items[i*f:(i+1)*f], m.items[i*f:(i+1)*f]))
+		y := m.items[i*f : (i+1)*f]
+		m.norms[i] = math.Sqrt(dot(y, y))
+		if m.norms[i] == 0 {
+			m.zero = append(m.zero, int32(i))
+			continue
+		}
+		m.active = append(m.active, int32(i))
+		for _, v := range y {
+			m.active32 = append(m.active32, float32(v))
+		}
 	}
 	m.gram = gram(m.items, f, r.reg)
 	r.model.Store(m)
@@ -379,34 +390,57 @@ func (r *mf) Recommend(ctx context.Context, req Request) (Slate, error) {
 	for k, v := range x {
 		x32[k] = float32(v)
 	}
-	s.top.reset(k)
-	f := m.f
-	for i := range int32(r.cat.Len()) {
-		sc := dot32(m.items32[int(i)*f:int(i)*f+f], x32)
-		if c := (candidate{score: float64(sc), item: i}); s.top.admits(c) && r.eligible(s, i, req.Round) {
-			s.top.push(c)
-		}
-	}
+	r.scoreAll(s, m, x32, k, req.Round)
 	s.slate = append(s.slate[:0], s.top.sorted()...)
 	return r.slate(s.slate, func(_ int, c candidate) string { return r.because[m.nearest(c.item, s.hist)] }), nil
 }
 
-// dot32 is the scoring loop's dot product, with four independent sums so
-// the additions pipeline.
-func dot32(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	k := 0
-	for ; k+4 <= len(a); k += 4 {
-		s0 += a[k] * b[k]
-		s1 += a[k+1] * b[k+1]
-		s2 += a[k+2] * b[k+2]
-		s3 += a[k+3] * b[k+3]
+// scoreAll keeps the k best eligible items by x·y_i in s.top. It is the
+// hot loop of mf: one pass over the non-zero item vectors in memory order
+// (the others score 0 and are only needed when the best k are not all
+// positive), four
+// independent sums so the additions pipeline, and once the heap is full a
+// float32 comparison with the worst kept score rejects most items before
+// any other work.
+func (r *mf) scoreAll(s *scratch, m *mfModel, x []float32, k, round int) {
+	s.top.reset(k)
+	f := m.f
+	x = x[:f]
+	items := m.active32
+	bar := float32(math.Inf(-1))
+	for a, off := 0, 0; off+f <= len(items); a, off = a+1, off+f {
+		y := items[off : off+f : off+f]
+		var s0, s1, s2, s3 float32
+		j := 0
+		for ; j+4 <= f; j += 4 {
+			s0 += y[j] * x[j]
+			s1 += y[j+1] * x[j+1]
+			s2 += y[j+2] * x[j+2]
+			s3 += y[j+3] * x[j+3]
+		}
+		for ; j < f; j++ {
+			s0 += y[j] * x[j]
+		}
+		sc := (s0 + s1) + (s2 + s3)
+		if sc < bar {
+			continue
+		}
+		i := m.active[a]
+		if c := (candidate{score: float64(sc), item: i}); s.top.admits(c) && r.eligible(s, i, round) {
+			s.top.push(c)
+			if len(s.top.h) == k {
+				bar = float32(s.top.h[0].score)
+			}
+		}
 	}
-	for ; k < len(a); k++ {
-		s0 += a[k] * b[k]
+	if len(s.top.h) == k && bar > 0 {
+		return
 	}
-	return (s0 + s1) + (s2 + s3)
+	for _, i := range m.zero {
+		if c := (candidate{item: i}); s.top.admits(c) && r.eligible(s, i, round) {
+			s.top.push(c)
+		}
+	}
 }
 
 // nearest is the consumed item whose vector is closest in cosine to item's.
