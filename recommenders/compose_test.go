@@ -97,3 +97,25 @@ func TestLookupComposed(t *testing.T) {
 		t.Errorf("inner defaults not applied: ε = %g", inner.epsilon)
 	}
 }
+
+func FuzzParseName(f *testing.F) {
+	for _, seed := range []string{"mf", "mmr(mf)", "calibrated(explore(itemknn))", "mmr(", ")(", "mmr(mf))", " explore ( popular ) "} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		layers, err := parseName(name)
+		if err != nil {
+			if !errors.Is(err, ErrBadName) && !errors.Is(err, ErrUnknown) {
+				t.Fatalf("%q: error %v wraps neither sentinel", name, err)
+			}
+			return
+		}
+		again, err := parseName(composeName(layers))
+		if err != nil || !slices.Equal(again, layers) {
+			t.Fatalf("%q parsed to %q, which reparses to %q, %v", name, layers, again, err)
+		}
+		if _, ok := Lookup(name); !ok {
+			t.Fatalf("%q parses but does not look up", name)
+		}
+	})
+}
