@@ -54,7 +54,7 @@ func (c *calibrated) Recommend(ctx context.Context, req Request) (Slate, error) 
 	if err != nil {
 		return Slate{}, err
 	}
-	picked := c.rerank(pool, relevance(pool), p, k)
+	picked := c.fill(c.rerank(pool, relevance(pool), p, k), s, k, req.Round)
 	return c.finish(picked, k, func(e poolEntry, rank int) string {
 		return c.rankNote(e, rank, fmt.Sprintf("to mirror the mix of genres you watch (λ = %g)", c.lambda))
 	}), nil

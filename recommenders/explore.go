@@ -21,6 +21,9 @@ var exploreSpec = config.Spec{
 	},
 }
 
+// exploredRank marks a slot explore filled at random.
+const exploredRank = -1
+
 // exploreTries bounds the rejection sampling of an exploration item before
 // it falls back to a scan from a random start.
 const exploreTries = 32
@@ -61,7 +64,7 @@ func (e *explore) Recommend(ctx context.Context, req Request) (Slate, error) {
 		if rng.Uniform(rng.Key(key, uint64(slot))) < e.epsilon {
 			if i, ok := e.draw(s, req.Round, rng.Key(key, uint64(slot), 1)); ok {
 				s.excluded.add(i)
-				picked = append(picked, poolEntry{item: i, rank: -1})
+				picked = append(picked, poolEntry{item: i, rank: exploredRank})
 				continue
 			}
 		}
@@ -70,8 +73,9 @@ func (e *explore) Recommend(ctx context.Context, req Request) (Slate, error) {
 			next++
 		}
 	}
+	picked = e.fill(picked, s, k, req.Round)
 	return e.finish(picked, k, func(p poolEntry, _ int) string {
-		if p.rank < 0 {
+		if p.rank == exploredRank {
 			return e.note
 		}
 		return ""

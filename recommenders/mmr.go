@@ -50,7 +50,7 @@ func (m *mmr) Recommend(ctx context.Context, req Request) (Slate, error) {
 	if err != nil {
 		return Slate{}, err
 	}
-	picked := m.rerank(pool, relevance(pool), k)
+	picked := m.fill(m.rerank(pool, relevance(pool), k), s, k, req.Round)
 	return m.finish(picked, k, func(e poolEntry, rank int) string {
 		return m.rankNote(e, rank, fmt.Sprintf("for variety (λ = %g)", m.lambda))
 	}), nil

@@ -14,13 +14,16 @@ type reranker struct {
 	inner Recommender
 	name  string
 	pool  int
+	// prior fills the slots an inner leaves empty (one that breaks the
+	// contract or returns short slates) with the catalog's popularity prior.
+	prior *popularity
 }
 
 func newReranker(env Env, name string, inner Recommender, pool int) (*reranker, error) {
 	if env.Catalog == nil {
 		return nil, ErrNoCatalog
 	}
-	w := &reranker{inner: inner, name: name, pool: pool}
+	w := &reranker{inner: inner, name: name, pool: pool, prior: newFallbackPopularity(env.Catalog)}
 	w.init(env.Catalog)
 	return w, nil
 }
@@ -55,6 +58,25 @@ func (w *reranker) candidates(ctx context.Context, req Request, s *scratch, k in
 		out = append(out, poolEntry{item: i, score: it.Score, rank: rank, why: it.Explanation})
 	}
 	return out, nil
+}
+
+// fillerRank marks a slot the wrapper filled from the popularity prior.
+const fillerRank = -2
+
+// fill tops picked up to k with eligible items in the order of the catalog's
+// popularity prior, for when the inner returned fewer usable candidates than
+// the slate needs.
+func (w *reranker) fill(picked []poolEntry, s *scratch, k, round int) []poolEntry {
+	for _, i := range w.prior.order {
+		if len(picked) >= k {
+			break
+		}
+		if w.eligible(s, i, round) {
+			s.excluded.add(i)
+			picked = append(picked, poolEntry{item: i, rank: fillerRank, why: w.prior.expl[i]})
+		}
+	}
+	return picked
 }
 
 // relevance min-max normalises the inner's scores over the pool to [0, 1],
@@ -102,7 +124,7 @@ func (w *reranker) finish(picked []poolEntry, k int, moved func(e poolEntry, ran
 
 // rankNote describes a move from the inner's rank to the wrapper's.
 func (w *reranker) rankNote(e poolEntry, rank int, reason string) string {
-	if e.rank == rank {
+	if e.rank == rank || e.rank < 0 {
 		return ""
 	}
 	dir := "raised"

@@ -177,3 +177,39 @@ func TestExploreShare(t *testing.T) {
 		t.Error("the same user and round explored differently")
 	}
 }
+
+// closingInner counts Close calls and answers with a fixed slate.
+type closingInner struct {
+	fixedInner
+	closed *int
+}
+
+func (c closingInner) Close() error {
+	*c.closed++
+	return nil
+}
+
+func TestWrappersDropWhatTheContractForbidsAndForwardClose(t *testing.T) {
+	// e is released in round 2, a is in the history, "zz" is unknown and b
+	// comes twice: of the inner's items only b, d and f may reach the slate.
+	closed := 0
+	inner := closingInner{fixedInner{items: []string{"e", "a", "zz", "b", "b", "d", "f"}, scores: []float64{7, 6, 5, 4, 3, 2, 1}}, &closed}
+	req := Request{User: "u", Round: 0, K: 5, History: hist("a")}
+	for _, w := range []string{"mmr", "calibrated", "explore"} {
+		t.Run(w, func(t *testing.T) {
+			r := wrapTiny(t, w, inner, map[string]any{"pool": 2})
+			got := recommend(t, r, req)
+			checkContract(t, tinyCatalog(t), req, got)
+			// The inner offered three usable items for a slate of four
+			// eligible ones: c, which it never offered, fills the last slot
+			// from the popularity prior.
+			if last := got.Items[len(got.Items)-1]; w != "explore" && (last.Item != "c" || !strings.HasPrefix(last.Explanation, "popular in drama")) {
+				t.Errorf("got %v", got.Items)
+			}
+			before := closed
+			if err := r.(Closer).Close(); err != nil || closed != before+1 {
+				t.Errorf("Close: %v, inner closed %d times", err, closed-before)
+			}
+		})
+	}
+}
