@@ -117,8 +117,8 @@ type mfModel struct {
 	trained  bool
 }
 
-// firstFitSweeps multiplies the sweeps of the first fit, which starts from
-// random item vectors rather than from the previous round's.
+// firstFitSweeps multiplies the sweeps of the first fit with data, which
+// starts from random item vectors rather than from the previous round's.
 const firstFitSweeps = 5
 
 func (r *mf) weight(rating float64) float32 {
@@ -211,7 +211,7 @@ func (r *mf) fit() {
 	}
 	itemRow := func(i int) []mfEntry { return byItem[counts[i]:counts[i+1]] }
 	sweeps := r.iterations
-	if r.model.Load() == nil {
+	if m := r.model.Load(); m == nil || !m.trained {
 		sweeps *= firstFitSweeps
 	}
 	if entries > 0 {

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -10,14 +11,22 @@ import (
 
 // TestFeedbackLoopScenario runs the built-in feedback-loop scenario and
 // checks the direction of its story, not its numbers (docs/feedback-loop.md
-// has those): under mf consumption narrows from the early rounds to the late
-// ones; calibrated(mf) mirrors the histories more closely and keeps
-// consumption more varied than mf; mmr(mf) shows more varied slates.
+// has those): under mf consumption narrows and the slates drift from the
+// histories between the early rounds and the late ones; calibrated(mf)
+// mirrors the histories more closely and keeps consumption more varied than
+// mf; mmr(mf) shows more varied slates. These directions held for seeds 11,
+// 12 and 13; mf's top-category share trend did not (it rose for 11 and 13
+// only), so it is compared across variants rather than over rounds.
+// FL_PROBE names another scenario file to run the same checks on.
 func TestFeedbackLoopScenario(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs 30 rounds of three variants")
 	}
-	plan, err := Prepare("feedback-loop", Options{})
+	name := "feedback-loop"
+	if p := os.Getenv("FL_PROBE"); p != "" {
+		name = p
+	}
+	plan, err := Prepare(name, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +53,6 @@ func TestFeedbackLoopScenario(t *testing.T) {
 		what string
 		ok   bool
 	}{
-		{"mf: top-category share rises from rounds 1–10 to 20–29", late("mf", metrics.TopCategoryShare) > early("mf", metrics.TopCategoryShare)},
 		{"mf: consumption entropy falls from rounds 1–10 to 20–29", late("mf", metrics.Entropy) < early("mf", metrics.Entropy)},
 		{"mf: calibration KL rises from rounds 1–10 to 20–29", late("mf", metrics.CalibrationKL) > early("mf", metrics.CalibrationKL)},
 		{"calibrated: lower calibration KL than mf", overall("calibrated", metrics.CalibrationKL) < overall("mf", metrics.CalibrationKL)},
