@@ -290,16 +290,19 @@ func dot(a, b []float64) float64 {
 	return s
 }
 
-// alsWork is the memory of one least-squares solve.
+// alsWork is the memory of one least-squares solve, and of a request's
+// fold-in: its history as entries and the user vector it solves to.
 type alsWork struct {
-	f int
-	a []float64
-	b []float64
-	x []float64
+	f       int
+	a       []float64
+	b       []float64
+	entries []mfEntry
+	user    []float64
+	user32  []float32
 }
 
 func newALSWork(f int) *alsWork {
-	return &alsWork{f: f, a: make([]float64, f*f), b: make([]float64, f), x: make([]float64, f)}
+	return &alsWork{f: f, a: make([]float64, f*f), b: make([]float64, f), user: make([]float64, f), user32: make([]float32, f)}
 }
 
 // solve writes to out the x minimising Σ_j c_j (p_j − x·v_j)² + λ‖x‖² over
@@ -380,17 +383,15 @@ func (r *mf) Recommend(ctx context.Context, req Request) (Slate, error) {
 	}
 	ws := r.ws.Get().(*alsWork)
 	defer r.ws.Put(ws)
-	entries := make([]mfEntry, len(s.hist))
+	ws.entries = ws.entries[:0]
 	for j, i := range s.hist {
-		entries[j] = mfEntry{id: i, r: r.weight(s.ratings[j])}
+		ws.entries = append(ws.entries, mfEntry{id: i, r: r.weight(s.ratings[j])})
 	}
-	x := make([]float64, m.f)
-	ws.solve(m.gram, m.items, entries, r.alpha, x)
-	x32 := make([]float32, m.f)
-	for k, v := range x {
-		x32[k] = float32(v)
+	ws.solve(m.gram, m.items, ws.entries, r.alpha, ws.user)
+	for k, v := range ws.user {
+		ws.user32[k] = float32(v)
 	}
-	r.scoreAll(s, m, x32, k, req.Round)
+	r.scoreAll(s, m, ws.user32, k, req.Round)
 	s.slate = append(s.slate[:0], s.top.sorted()...)
 	return r.slate(s.slate, func(_ int, c candidate) string { return r.because[m.nearest(c.item, s.hist)] }), nil
 }
