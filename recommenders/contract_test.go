@@ -20,6 +20,10 @@ var builtins = []struct {
 	{"itemknn", nil},
 	{"content", nil},
 	{"faulty", map[string]any{"inner": "itemknn", "error_rate": 0}},
+	{"mf", nil},
+	{"mmr(mf)", map[string]any{"lambda": 0.5, "inner": map[string]any{"factors": 8}}},
+	{"explore(itemknn)", map[string]any{"epsilon": 0.3}},
+	{"calibrated(explore(content))", map[string]any{"inner": map[string]any{"epsilon": 0.2, "pool": 3}}},
 }
 
 func TestRegistryHasEveryBuiltin(t *testing.T) {

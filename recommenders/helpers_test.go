@@ -48,11 +48,7 @@ func tinyCatalog(t testing.TB) *catalog.Catalog {
 
 func build(t testing.TB, name string, env Env, raw map[string]any) Recommender {
 	t.Helper()
-	spec, ok := Lookup(name)
-	if !ok {
-		t.Fatalf("%s is not registered", name)
-	}
-	params, errs := spec.Resolve(nil, "params", raw)
+	params, errs := Resolve(nil, "params", name, raw)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

@@ -5,7 +5,6 @@ package recommenders
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
@@ -104,18 +103,21 @@ var registry = config.NewRegistry[Factory]("recommender")
 // duplicate name, as database/sql does, because that is a programming error.
 func Register(spec config.Spec, factory Factory) { registry.Register(spec, factory) }
 
-// Lookup returns the spec of a registered recommender.
-func Lookup(name string) (config.Spec, bool) { return registry.Lookup(name) }
+// Lookup returns the spec of a registered recommender, or of a composition
+// such as mmr(itemknn) (the outer wrapper's parameters; see Resolve for the
+// nested inner ones).
+func Lookup(name string) (config.Spec, bool) { return lookupComposed(name) }
 
 // Names lists the registered recommenders, sorted.
 func Names() []string { return registry.Names() }
 
-// New builds a registered recommender. params must come from the spec's
-// Resolve (or Defaults).
+// New builds a registered recommender or a composition such as
+// calibrated(explore(itemknn)). params must come from Resolve, or from the
+// spec's Resolve or Defaults (then inner layers get their defaults).
 func New(name string, env Env, params config.Params) (Recommender, error) {
-	_, factory, ok := registry.Factory(name)
-	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknown, name)
+	layers, err := parseName(name)
+	if err != nil {
+		return nil, err
 	}
-	return factory(env, params)
+	return newComposed(layers, env, params)
 }

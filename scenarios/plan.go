@@ -195,8 +195,7 @@ func asErrors(err error) config.Errors {
 // world (cell or replicate) gets a fresh instance with a seed of its own.
 func (s *Scenario) variant(p *Plan, i int) (simulator.Variant, error) {
 	v := s.Variants[i]
-	spec, _ := recommenders.Lookup(v.Recommender)
-	params, _ := spec.Resolve(nil, "", v.Params)
+	params, _ := recommenders.Resolve(nil, "", v.Recommender, v.Params)
 	env := recommenders.Env{Catalog: p.Catalog, Interactions: p.Interactions, Seed: rng.Key(s.Seed, rng.StringKey(v.Name), rng.PurposeRecommender), Variant: v.Name, Dir: s.dir}
 	if p.LLM != nil {
 		env.LLM = p.LLM

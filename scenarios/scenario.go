@@ -369,11 +369,10 @@ func (s *Scenario) validateVariants() {
 			s.doc.Add(config.Join(at, "name"), "variant %q is named twice", v.Name)
 		}
 		seen[v.Name] = true
-		spec, ok := recommenders.Lookup(v.Recommender)
-		if !ok {
-			s.doc.Add(config.Join(at, "recommender"), "unknown recommender %q (known: %s)", v.Recommender, strings.Join(recommenders.Names(), ", "))
+		if err := recommenders.Check(v.Recommender); err != nil {
+			s.doc.Add(config.Join(at, "recommender"), "%s", strings.TrimPrefix(err.Error(), "recommenders: "))
 		} else {
-			_, errs := spec.Resolve(s.doc, config.Join(at, "params"), v.Params)
+			_, errs := recommenders.Resolve(s.doc, config.Join(at, "params"), v.Recommender, v.Params)
 			s.doc.Append(errs...)
 		}
 		if v.Timeout != "" {

@@ -26,6 +26,11 @@ var listCommand = command{
 				spec, _ := recommenders.Lookup(name)
 				fmt.Fprintln(w, spec.Markdown())
 			}
+			fmt.Fprint(w, "## Wrappers\n\nWritten around a recommender, for example `mmr(itemknn)`; the inner's parameters go under `inner:`.\n\n")
+			for _, name := range recommenders.Wrappers() {
+				spec, _ := recommenders.LookupWrapper(name)
+				fmt.Fprintln(w, spec.Markdown())
+			}
 			fmt.Fprint(w, "## Behaviour models\n\n")
 			for _, name := range personas.BehaviourNames() {
 				spec, _ := personas.LookupBehaviour(name)
@@ -37,6 +42,11 @@ var listCommand = command{
 		for _, name := range recommenders.Names() {
 			spec, _ := recommenders.Lookup(name)
 			fmt.Fprintf(w, "  %-10s %s (params: %s)\n", name, firstSentence(spec.Summary), strings.Join(spec.ParamNames(), ", "))
+		}
+		fmt.Fprintln(w, "Wrappers (write them around a recommender: mmr(itemknn), calibrated(explore(mf))):")
+		for _, name := range recommenders.Wrappers() {
+			spec, _ := recommenders.LookupWrapper(name)
+			fmt.Fprintf(w, "  %-10s %s (params: %s, inner)\n", name, firstSentence(spec.Summary), strings.Join(spec.ParamNames(), ", "))
 		}
 		fmt.Fprintln(w, "Behaviour models:")
 		for _, name := range personas.BehaviourNames() {
