@@ -274,7 +274,7 @@ var gateExtras = []string{"p50_latency_ms", "p95_latency_ms", "p99_latency_ms", 
 
 // GateMetricKnown reports whether a gate may name metric.
 func GateMetricKnown(metric string) bool {
-	if _, ok := Definitions[metric]; ok {
+	if _, ok := Definitions[metric]; ok || isOutcomeMetric(metric) {
 		return true
 	}
 	for _, x := range gateExtras {
