@@ -14,7 +14,7 @@ import (
 const (
 	// Conversion is the share of impressions that reached the funnel's last
 	// stage (purchase, complete); ConversionPrefix + stage names the share
-	// that reached each stage after the click.
+	// that reached each stage between the click and the last.
 	Conversion       = "conversion"
 	ConversionPrefix = "conversion_"
 	MeanDwell        = "mean_dwell"
@@ -117,7 +117,8 @@ func (a *Aggregator) outcomeMetrics() []personaMetric {
 	o := &a.outcomes
 	var out []personaMetric
 	if o.engaged() {
-		for j := 1; j < len(o.funnel); j++ {
+		// The last stage is Conversion itself.
+		for j := 1; j < len(o.funnel)-1; j++ {
 			out = append(out, personaMetric{ConversionPrefix + o.funnel[j], func(ps *personaState) float64 {
 				return ps.reachedShare(j)
 			}})

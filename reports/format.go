@@ -76,6 +76,9 @@ func infoFor(name string) metricInfo {
 	if info, ok := metricInfos[name]; ok {
 		return info
 	}
+	if info, ok := outcomeInfo(name); ok {
+		return info
+	}
 	return metricInfo{label: name, short: name}
 }
 

@@ -33,6 +33,7 @@ type htmlReport struct {
 	Variants                 []variantHeader
 	Verdict                  verdictBlock
 	Scorecard                scorecard
+	Bands                    *htmlBands
 	Segments                 []segmentTable
 	OverRounds, FilterBubble []chart
 	RoundsNote               string
@@ -250,6 +251,7 @@ func buildReport(r *metrics.Results, o HTMLOptions) (*htmlReport, error) {
 	}
 	page.Verdict = verdictFor(r)
 	page.Scorecard = scorecardFor(r)
+	page.Bands = bandsFor(r)
 	page.Glossary = glossary(r.Definitions)
 
 	cs := &chartSet{}

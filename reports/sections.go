@@ -56,6 +56,9 @@ func textFor(name string, defs map[string]string) chartText {
 	if t, ok := chartTexts[name]; ok {
 		return t
 	}
+	if t, ok := outcomeTexts[name]; ok {
+		return t
+	}
 	t := chartText{explain: defs[name]}
 	switch infoFor(name).dir {
 	case higherBetter:

@@ -162,7 +162,14 @@ func Table(w io.Writer, r *metrics.Results) error {
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("reports: write table: %w", err)
 	}
-	for _, g := range tableGroups() {
+	groups := tableGroups()
+	if g, ok := outcomeGroup(r); ok {
+		groups = append(groups[:1], append([]tableGroup{g}, groups[1:]...)...)
+	}
+	if g, ok := bandGroup(r); ok {
+		groups = append(groups, g)
+	}
+	for _, g := range groups {
 		if err := writeGroup(w, r, g); err != nil {
 			return err
 		}

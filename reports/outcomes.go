@@ -1,0 +1,241 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/recloop/recloop/metrics"
+)
+
+// outcomeInfos present the metrics of runs with a funnel or returning
+// personas.
+var outcomeInfos = map[string]metricInfo{
+	metrics.Conversion:      display("Conversion", "Conv.", true, higherBetter),
+	metrics.MeanDwell:       display("Mean completion", "Dwell", true, higherBetter),
+	metrics.BounceRate:      display("Bounce rate", "Bounce", true, lowerBetter),
+	metrics.WeightedOutcome: display("Weighted outcome", "Outcome", false, higherBetter),
+	metrics.SearchRate:      display("Search fallback rate", "Search", true, lowerBetter),
+	metrics.RoundsRetained:  display("Rounds retained", "Retained", false, higherBetter),
+	metrics.ReturnGap:       display("Rounds between visits", "Gap", false, lowerBetter),
+	metrics.Retention:       display("Retention", "Retention", true, higherBetter),
+}
+
+var outcomeTexts = map[string]chartText{
+	metrics.Retention: {"Share of the personas that have joined who have not churned (stopped coming back) by each round: the survival curve.",
+		"higher and flat; a steep fall means the recommender drives people away.", ""},
+}
+
+// outcomeInfo describes an outcome metric, including a funnel stage's
+// conversion ("conversion_add_to_cart").
+func outcomeInfo(name string) (metricInfo, bool) {
+	if info, ok := outcomeInfos[name]; ok {
+		return info, true
+	}
+	if stage, ok := strings.CutPrefix(name, metrics.ConversionPrefix); ok && stage != "" {
+		return display("Conversion to "+stage, "→"+stage, true, higherBetter), true
+	}
+	return metricInfo{}, false
+}
+
+// outcomeGroup is the terminal table of funnel, engagement-depth and
+// retention metrics; ok is false when no variant has any.
+func outcomeGroup(r *metrics.Results) (tableGroup, bool) {
+	var cols []column
+	for _, name := range headlineNamesOf(r) {
+		if _, ok := outcomeInfo(name); ok {
+			cols = append(cols, metricColumn(name))
+		}
+	}
+	if hasRounds(r, metrics.Retention) {
+		cols = append(cols, column{header: "Retention by round ↑", cell: func(v *metrics.VariantResult) string {
+			return retentionCell(v.Rounds[metrics.Retention])
+		}})
+	}
+	if len(cols) == 0 {
+		return tableGroup{}, false
+	}
+	return tableGroup{
+		title: "Outcomes beyond the click",
+		notes: "Conversion = shown items that reached the stage; completion = how much of a clicked item was consumed; " +
+			"bounce = a click left almost at once; weighted outcome = value per visit with the scenario's stage weights; " +
+			"rounds retained = rounds until a persona stopped coming back.",
+		cols: cols,
+	}, true
+}
+
+// headlineNamesOf lists every headline metric any variant has, in the
+// variants' own order.
+func headlineNamesOf(r *metrics.Results) []string {
+	var names []string
+	seen := map[string]bool{}
+	for i := range r.Variants {
+		for _, m := range r.Variants[i].Metrics {
+			if !seen[m.Name] {
+				seen[m.Name] = true
+				names = append(names, m.Name)
+			}
+		}
+	}
+	return names
+}
+
+// retentionCell samples the retention curve at five rounds.
+func retentionCell(curve []metrics.Float) string {
+	n := len(curve)
+	if n == 0 {
+		return undefined
+	}
+	var lines []string
+	last := -1
+	for _, t := range []int{0, n / 4, n / 2, 3 * n / 4, n - 1} {
+		if t == last {
+			continue
+		}
+		last = t
+		lines = append(lines, "r"+strconv.Itoa(t)+" "+formatPercent(float64(curve[t])))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// bandLabels name the band metrics that are not headline metrics.
+var bandLabels = map[string]string{
+	metrics.ColdCTRRatio: "Cold/warm CTR ratio",
+	"p95_latency_ms":     "P95 latency (ms)",
+}
+
+func bandLabel(metric string) string {
+	if l, ok := bandLabels[metric]; ok {
+		return l
+	}
+	return infoFor(metric).label
+}
+
+// bandText prints a band's range in its metric's unit: "5.0–20.0%", "< 200".
+func bandText(b metrics.Band) string {
+	info := infoFor(b.Metric)
+	f := func(x float64) string { return info.format(metrics.Float(x)) }
+	switch {
+	case b.Low != nil && b.High != nil:
+		return f(*b.Low) + " – " + f(*b.High)
+	case b.High != nil:
+		return "≤ " + f(*b.High)
+	case b.Low != nil:
+		return "≥ " + f(*b.Low)
+	}
+	return ""
+}
+
+// bandCell is a variant's value of the band's metric and where it falls.
+func bandCell(r *metrics.Results, b metrics.Band, variant string) string {
+	x, ok := r.BandValue(b, variant)
+	if !ok || math.IsNaN(x) {
+		return undefined
+	}
+	return infoFor(b.Metric).format(metrics.Float(x)) + "\n" + b.Place(x)
+}
+
+// bandGroup places every variant against the reference bands whose metric
+// the results hold.
+func bandGroup(r *metrics.Results) (tableGroup, bool) {
+	var cols []column
+	for _, b := range r.Bands {
+		if !bandApplies(r, b) {
+			continue
+		}
+		cols = append(cols, column{header: bandLabel(b.Metric) + " (typical " + bandText(b) + ")", cell: func(v *metrics.VariantResult) string {
+			return bandCell(r, b, v.Name)
+		}})
+	}
+	if len(cols) == 0 {
+		return tableGroup{}, false
+	}
+	return tableGroup{
+		title: "Against typical industry ranges",
+		notes: "Rough reference bands from published production figures (docs/metrics.md gives sources); " +
+			"a product can sit outside one for good reasons. Set your own under bands: in the scenario.",
+		cols: cols,
+	}, true
+}
+
+// bandApplies reports whether any variant has a value for the band's metric.
+func bandApplies(r *metrics.Results, b metrics.Band) bool {
+	for i := range r.Variants {
+		if x, ok := r.BandValue(b, r.Variants[i].Name); ok && !math.IsNaN(x) {
+			return true
+		}
+	}
+	return false
+}
+
+// tradeOffSentence says plainly when a candidate wins clicks but loses
+// what clicks are for (weighted outcome, conversion, retention), or the
+// other way round; "" when there is no such split.
+func tradeOffSentence(r *metrics.Results, candidate string) string {
+	ctr, ok := findComparison(r.Comparisons, candidate, metrics.CTR, "")
+	if !ok || !significant(ctr) {
+		return ""
+	}
+	up := ctr.Diff > 0
+	var moves []string
+	for _, name := range []string{metrics.WeightedOutcome, metrics.Conversion, metrics.RoundsRetained} {
+		c, ok := findComparison(r.Comparisons, candidate, name, "")
+		if !ok || !significant(c) || (c.Diff > 0) == up {
+			continue
+		}
+		info := infoFor(name)
+		verb := "falls"
+		if !up {
+			verb = "rises"
+		}
+		moves = append(moves, fmt.Sprintf("%s %s by %s (%s)", strings.ToLower(info.label), verb, amount(info, c.Diff), ciText(info, c)))
+	}
+	if len(moves) == 0 {
+		return ""
+	}
+	name := oneLine(candidate)
+	if up {
+		return fmt.Sprintf("Trade-off: %s wins on clicks but loses on outcomes — %s.", name, strings.Join(moves, ", "))
+	}
+	return fmt.Sprintf("Trade-off: %s loses on clicks but wins on outcomes — %s.", name, strings.Join(moves, ", "))
+}
+
+// htmlBands is the report's reference-band table.
+type htmlBands struct {
+	Columns []string
+	Rows    []htmlBandRow
+}
+
+type htmlBandRow struct {
+	Label, Range string
+	Cells        []htmlBandCell
+}
+
+type htmlBandCell struct{ Value, Place string }
+
+func bandsFor(r *metrics.Results) *htmlBands {
+	var hb htmlBands
+	for i := range r.Variants {
+		hb.Columns = append(hb.Columns, r.Variants[i].Name)
+	}
+	for _, b := range r.Bands {
+		if !bandApplies(r, b) {
+			continue
+		}
+		row := htmlBandRow{Label: bandLabel(b.Metric), Range: bandText(b)}
+		for i := range r.Variants {
+			x, ok := r.BandValue(b, r.Variants[i].Name)
+			if !ok || math.IsNaN(x) {
+				row.Cells = append(row.Cells, htmlBandCell{Value: undefined})
+				continue
+			}
+			row.Cells = append(row.Cells, htmlBandCell{Value: infoFor(b.Metric).format(metrics.Float(x)), Place: b.Place(x)})
+		}
+		hb.Rows = append(hb.Rows, row)
+	}
+	if len(hb.Rows) == 0 {
+		return nil
+	}
+	return &hb
+}
