@@ -128,10 +128,15 @@ func bandText(b metrics.Band) string {
 }
 
 // bandCell is a variant's value of the band's metric and where it falls.
+// Wall-clock figures show only where they fall: the table holds no number
+// that differs between two runs of the same scenario.
 func bandCell(r *metrics.Results, b metrics.Band, variant string) string {
 	x, ok := r.BandValue(b, variant)
 	if !ok || math.IsNaN(x) {
 		return undefined
+	}
+	if strings.HasSuffix(b.Metric, "_latency_ms") {
+		return b.Place(x)
 	}
 	return infoFor(b.Metric).format(metrics.Float(x)) + "\n" + b.Place(x)
 }
