@@ -240,6 +240,11 @@ func lookup(r *Results, metric, variant, segment string) (float64, bool) {
 		if v.RecommenderLLM != nil {
 			return float64(v.RecommenderLLM.HallucinationRate), true
 		}
+	case Retention:
+		// The share still coming back at the end of the run.
+		if curve := v.Rounds[Retention]; len(curve) > 0 {
+			return float64(curve[len(curve)-1]), true
+		}
 	case "interview_satisfaction":
 		if v.Voices != nil {
 			return float64(v.Voices.Satisfaction.Value), true
