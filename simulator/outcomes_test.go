@@ -161,4 +161,3 @@ func TestEngagedRunIsDeterministic(t *testing.T) {
 		}
 	}
 }
-
