@@ -90,3 +90,51 @@ func TestLLMPersonasActThroughTheFunnelAndSearch(t *testing.T) {
 		}
 	}
 }
+
+// The built-in engagement scenario: the click-maximiser wins CTR and loses
+// weighted outcome and retention, with CIs that exclude zero, and says so.
+func TestEngagementScenarioShowsTheTradeOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 200-persona run")
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := cli(t, context.Background(), "run", "--out", out, "engagement")
+	if code != ExitGateFailed {
+		t.Fatalf("exit %d, want %d (the outcome gates fail): %s", code, ExitGateFailed, stderr)
+	}
+	var res metrics.Results
+	if err := json.Unmarshal(readFile(t, out, "results.json"), &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		metric string
+		up     bool
+	}{{metrics.CTR, true}, {metrics.WeightedOutcome, false}, {metrics.RoundsRetained, false}, {metrics.Conversion, false}} {
+		var found bool
+		for _, c := range res.Comparisons {
+			if c.Metric != tt.metric || c.Segment != "" || c.Candidate != "click-trend" {
+				continue
+			}
+			found = true
+			if tt.up && !(c.CILow > 0) || !tt.up && !(c.CIHigh < 0) {
+				t.Errorf("%s: click-trend − content = %v, 95%% CI [%v, %v]; want the CI on the %v side of 0", tt.metric, c.Diff, c.CILow, c.CIHigh, map[bool]string{true: "positive", false: "negative"}[tt.up])
+			}
+		}
+		if !found {
+			t.Errorf("no comparison on %s", tt.metric)
+		}
+	}
+	assertOutput(t, stdout, "Trade-off: click-trend wins on clicks but loses on outcomes — weighted outcome falls",
+		"rounds retained falls", "Outcomes beyond the click", "Retention by round")
+	report := string(readFile(t, out, "report.html"))
+	assertOutput(t, report, "Trade-off: click-trend wins on clicks", "Retention over rounds")
+}
+
+func assertOutput(t *testing.T, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
