@@ -13,20 +13,7 @@ var shopFunnel = Engagement{Funnel: []string{"click", "add_to_cart", "purchase"}
 
 func newEngagedModel(tb testing.TB, params config.Params, eng Engagement) *utilityModel {
 	tb.Helper()
-	spec, _ := LookupBehaviour(UtilityName)
-	raw := map[string]any{}
-	for k, v := range params {
-		raw[k] = v
-	}
-	resolved, errs := spec.Resolve(nil, "behaviour", raw)
-	if len(errs) > 0 {
-		tb.Fatal(errs)
-	}
-	b, err := NewBehaviour(UtilityName, BehaviourEnv{Catalog: tinyCatalog(tb), Seed: 1, Engagement: eng}, resolved)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b.(*utilityModel)
+	return newModelIn(tb, BehaviourEnv{Catalog: tinyCatalog(tb), Seed: 1, Engagement: eng}, params)
 }
 
 // tinyPersona has I = (comedy 0.6, drama 0.8), L = (documentary 1),
