@@ -36,6 +36,7 @@ type htmlReport struct {
 	Bands                    *htmlBands
 	Segments                 []segmentTable
 	OverRounds, FilterBubble []chart
+	Outcomes                 []chart
 	RoundsNote               string
 	FilterBubbleFacts        []explainedRow
 	Serendipity              []chart
@@ -255,6 +256,7 @@ func buildReport(r *metrics.Results, o HTMLOptions) (*htmlReport, error) {
 	page.Glossary = glossary(r.Definitions)
 
 	cs := &chartSet{}
+	page.Outcomes = outcomeCharts(cs, r)
 	page.OverRounds, page.RoundsNote = overRoundsCharts(cs, r)
 	page.FilterBubble, page.FilterBubbleFacts = filterBubble(cs, r)
 	page.Serendipity, page.SerendipityNote = serendipityCharts(cs, r)

@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,6 +24,14 @@ var outcomeInfos = map[string]metricInfo{
 }
 
 var outcomeTexts = map[string]chartText{
+	metrics.Conversion: {"Share of shown items that went all the way down the funnel (a purchase, a completed film).",
+		"higher: what the clicks are for.", ""},
+	metrics.BounceRate: {"Share of clicks left almost at once: the item was not what the slate promised.",
+		"lower.", ""},
+	metrics.WeightedOutcome: {"Value per visit: each clicked item weighted by the deepest funnel stage it reached, a bounce by its own (negative) weight.",
+		"higher; a variant that wins clicks but loses here is buying clicks, not value.", "per visit"},
+	metrics.RoundsRetained: {"Rounds a persona kept coming back before it churned (to the end of the run if it never did).",
+		"higher: people come back to recommendations that serve them.", "rounds"},
 	metrics.Retention: {"Share of the personas that have joined who have not churned (stopped coming back) by each round: the survival curve.",
 		"higher and flat; a steep fall means the recommender drives people away.", ""},
 }
@@ -243,4 +252,31 @@ func bandsFor(r *metrics.Results) *htmlBands {
 		return nil
 	}
 	return &hb
+}
+
+// outcomeCharts draws, with a funnel or returning personas, each outcome
+// metric by variant with its CI (stage conversions first, then the last
+// stage's, bounce rate, weighted outcome, rounds retained) and the
+// retention curve.
+func outcomeCharts(s *chartSet, r *metrics.Results) []chart {
+	first := len(s.charts)
+	var names []string
+	for _, name := range headlineNamesOf(r) {
+		if _, ok := outcomeInfo(name); ok && name != metrics.MeanDwell && name != metrics.ReturnGap && name != metrics.SearchRate {
+			names = append(names, name)
+		}
+	}
+	for _, name := range orderNames(names) {
+		rows, groups := variantIntervals(r, name)
+		if len(groups) == 0 {
+			continue
+		}
+		info, text := infoFor(name), textFor(name, r.Definitions)
+		s.intervalChart(chart{ID: s.nextID(name), Title: info.label + " by variant", Explain: text.explain, Good: text.good},
+			info, axisName(info, text.unit)+", 95% CI", rows, groups, nil, false, nil)
+	}
+	if hasRounds(r, metrics.Retention) {
+		s.metricLineChart(r, metrics.Retention)
+	}
+	return slices.Clone(s.charts[first:])
 }

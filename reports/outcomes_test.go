@@ -75,5 +75,9 @@ func TestTableShowsOutcomesAndBands(t *testing.T) {
 
 func TestHTMLShowsBandsAndRetention(t *testing.T) {
 	out := string(render(t, HTML, tradeOff()))
-	assertContains(t, out, `id="bands"`, "Against typical industry ranges", `class="band-within"`, "Retention over rounds", "Weighted outcome")
+	assertContains(t, out, `id="bands"`, "Against typical industry ranges", `class="band-within"`, `<h2 id="outcomes">`,
+		"Retention over rounds", "Weighted outcome by variant", "Rounds retained by variant", "Conversion to add_to_cart by variant")
+	if strings.Contains(string(render(t, HTML, sample())), `id="outcomes"`) {
+		t.Error("an outcomes section without outcome metrics")
+	}
 }
