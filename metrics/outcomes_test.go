@@ -166,6 +166,16 @@ func TestOutcomeComparisonsAndGates(t *testing.T) {
 	if !found {
 		t.Fatal("no rounds-retained comparison")
 	}
+	// Log-rank, B against A: B's p1 (1 round, churned) and p2 (1, churned);
+	// A's p1 (4, censored) and p2 (2, churned). At t = 1 all four are at
+	// risk and both B personas churn: E₁ = 2·2/4 = 1, V = 2·½·½·2/3 = 1/3;
+	// at t = 2 only A's two are at risk: n₁ = 0 adds nothing. χ² = 1²/(1/3) = 3.
+	if len(res.Survival) != 1 {
+		t.Fatalf("survival tests: %+v", res.Survival)
+	}
+	if s := res.Survival[0]; s.Candidate != "B" || s.CandidateChurned != 2 || s.BaselineChurned != 1 || !approx(float64(s.Expected), 1) || !approx(float64(s.ChiSquare), 3) {
+		t.Errorf("survival %+v, want B: 2 churned, 1 expected, χ² 3", s)
+	}
 	for _, tt := range []struct {
 		check string
 		want  string
@@ -210,5 +220,24 @@ func TestBandPlacement(t *testing.T) {
 	latency := Band{Metric: "p95_latency_ms", High: bandEdge(200)}
 	if latency.Place(0) != BandWithin || latency.Place(250) != BandAbove {
 		t.Error("an open lower side")
+	}
+}
+
+// Candidate (1, churned), (2, churned), (3, still there); baseline (2,
+// churned), (3, there), (3, there). Event times 1 and 2:
+//
+//	t = 1: n₁ = 3, n₂ = 3, d = 1 (candidate): E₁ += 1·3/6 = 0.5, V += 1·½·½·5/5 = 0.25
+//	t = 2: n₁ = 2, n₂ = 3, d = 2 (one each):  E₁ += 2·2/5 = 0.8, V += 2·(2/5)(3/5)·3/4 = 0.36
+//
+// O₁ = 2, E₁ = 1.3, V = 0.61: χ² = 0.7² / 0.61 = 0.803279, p = erfc(√(χ²/2)) = 0.370115.
+func TestLogRankByHand(t *testing.T) {
+	cand := []survivalTime{{1, true}, {2, true}, {3, false}}
+	base := []survivalTime{{2, true}, {3, false}, {3, false}}
+	o, e, chi2, p := logRank(cand, base)
+	if o != 2 || !approx(e, 1.3) || math.Abs(chi2-0.803279) > 1e-6 || math.Abs(p-0.370115) > 1e-6 {
+		t.Errorf("O = %d, E = %v, χ² = %v, p = %v; want 2, 1.3, 0.803279, 0.370115", o, e, chi2, p)
+	}
+	if _, _, chi2, p := logRank([]survivalTime{{3, false}}, []survivalTime{{3, false}}); !math.IsNaN(chi2) || !math.IsNaN(p) {
+		t.Errorf("no event must leave the test undefined, got χ² %v p %v", chi2, p)
 	}
 }

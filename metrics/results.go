@@ -43,6 +43,9 @@ type Results struct {
 	// variant in (DefaultBands with the scenario's overrides), filled in
 	// by the runner.
 	Bands []Band `json:"bands,omitempty"`
+	// Survival holds, for runs with returning personas and a baseline, a
+	// log-rank test of each candidate's retention against the baseline's.
+	Survival []Survival `json:"survival,omitempty"`
 }
 
 // Pairwise is one candidate variant's blind comparison with the baseline.

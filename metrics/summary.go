@@ -121,6 +121,7 @@ func (a *Aggregator) Results() *Results {
 		jobs = append(jobs, a.variantResult(&res.Variants[k], v, segments, res.Rounds)...)
 	}
 	jobs = append(jobs, a.compare(res, segments)...)
+	a.survival(res)
 	res.Fingerprint = a.fingerprint(res)
 	res.PersonaIDs = a.personaIDs()
 	for k, v := range a.variants {

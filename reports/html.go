@@ -37,6 +37,7 @@ type htmlReport struct {
 	Segments                 []segmentTable
 	OverRounds, FilterBubble []chart
 	Outcomes                 []chart
+	SurvivalNotes            []string
 	RoundsNote               string
 	FilterBubbleFacts        []explainedRow
 	Serendipity              []chart
@@ -257,6 +258,7 @@ func buildReport(r *metrics.Results, o HTMLOptions) (*htmlReport, error) {
 
 	cs := &chartSet{}
 	page.Outcomes = outcomeCharts(cs, r)
+	page.SurvivalNotes = survivalSentences(r)
 	page.OverRounds, page.RoundsNote = overRoundsCharts(cs, r)
 	page.FilterBubble, page.FilterBubbleFacts = filterBubble(cs, r)
 	page.Serendipity, page.SerendipityNote = serendipityCharts(cs, r)

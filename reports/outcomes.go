@@ -70,8 +70,40 @@ func outcomeGroup(r *metrics.Results) (tableGroup, bool) {
 		notes: "Conversion = shown items that reached the stage; completion = how much of a clicked item was consumed; " +
 			"bounce = a click left almost at once; weighted outcome = value per visit with the scenario's stage weights; " +
 			"rounds retained = rounds until a persona stopped coming back.",
-		cols: cols,
+		cols:   cols,
+		footer: survivalSentences(r),
 	}, true
+}
+
+// survivalSentences state each log-rank test of retention in words.
+func survivalSentences(r *metrics.Results) []string {
+	var out []string
+	for _, s := range r.Survival {
+		if !s.P.Defined() {
+			out = append(out, fmt.Sprintf("Survival: no persona churned under %s or %s, so there is nothing to test.",
+				oneLine(s.Candidate), oneLine(s.Baseline)))
+			continue
+		}
+		verdict := "no significant difference in churn"
+		switch {
+		case float64(s.P) < significance && float64(s.CandidateChurned) > float64(s.Expected):
+			verdict = oneLine(s.Candidate) + " loses people faster"
+		case float64(s.P) < significance:
+			verdict = oneLine(s.Candidate) + " keeps people longer"
+		}
+		out = append(out, fmt.Sprintf("Survival (log-rank, %s against %s): %d churned where %s were expected at %s's rate "+
+			"(%d churned under %s); χ² = %s, %s: %s.", oneLine(s.Candidate), oneLine(s.Baseline), s.CandidateChurned,
+			formatNumber(float64(s.Expected)), oneLine(s.Baseline), s.BaselineChurned, oneLine(s.Baseline),
+			formatNumber(float64(s.ChiSquare)), pText(float64(s.P)), verdict))
+	}
+	return out
+}
+
+func pText(p float64) string {
+	if p < 0.001 {
+		return "p < 0.001"
+	}
+	return "p = " + strconv.FormatFloat(p, 'f', 3, 64)
 }
 
 // headlineNamesOf lists every headline metric any variant has, in the

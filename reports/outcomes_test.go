@@ -35,7 +35,26 @@ func tradeOff() *metrics.Results {
 		cmp(metrics.RoundsRetained, -8, -9, -7),
 	}
 	r.Bands = metrics.DefaultBands()
+	r.Survival = []metrics.Survival{{Baseline: "popular", Candidate: cand.Name, BaselineChurned: 4, CandidateChurned: 15,
+		Expected: 8.5, ChiSquare: 12.5, P: 0.0004}}
 	return r
+}
+
+func TestSurvivalSentences(t *testing.T) {
+	r := tradeOff()
+	name := oneLine(r.Variants[1].Name)
+	want := "Survival (log-rank, " + name + " against popular): 15 churned where 8.500 were expected at popular's rate (4 churned under popular); χ² = 12.5, p < 0.001: " + name + " loses people faster."
+	if got := survivalSentences(r); len(got) != 1 || got[0] != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	r.Survival[0].P, r.Survival[0].CandidateChurned = 0.2, 9
+	if got := survivalSentences(r); !strings.HasSuffix(got[0], "p = 0.200: no significant difference in churn.") {
+		t.Errorf("got %q", got[0])
+	}
+	r.Survival[0].P, r.Survival[0].CandidateChurned = 0.01, 2
+	if got := survivalSentences(r); !strings.HasSuffix(got[0], name+" keeps people longer.") {
+		t.Errorf("got %q", got[0])
+	}
 }
 
 func TestTradeOffIsSaidPlainly(t *testing.T) {
@@ -60,7 +79,7 @@ func TestTableShowsOutcomesAndBands(t *testing.T) {
 	out := string(render(t, Table, tradeOff()))
 	assertContains(t, out, "Outcomes beyond the click", "Conversion to add_to_cart ↑", "Bounce rate ↓", "Weighted outcome ↑",
 		"Rounds retained ↑", "Retention by round ↑", "r2 25.0%", "Against typical industry ranges", "CTR (typical 5.0% – 20.0%)",
-		"within", "Trade-off:")
+		"within", "Trade-off:", "Survival (log-rank,")
 	for i, line := range strings.Split(out, "\n") {
 		if n := utf8.RuneCountInString(line); n > tableWidth {
 			t.Errorf("line %d is %d columns wide:\n%s", i+1, n, line)
@@ -76,7 +95,7 @@ func TestTableShowsOutcomesAndBands(t *testing.T) {
 func TestHTMLShowsBandsAndRetention(t *testing.T) {
 	out := string(render(t, HTML, tradeOff()))
 	assertContains(t, out, `id="bands"`, "Against typical industry ranges", `class="band-within"`, `<h2 id="outcomes">`,
-		"Retention over rounds", "Weighted outcome by variant", "Rounds retained by variant", "Conversion to add_to_cart by variant")
+		"Retention over rounds", "Weighted outcome by variant", "Rounds retained by variant", "Conversion to add_to_cart by variant", "Survival (log-rank,")
 	if strings.Contains(string(render(t, HTML, sample())), `id="outcomes"`) {
 		t.Error("an outcomes section without outcome metrics")
 	}

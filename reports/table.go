@@ -33,6 +33,8 @@ type tableGroup struct {
 	// notes explain the group's abbreviations; arrows are explained for all.
 	notes string
 	cols  []column
+	// footer lines follow the legend.
+	footer []string
 }
 
 func metricColumn(name string) column {
@@ -313,6 +315,11 @@ func writeGroup(w io.Writer, r *metrics.Results, g tableGroup) error {
 	legend += " " + g.notes
 	if _, err := io.WriteString(w, wrap(legend, tableWidth)); err != nil {
 		return fmt.Errorf("reports: write table: %w", err)
+	}
+	for _, line := range g.footer {
+		if _, err := io.WriteString(w, wrapIndented(line, tableWidth, "- ", "  ")); err != nil {
+			return fmt.Errorf("reports: write table: %w", err)
+		}
 	}
 	return nil
 }
