@@ -3,6 +3,7 @@ package personas
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/recloop/recloop/config"
@@ -295,4 +296,40 @@ func TestReturnDrawsAreShared(t *testing.T) {
 	if alone < 120 || alone > 260 {
 		t.Errorf("the satisfied persona returned alone in %d of 399 rounds, want about 192", alone)
 	}
+}
+
+// Whatever a funnel answer says, a click lands at a stage of the funnel with
+// a completion in [0, 1], a bounce stays at the click, and nothing but a
+// click carries funnel marks.
+func FuzzLLMFunnelAnswer(f *testing.F) {
+	f.Add(`{"items":[{"item_id":"m1","action":"click","rating":5,"stage":"purchase","completion":0.9,"reason":"a"}],"exit":false,"feedback":"","search":"quiet drama"}`)
+	f.Add(`{"items":[{"item_id":"m2","action":"click","rating":2,"stage":"add_to_cart","completion":-4,"reason":""}],"search":"  "}`)
+	f.Add(`{"items":[{"item_id":"m3","action":"click","rating":3,"stage":"teleport","completion":1e308}]}`)
+	f.Add(`{"items":[{"item_id":"m1","action":"skip","stage":"purchase","completion":1}]}`)
+	cat := llmCatalog(f)
+	base := llmState(f, cat)
+	f.Fuzz(func(t *testing.T, content string) {
+		b, err := NewBehaviour(LLMName, BehaviourEnv{Catalog: cat, LLM: answers(content), Dir: t.TempDir(), Engagement: shopFunnel}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sl := shownSlate("m1", "m2", "m3")
+		d, err := b.Decide(context.Background(), base.Clone(), 1, sl)
+		if err != nil {
+			return
+		}
+		for _, sh := range sl {
+			switch {
+			case !sh.Clicked && (sh.Stage != 0 || sh.Dwell != 0 || sh.Bounced):
+				t.Errorf("funnel marks without a click: %+v", sh)
+			case sh.Clicked && (sh.Stage < 1 || sh.Stage > len(shopFunnel.Funnel) || sh.Dwell < 0 || sh.Dwell > 1):
+				t.Errorf("bad funnel marks: %+v", sh)
+			case sh.Bounced && (sh.Stage != 1 || sh.Dwell >= shopFunnel.BounceBelow):
+				t.Errorf("a bounce past the click: %+v", sh)
+			}
+		}
+		if d.Query != strings.TrimSpace(d.Query) {
+			t.Errorf("query %q not trimmed", d.Query)
+		}
+	})
 }
