@@ -18,7 +18,7 @@ const UtilityName = "utility"
 var UtilitySpec = config.Spec{
 	Name: UtilityName,
 	Summary: "The offline user model: position-biased examination, a random-utility click rule over " +
-		"stated and latent taste, popularity and novelty, noisy 1–5 ratings, patience-driven exit and taste drift.",
+		"stated and latent taste, popularity and novelty, noisy 1–5 ratings, patience-driven exit and taste drift; with a funnel, completion and bounces, funnel stages and search from affinity and traits.",
 	Params: []config.Param{
 		{Name: "weight_stated", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "β_s: weight of the affinity with the stated (drifting) interests."},
 		{Name: "weight_latent", Kind: config.Float, Default: 0.6, Min: config.AtLeast(0), Doc: "β_l: weight of the affinity with the latent interests the persona does not know it has."},
