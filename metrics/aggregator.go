@@ -37,6 +37,12 @@ type Aggregator struct {
 	items   itemTable
 	numCats int
 
+	// outcomes is the run's funnel and returning; metrics and headline are
+	// the per-persona metrics and the headline order they make.
+	outcomes outcomeConfig
+	metrics  []personaMetric
+	headline []string
+
 	// per-step scratch, reused to keep the hot path allocation-free
 	known       []int32
 	knownPos    []int32
@@ -78,6 +84,8 @@ type personaState struct {
 	roundCats  []catWeight
 	lastActive int
 	exitRound  int
+	join       int
+	out        outcomeTally
 	ended      bool
 	viewed     int // SlatesViewed from persona_end
 	drift      float64
@@ -175,6 +183,8 @@ func NewAggregator(cat *catalog.Catalog, cfg Config) *Aggregator {
 		numCats:    len(cat.Categories()),
 		q:          make([]float64, len(cat.Categories())),
 		featSum:    make([]float64, cat.NumFeatures()),
+		metrics:    personaMetrics,
+		headline:   headlineOrder,
 	}
 	return a
 }
@@ -242,6 +252,7 @@ func (a *Aggregator) writeRun(run *trajectory.RunInfo) error {
 	info := *run
 	info.Variants = slices.Clone(run.Variants)
 	a.run = &info
+	a.configureOutcomes(&info)
 	for _, vi := range info.Variants {
 		a.variant(vi.Name).recommender = vi.Recommender
 	}
@@ -362,6 +373,7 @@ func (a *Aggregator) state(v *variantState, pi int32) *personaState {
 		round:      -1,
 		lastActive: -1,
 		exitRound:  -1,
+		join:       p.joinRound,
 		drift:      math.NaN(),
 	}
 	v.states[pi] = ps

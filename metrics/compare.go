@@ -11,7 +11,8 @@ const DefaultABBootstrap = 10000
 
 // segmentComparisonMetrics are compared within every segment as well as
 // over all personas; the rest only over all personas, to bound the cost.
-var segmentComparisonMetrics = []string{CTR, Acceptance, MeanRating, Satisfaction, ExitRate, ILD, Novelty, CalibrationKL, TopCategoryShare}
+var segmentComparisonMetrics = []string{CTR, Acceptance, MeanRating, Satisfaction, ExitRate, ILD, Novelty, CalibrationKL, TopCategoryShare,
+	Conversion, BounceRate, WeightedOutcome, RoundsRetained}
 
 // compare pairs every candidate with the baseline, persona by persona, on
 // every per-persona metric: over all personas and within each segment.
@@ -44,7 +45,7 @@ func (a *Aggregator) compare(res *Results, segments []segment) []func() {
 			continue
 		}
 		vals := a.personaValues(v)
-		for m, pm := range personaMetrics {
+		for m, pm := range a.metrics {
 			for _, g := range groups {
 				if g.name != "" && !slices.Contains(segmentComparisonMetrics, pm.name) {
 					continue

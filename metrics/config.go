@@ -28,6 +28,10 @@ type Config struct {
 	// ABBootstrap is the number of paired bootstrap resamples and sign flips
 	// for those comparisons (0 = DefaultABBootstrap).
 	ABBootstrap int
+	// OutcomeWeights values a clicked item by the deepest funnel stage it
+	// reached, and a bounce (key BounceWeight); nil means
+	// DefaultOutcomeWeights for the run's funnel.
+	OutcomeWeights map[string]float64
 }
 
 const (

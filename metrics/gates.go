@@ -244,6 +244,11 @@ func lookup(r *Results, metric, variant, segment string) (float64, bool) {
 		if v.Protocol != nil {
 			return float64(v.Protocol.ViolationRate), true
 		}
+	case Retention:
+		// The share still coming back at the end of the run.
+		if curve := v.Rounds[Retention]; len(curve) > 0 {
+			return float64(curve[len(curve)-1]), true
+		}
 	case "interview_satisfaction":
 		if v.Voices != nil {
 			return float64(v.Voices.Satisfaction.Value), true
@@ -278,7 +283,7 @@ var gateExtras = []string{"p50_latency_ms", "p95_latency_ms", "p99_latency_ms", 
 
 // GateMetricKnown reports whether a gate may name metric.
 func GateMetricKnown(metric string) bool {
-	if _, ok := Definitions[metric]; ok {
+	if _, ok := Definitions[metric]; ok || isOutcomeMetric(metric) {
 		return true
 	}
 	for _, x := range gateExtras {

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -213,7 +214,7 @@ func TestCohortRatioCI(t *testing.T) {
 func TestConfigDefaults(t *testing.T) {
 	got := Config{Seed: 3}.WithDefaults()
 	want := Config{ColdMaxHistory: 5, SerendipityTopN: 50, Bootstrap: 1000, Seed: 3, HomogenisationMaxPairs: 20000}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 	if keep := (Config{ColdMaxHistory: -1, Bootstrap: 7}).WithDefaults(); keep.ColdMaxHistory != -1 || keep.Bootstrap != 7 {

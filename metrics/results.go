@@ -39,6 +39,13 @@ type Results struct {
 	// run's: pass, fail, or inconclusive (when the scenario lets that pass).
 	Gates   []GateResult `json:"gates,omitempty"`
 	Verdict string       `json:"verdict,omitempty"`
+	// Bands are the reference ranges the table and report place each
+	// variant in (DefaultBands with the scenario's overrides), filled in
+	// by the runner.
+	Bands []Band `json:"bands,omitempty"`
+	// Survival holds, for runs with returning personas and a baseline, a
+	// log-rank test of each candidate's retention against the baseline's.
+	Survival []Survival `json:"survival,omitempty"`
 }
 
 // Pairwise is one candidate variant's blind comparison with the baseline.

@@ -50,8 +50,8 @@ func (a *Aggregator) personaIDs() []string {
 // of Results.PersonaIDs), so that a later run can be compared with this one.
 func (a *Aggregator) perPersona(v *variantState) map[string][]Float {
 	vals := a.personaValues(v)
-	out := make(map[string][]Float, len(personaMetrics))
-	for m, pm := range personaMetrics {
+	out := make(map[string][]Float, len(a.metrics))
+	for m, pm := range a.metrics {
 		col := make([]Float, len(vals[m]))
 		for p, x := range vals[m] {
 			col[p] = Float(x)

@@ -18,6 +18,7 @@ func (a *Aggregator) step(v *variantState, pi int32, t int, st *trajectory.Step)
 	if ps.lastActive != t {
 		ps.lastActive = t
 		rs.active++
+		ps.visit(t)
 	}
 	ps.calls++
 	rs.calls++
@@ -46,6 +47,7 @@ func (a *Aggregator) step(v *variantState, pi int32, t int, st *trajectory.Step)
 			a.knownPos = append(a.knownPos, int32(k))
 		}
 	}
+	a.outcomeStep(ps, st)
 	tally := a.tallySlate(v, pi, ps, t, st)
 	a.fold(ps, rs, a.personas[pi].cold, &tally, st.Utility)
 	if tally.clicks > 0 {

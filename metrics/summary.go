@@ -114,12 +114,14 @@ func (a *Aggregator) Results() *Results {
 	default:
 		res.Partial, res.Reason = true, "the event stream has no run_end event"
 	}
+	a.outcomeDefinitions(res.Definitions)
 	segments := a.segments()
 	var jobs []func()
 	for k, v := range a.variants {
 		jobs = append(jobs, a.variantResult(&res.Variants[k], v, segments, res.Rounds)...)
 	}
 	jobs = append(jobs, a.compare(res, segments)...)
+	a.survival(res)
 	res.Fingerprint = a.fingerprint(res)
 	res.PersonaIDs = a.personaIDs()
 	for k, v := range a.variants {
@@ -182,9 +184,9 @@ func (a *Aggregator) variantResult(out *VariantResult, v *variantState, segments
 	b := a.cfg.Bootstrap
 	var jobs []func()
 
-	out.Metrics = make([]Value, len(headlineOrder))
-	slot := func(name string) *Value { return &out.Metrics[slices.Index(headlineOrder, name)] }
-	for m, pm := range personaMetrics {
+	out.Metrics = make([]Value, len(a.headline))
+	slot := func(name string) *Value { return &out.Metrics[slices.Index(a.headline, name)] }
+	for m, pm := range a.metrics {
 		dst, defined, key := slot(pm.name), definedValues(vals[m]), bootstrapKey(a.cfg.Seed, v.name, pm.name, "")
 		jobs = append(jobs, func() { *dst = meanCI(pm.name, key, defined, b) })
 	}
@@ -193,8 +195,8 @@ func (a *Aggregator) variantResult(out *VariantResult, v *variantState, segments
 	out.Segments = make([]SegmentResult, len(segments))
 	for s, seg := range segments {
 		sr := &out.Segments[s]
-		*sr = SegmentResult{Segment: seg.name, Personas: len(seg.members), Metrics: make([]Value, len(personaMetrics))}
-		for m, pm := range personaMetrics {
+		*sr = SegmentResult{Segment: seg.name, Personas: len(seg.members), Metrics: make([]Value, len(a.metrics))}
+		for m, pm := range a.metrics {
 			dst, defined, key := &sr.Metrics[m], definedMembers(vals[m], seg.members), bootstrapKey(a.cfg.Seed, v.name, pm.name, seg.name)
 			jobs = append(jobs, func() { *dst = meanCI(pm.name, key, defined, b) })
 		}
@@ -216,8 +218,8 @@ func (a *Aggregator) variantResult(out *VariantResult, v *variantState, segments
 // personaValues is vals[metric][persona], NaN where undefined or where the
 // persona never appeared in this variant.
 func (a *Aggregator) personaValues(v *variantState) [][]float64 {
-	vals := make([][]float64, len(personaMetrics))
-	for m, pm := range personaMetrics {
+	vals := make([][]float64, len(a.metrics))
+	for m, pm := range a.metrics {
 		col := make([]float64, len(a.personas))
 		for p := range col {
 			col[p] = math.NaN()
@@ -422,14 +424,17 @@ func (a *Aggregator) roundValues(v *variantState, rounds int) map[string][]Float
 	m[RecommenderErrRate] = series(func(_ int, rs *roundStats) float64 { return ratio(rs.failed, rs.calls) })
 	m[ActivePersonas] = series(func(_ int, rs *roundStats) float64 { return float64(rs.active) })
 	m[ExitRate] = series(func(t int, rs *roundStats) float64 { return ratio(exits[t], rs.active) })
+	if a.outcomes.returning {
+		m[Retention] = a.retentionSeries(v, rounds)
+	}
 	return m
 }
 
 // coldStart fills the cold-start summary and returns the jobs for its two
 // ratio intervals.
 func (a *Aggregator) coldStart(cs *ColdStart, v *variantState, vals [][]float64, segments []segment) []func() {
-	ctrCol := vals[slices.IndexFunc(personaMetrics, func(m personaMetric) bool { return m.name == CTR })]
-	accCol := vals[slices.IndexFunc(personaMetrics, func(m personaMetric) bool { return m.name == Acceptance })]
+	ctrCol := vals[slices.IndexFunc(a.metrics, func(m personaMetric) bool { return m.name == CTR })]
+	accCol := vals[slices.IndexFunc(a.metrics, func(m personaMetric) bool { return m.name == Acceptance })]
 	cold, warm := segments[0].members, segments[1].members
 	cs.ColdPersonas, cs.WarmPersonas = len(cold), len(warm)
 	cs.RoundsToWarm = -1

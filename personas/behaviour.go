@@ -29,6 +29,9 @@ type Decision struct {
 	// Hallucinations counts item ids the answer named that were not in the
 	// slate (LLM personas).
 	Hallucinations int
+	// Query is the search the persona falls back to when the slate did not
+	// meet its need (scenarios that enable search).
+	Query string
 }
 
 // Interviewer is implemented by behaviours that can be asked, after the

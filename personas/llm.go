@@ -113,6 +113,11 @@ type llmPersona struct {
 	// drift applies the utility model's default taste drift, so taste-drift
 	// metrics mean the same under both behaviours.
 	drift *utilityModel
+	// eng and schema: with a funnel, the answer also says how far the
+	// persona went with each click, how much of it it got through, and
+	// what it searched for.
+	eng    Engagement
+	schema *llm.Schema
 }
 
 func newLLMPersona(env BehaviourEnv, p config.Params) (Behaviour, error) {
@@ -134,6 +139,11 @@ func newLLMPersona(env BehaviourEnv, p config.Params) (Behaviour, error) {
 		interview:    p.Bool("interview"),
 		maxTokens:    p.Int("max_tokens"),
 		drift:        &utilityModel{cat: env.Catalog, drift: defaults.Float("drift"), driftDislike: defaults.Float("drift_dislike")},
+		eng:          env.Engagement,
+		schema:       actionSchema,
+	}
+	if m.eng.On() {
+		m.schema = funnelActionSchema(m.eng.Funnel)
 	}
 	if !m.interview {
 		// Only behaviours that implement Interviewer are interviewed.
@@ -180,7 +190,7 @@ func (m *llmPersona) Decide(ctx context.Context, st *State, round int, slate []t
 	}
 	data := m.promptData(st, st.SlatesViewed+1)
 	data.Slate = m.slateView(slate)
-	content, err := m.ask(ctx, st, tmplDecideSystem, tmplDecideUser, data, actionSchema)
+	content, err := m.ask(ctx, st, tmplDecideSystem, tmplDecideUser, data, m.schema)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -192,6 +202,9 @@ func (m *llmPersona) Decide(ctx context.Context, st *State, round int, slate []t
 	h0 := len(st.History)
 	d := m.apply(st, round, slate, &answer)
 	m.settle(st, h0, slate)
+	if m.eng.Search {
+		d.Query = strings.TrimSpace(answer.Search)
+	}
 	if answer.Exit {
 		st.Exited, st.ExitRound, d.Exit = true, round, true
 	}
@@ -206,9 +219,14 @@ type actionAnswer struct {
 		Action string  `json:"action"`
 		Rating float64 `json:"rating"`
 		Reason string  `json:"reason"`
+		// Stage and Completion are asked for when the scenario declares
+		// a funnel.
+		Stage      string   `json:"stage"`
+		Completion *float64 `json:"completion"`
 	} `json:"items"`
 	Exit     bool   `json:"exit"`
 	Feedback string `json:"feedback"`
+	Search   string `json:"search"`
 }
 
 // apply marks the slate from the answer and records clicks in st's history.
@@ -220,6 +238,7 @@ type actionAnswer struct {
 func (m *llmPersona) apply(st *State, round int, slate []trajectory.Shown, a *actionAnswer) Decision {
 	for k := range slate {
 		slate[k].Examined, slate[k].Clicked, slate[k].Rating, slate[k].Reason = false, false, 0, ""
+		slate[k].Stage, slate[k].Dwell, slate[k].Bounced = 0, 0, false
 	}
 	d := Decision{Feedback: a.Feedback}
 	clicks := 0
@@ -240,6 +259,9 @@ func (m *llmPersona) apply(st *State, round int, slate []trajectory.Shown, a *ac
 		}
 		sh.Clicked = true
 		sh.Rating = clampRound(it.Rating, 1, 5)
+		if m.eng.On() {
+			m.eng.stated(sh, it.Stage, it.Completion)
+		}
 		st.record(idx, round, sh.Rating)
 		d.Utility += (sh.Rating - 1) / 4
 		clicks++
@@ -391,6 +413,10 @@ type promptData struct {
 	// Visit is the persona's count of slates, this one included.
 	Visit int
 	Slate []slateView
+	// Funnel lists the scenario's funnel stages ("" without one); Search
+	// says whether the persona may search instead.
+	Funnel string
+	Search bool
 	// Interview only.
 	Exited     bool
 	Picks      int
@@ -429,6 +455,8 @@ func (m *llmPersona) promptData(st *State, visit int) *promptData {
 		Reflection: st.Reflection,
 		Visit:      visit,
 		Exited:     st.Exited,
+		Funnel:     strings.Join(m.eng.Funnel, ", "),
+		Search:     m.eng.Search,
 	}
 	for _, r := range st.Memory {
 		it := m.cat.Item(int(r.Item))

@@ -16,7 +16,7 @@ func (m *llmPersona) EstimateCalls(st *State, slates, slateSize int) []Estimated
 	data := m.promptData(st, 1)
 	data.Slate = m.slateView(m.sampleSlate(slateSize))
 	var calls []EstimatedCall
-	if req, err := m.request(st, tmplDecideSystem, tmplDecideUser, data, actionSchema); err == nil {
+	if req, err := m.request(st, tmplDecideSystem, tmplDecideUser, data, m.schema); err == nil {
 		calls = append(calls, EstimatedCall{Kind: "decide", Request: req, Count: slates})
 	}
 	if m.reflectEvery > 0 && m.memory > 0 {

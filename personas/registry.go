@@ -21,6 +21,9 @@ type BehaviourEnv struct {
 	LLM llm.Client
 	// Dir resolves relative file parameters (the scenario's directory).
 	Dir string
+	// Engagement is the scenario's funnel, bounce threshold and search;
+	// off (no funnel) unless the scenario declares one.
+	Engagement Engagement
 }
 
 // BehaviourFactory builds a behaviour from validated parameters.

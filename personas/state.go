@@ -57,6 +57,9 @@ type State struct {
 	Memory []Recollection
 	// Reflection is an LLM persona's latest summary of its own taste.
 	Reflection string
+	// Visits tracks coming back between rounds when the scenario has
+	// personas return (Returning).
+	Visits Visits
 	// reflectedAt is SlatesViewed when Reflection was written, so a failed
 	// decision retried later does not reflect twice on the same slates.
 	reflectedAt int

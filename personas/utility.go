@@ -18,7 +18,7 @@ const UtilityName = "utility"
 var UtilitySpec = config.Spec{
 	Name: UtilityName,
 	Summary: "The offline user model: position-biased examination, a random-utility click rule over " +
-		"stated and latent taste, popularity and novelty, noisy 1–5 ratings, patience-driven exit and taste drift.",
+		"stated and latent taste, popularity and novelty, noisy 1–5 ratings, patience-driven exit and taste drift; with a funnel, completion and bounces, funnel stages and search from affinity and traits.",
 	Params: []config.Param{
 		{Name: "weight_stated", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "β_s: weight of the affinity with the stated (drifting) interests."},
 		{Name: "weight_latent", Kind: config.Float, Default: 0.6, Min: config.AtLeast(0), Doc: "β_l: weight of the affinity with the latent interests the persona does not know it has."},
@@ -39,6 +39,14 @@ var UtilitySpec = config.Spec{
 		{Name: "patience_recovery", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "patience regained after a slate with an accepted item (capped at the initial patience)."},
 		{Name: "drift", Kind: config.Float, Default: 0.05, Min: bound(0), Max: bound(1), Doc: "λ: how far one accepted item pulls the stated interests toward its features (0 turns drift off)."},
 		{Name: "drift_dislike", Kind: config.Float, Default: -0.5, Min: bound(-1), Max: bound(1), Doc: "g₋: drift multiplier for a clicked item rated below 4; negative pushes the interests away."},
+		{Name: "funnel_base", Kind: config.Float, Default: -2.0, Doc: "f₀: log-odds of going one funnel stage further for an item of no true affinity and pickiness 0."},
+		{Name: "funnel_affinity", Kind: config.Float, Default: 4.0, Min: config.AtLeast(0), Doc: "f₁: log-odds of going one stage further per unit of true affinity."},
+		{Name: "funnel_pickiness", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "f_k: log-odds of going one stage further lost per unit of pickiness."},
+		{Name: "dwell_base", Kind: config.Float, Default: 0.2, Doc: "d₀: completion fraction of a clicked item of no true affinity, before noise."},
+		{Name: "dwell_affinity", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "d₁: completion fraction per unit of true affinity."},
+		{Name: "dwell_noise", Kind: config.Float, Default: 0.2, Min: config.AtLeast(0), Doc: "δ: standard deviation of the completion-fraction noise."},
+		{Name: "search_base", Kind: config.Float, Default: 0.2, Min: bound(0), Max: bound(1), Doc: "s₀: chance that a persona the slate left unsatisfied searches, at curiosity 0 (when the scenario enables search)."},
+		{Name: "search_curiosity", Kind: config.Float, Default: 0.4, Min: config.AtLeast(0), Doc: "s₁: search chance added per unit of curiosity."},
 	},
 }
 
@@ -64,6 +72,7 @@ type utilityModel struct {
 	patience, recovery           float64
 	drift, driftDislike          float64
 	pop                          []float64 // pop(i), indexed by catalog index
+	eng                          engagementParams
 	position                     [positionTable + 1]float64
 }
 
@@ -80,6 +89,10 @@ func newUtility(env BehaviourEnv, p config.Params) (Behaviour, error) {
 		rOffset:   p.Float("rating_offset"), rScale: p.Float("rating_scale"), rNoise: p.Float("rating_noise"),
 		patience: p.Float("patience"), recovery: p.Float("patience_recovery"),
 		drift: p.Float("drift"), driftDislike: p.Float("drift_dislike"),
+		eng: engagementParams{Engagement: env.Engagement,
+			funnelBase: p.Float("funnel_base"), funnelAffinity: p.Float("funnel_affinity"), funnelPickiness: p.Float("funnel_pickiness"),
+			dwellBase: p.Float("dwell_base"), dwellAffinity: p.Float("dwell_affinity"), dwellNoise: p.Float("dwell_noise"),
+			searchBase: p.Float("search_base"), searchCuriosity: p.Float("search_curiosity")},
 	}
 	for k := 1; k <= positionTable; k++ {
 		m.position[k] = math.Pow(float64(k), -m.eta)
@@ -237,6 +250,7 @@ func (m *utilityModel) Decide(_ context.Context, st *State, round int, slate []t
 	for k := range slate {
 		sh := &slate[k]
 		sh.Examined, sh.Clicked, sh.Rating = false, false, 0
+		sh.Stage, sh.Dwell, sh.Bounced = 0, 0, false
 		rank := k + 1
 		if rng.Uniform(rng.Key(st.Key, uint64(round), rng.PurposeExamine, uint64(rank))) >= m.examineProb(st, rank) {
 			continue
@@ -255,10 +269,17 @@ func (m *utilityModel) Decide(_ context.Context, st *State, round int, slate []t
 		}
 		sh.Clicked = true
 		sh.Rating = m.rating(st, idx, round, affT)
+		if m.eng.On() {
+			m.eng.engage(st, round, idx, affT, sh)
+		}
 		st.record(idx, round, sh.Rating)
 		clicks++
 	}
-	return m.settle(st, round, h0), nil
+	d := m.settle(st, round, h0)
+	if m.eng.On() {
+		d.Query = m.eng.search(m.cat, st, round, slate)
+	}
+	return d, nil
 }
 
 // settle applies what the slate's consumption does to the persona: history

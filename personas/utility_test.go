@@ -13,6 +13,11 @@ import (
 
 func newModel(tb testing.TB, cat *catalog.Catalog, params config.Params) *utilityModel {
 	tb.Helper()
+	return newModelIn(tb, BehaviourEnv{Catalog: cat, Seed: 1}, params)
+}
+
+func newModelIn(tb testing.TB, env BehaviourEnv, params config.Params) *utilityModel {
+	tb.Helper()
 	spec, _ := LookupBehaviour(UtilityName)
 	raw := map[string]any{}
 	for k, v := range params {
@@ -22,7 +27,7 @@ func newModel(tb testing.TB, cat *catalog.Catalog, params config.Params) *utilit
 	if len(errs) > 0 {
 		tb.Fatal(errs)
 	}
-	b, err := NewBehaviour(UtilityName, BehaviourEnv{Catalog: cat, Seed: 1}, resolved)
+	b, err := NewBehaviour(UtilityName, env, resolved)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -76,6 +76,13 @@ type Feedback struct {
 	Rank    int     `json:"rank"`
 	Clicked bool    `json:"clicked"`
 	Rating  float64 `json:"rating,omitempty"`
+	// Stage, Dwell and Bounced are set when the scenario declares a funnel:
+	// how far down it the clicked item went (1 = the click), its
+	// completion fraction, and whether the click was a quick exit (a
+	// negative signal).
+	Stage   int     `json:"stage,omitempty"`
+	Dwell   float64 `json:"dwell,omitempty"`
+	Bounced bool    `json:"bounced,omitempty"`
 }
 
 // Env is what a factory gets besides its parameters.

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/recloop/recloop/metrics"
 )
@@ -76,6 +77,9 @@ func infoFor(name string) metricInfo {
 	if info, ok := metricInfos[name]; ok {
 		return info
 	}
+	if info, ok := outcomeInfo(name); ok {
+		return info
+	}
 	return metricInfo{label: name, short: name}
 }
 
@@ -84,6 +88,8 @@ func infoFor(name string) metricInfo {
 var knownOrder = []string{
 	metrics.CTR, metrics.Acceptance, metrics.MeanRating, metrics.SessionLength,
 	metrics.ExitRate, metrics.Satisfaction,
+	metrics.Conversion, metrics.MeanDwell, metrics.BounceRate, metrics.WeightedOutcome, metrics.SearchRate,
+	metrics.RoundsRetained, metrics.ReturnGap, metrics.Retention,
 	metrics.Coverage, metrics.Gini, metrics.ILD, metrics.Novelty, metrics.Serendipity,
 	metrics.ContentSerendipity, metrics.TrueSerendipityShare,
 	metrics.CalibrationKL, metrics.Entropy, metrics.EntropyNormalised, metrics.EntropySlope,
@@ -95,6 +101,9 @@ var knownOrder = []string{
 // them, sorted, so that output never depends on map iteration.
 func orderNames(names []string) []string {
 	rank := func(n string) int {
+		if strings.HasPrefix(n, metrics.ConversionPrefix) {
+			n = metrics.Conversion // a stage's conversion sits with the last stage's
+		}
 		if i := slices.Index(knownOrder, n); i >= 0 {
 			return i
 		}

@@ -33,8 +33,11 @@ type htmlReport struct {
 	Variants                 []variantHeader
 	Verdict                  verdictBlock
 	Scorecard                scorecard
+	Bands                    *htmlBands
 	Segments                 []segmentTable
 	OverRounds, FilterBubble []chart
+	Outcomes                 []chart
+	SurvivalNotes            []string
 	RoundsNote               string
 	FilterBubbleFacts        []explainedRow
 	Serendipity              []chart
@@ -251,9 +254,12 @@ func buildReport(r *metrics.Results, o HTMLOptions) (*htmlReport, error) {
 	}
 	page.Verdict = verdictFor(r)
 	page.Scorecard = scorecardFor(r)
+	page.Bands = bandsFor(r)
 	page.Glossary = glossary(r.Definitions)
 
 	cs := &chartSet{}
+	page.Outcomes = outcomeCharts(cs, r)
+	page.SurvivalNotes = survivalSentences(r)
 	page.OverRounds, page.RoundsNote = overRoundsCharts(cs, r)
 	page.FilterBubble, page.FilterBubbleFacts = filterBubble(cs, r)
 	page.Serendipity, page.SerendipityNote = serendipityCharts(cs, r)

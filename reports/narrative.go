@@ -181,6 +181,9 @@ func narrative(r *metrics.Results) []string {
 	candidates := comparedCandidates(r.Comparisons)
 	for _, c := range candidates {
 		out = append(out, candidateSentence(r, c))
+		if s := tradeOffSentence(r, c); s != "" {
+			out = append(out, s)
+		}
 	}
 	if len(candidates) == 0 && len(r.Variants) > 1 {
 		out = append(out, "No baseline was named, so no difference was tested; the scorecard compares the variants side by side.")

@@ -56,6 +56,9 @@ func textFor(name string, defs map[string]string) chartText {
 	if t, ok := chartTexts[name]; ok {
 		return t
 	}
+	if t, ok := outcomeTexts[name]; ok {
+		return t
+	}
 	t := chartText{explain: defs[name]}
 	switch infoFor(name).dir {
 	case higherBetter:
@@ -91,7 +94,7 @@ func (s *chartSet) metricLineChart(r *metrics.Results, name string) {
 
 // elsewhere are per-round metrics charted in a later section.
 var elsewhere = []string{metrics.Serendipity, metrics.ContentSerendipity, metrics.TrueSerendipityShare,
-	metrics.CTRCold, metrics.CTRWarm, metrics.NewItemExposure}
+	metrics.CTRCold, metrics.CTRWarm, metrics.NewItemExposure, metrics.Retention}
 
 // overRoundsCharts draws the headline per-round metrics first (CTR, ILD,
 // calibration KL, consumption entropy, top-category share, homogenisation),

@@ -34,6 +34,8 @@ type tableGroup struct {
 	// notes explain the group's abbreviations; arrows are explained for all.
 	notes string
 	cols  []column
+	// footer lines follow the legend.
+	footer []string
 }
 
 func metricColumn(name string) column {
@@ -163,7 +165,14 @@ func Table(w io.Writer, r *metrics.Results) error {
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("reports: write table: %w", err)
 	}
-	for _, g := range tableGroups() {
+	groups := tableGroups()
+	if g, ok := outcomeGroup(r); ok {
+		groups = append(groups[:1], append([]tableGroup{g}, groups[1:]...)...)
+	}
+	if g, ok := bandGroup(r); ok {
+		groups = append(groups, g)
+	}
+	for _, g := range groups {
 		if err := writeGroup(w, r, g); err != nil {
 			return err
 		}
@@ -337,6 +346,11 @@ func writeGroup(w io.Writer, r *metrics.Results, g tableGroup) error {
 	legend += " " + g.notes
 	if _, err := io.WriteString(w, wrap(legend, tableWidth)); err != nil {
 		return fmt.Errorf("reports: write table: %w", err)
+	}
+	for _, line := range g.footer {
+		if _, err := io.WriteString(w, wrapIndented(line, tableWidth, "- ", "  ")); err != nil {
+			return fmt.Errorf("reports: write table: %w", err)
+		}
 	}
 	return nil
 }

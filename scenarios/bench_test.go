@@ -20,9 +20,13 @@ import (
 // slate 10 on a 10,000-item catalog with itemknn.
 // With patience the personas never exit, so every persona sees every round:
 // the full 3,000,000 impressions.
-func benchScenario(rounds int, patience float64) string {
+// engaged adds a funnel, search and returning personas.
+func benchScenario(rounds int, patience float64, engaged bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "name: bench\nseed: 1\nrounds: %d\nslate_size: 10\n", rounds)
+	if engaged {
+		b.WriteString("funnel: [click, add_to_cart, purchase]\nengagement: {search: true}\nreturning: {}\n")
+	}
 	if patience > 0 {
 		fmt.Fprintf(&b, "behaviour: {model: utility, params: {patience: %g}}\n", patience)
 	}
@@ -59,13 +63,15 @@ func BenchmarkWholeRun(b *testing.B) {
 		name     string
 		rounds   int
 		patience float64
+		engaged  bool
 	}{
-		{"rounds=10", 10, 0},
-		{"rounds=30", 30, 0},
-		{"rounds=30-no-exit", 30, 1e6},
+		{"rounds=10", 10, 0, false},
+		{"rounds=30", 30, 0, false},
+		{"rounds=30-no-exit", 30, 1e6, false},
+		{"rounds=30-no-exit-funnel-returning", 30, 1e6, true},
 	} {
 		b.Run(size.name, func(b *testing.B) {
-			s, errs := Parse("bench.yaml", []byte(benchScenario(size.rounds, size.patience)), ".")
+			s, errs := Parse("bench.yaml", []byte(benchScenario(size.rounds, size.patience, size.engaged)), ".")
 			if err := errs.Err(); err != nil {
 				b.Fatal(err)
 			}

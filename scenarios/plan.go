@@ -104,7 +104,7 @@ func (s *Scenario) build(errs config.Errors) (*Plan, error) {
 	if len(errs) > 0 {
 		return nil, errs.Err()
 	}
-	env := personas.BehaviourEnv{Catalog: p.Catalog, Seed: s.Seed, Dir: s.dir}
+	env := personas.BehaviourEnv{Catalog: p.Catalog, Seed: s.Seed, Dir: s.dir, Engagement: s.engagement()}
 	if s.LLM != nil {
 		stack, err := llm.New(*s.LLM)
 		if err != nil {
@@ -386,6 +386,7 @@ func (s *Scenario) metricsConfig() metrics.Config {
 	if m := s.Metrics.Bootstrap; m != nil {
 		cfg.Bootstrap = *m
 	}
+	cfg.OutcomeWeights = s.outcomeWeights()
 	return cfg.WithDefaults()
 }
 
@@ -400,7 +401,7 @@ func (p *Plan) SimulatorConfig(concurrency int, tool string) simulator.Config {
 	return simulator.Config{
 		Scenario: p.Scenario.Name, Seed: p.Scenario.Seed, Rounds: p.Scenario.Rounds, SlateSize: p.Scenario.SlateSize,
 		Concurrency: concurrency, Behaviour: p.Behaviour, BehaviourName: p.Scenario.Behaviour.Model, Tool: tool,
-		Fatal: StopsTheRun,
+		Fatal: StopsTheRun, Funnel: p.Scenario.Funnel, Returning: p.Scenario.returning(),
 	}
 }
 

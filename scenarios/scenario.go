@@ -53,15 +53,22 @@ type Scenario struct {
 	// persona; Gates are the release checks; Inconclusive says whether a
 	// gate the run is too small to decide fails the run ("fail", default)
 	// or not ("pass").
-	Baseline     string        `yaml:"baseline"`
-	Gates        []GateSpec    `yaml:"gates"`
-	Inconclusive string        `yaml:"inconclusive"`
-	Metrics      MetricsSpec   `yaml:"metrics"`
-	Tolerance    ToleranceSpec `yaml:"tolerance"`
-	Output       OutputSpec    `yaml:"output"`
-	doc          *config.Doc
-	dir          string
-	personaSrc   []personaFileRef
+	Baseline     string      `yaml:"baseline"`
+	Gates        []GateSpec  `yaml:"gates"`
+	Inconclusive string      `yaml:"inconclusive"`
+	Metrics      MetricsSpec `yaml:"metrics"`
+	// Funnel, Engagement and Returning model behaviour beyond the click
+	// (docs/scenarios.md); Bands are the reference ranges the table and
+	// the report place each variant in.
+	Funnel     []string       `yaml:"funnel"`
+	Engagement EngagementSpec `yaml:"engagement"`
+	Returning  *ReturningSpec `yaml:"returning"`
+	Bands      []BandSpec     `yaml:"bands"`
+	Tolerance  ToleranceSpec  `yaml:"tolerance"`
+	Output     OutputSpec     `yaml:"output"`
+	doc        *config.Doc
+	dir        string
+	personaSrc []personaFileRef
 }
 
 // CatalogSpec names exactly one catalog source.
@@ -295,6 +302,7 @@ func (s *Scenario) validate() {
 	s.validateLLM()
 	s.validateJudges()
 	s.validateGates()
+	s.validateOutcomes()
 	if m := s.Metrics; m.ColdMaxHistory != nil && *m.ColdMaxHistory < 0 {
 		d.Add("metrics.cold_max_history", "must be ≥ 0")
 	}

@@ -75,6 +75,13 @@ type Config struct {
 	// Built, if set, receives every recommender the run builds, with its
 	// variant, so that the caller can read their counters and close them.
 	Built func(variant int, r recommenders.Recommender)
+	// Funnel is the scenario's funnel (recorded in the trajectories; the
+	// behaviour acts through it).
+	Funnel []string
+	// Returning, if set, decides each round which personas come back; the
+	// others get no request. Nil means every active persona visits every
+	// round.
+	Returning *personas.Returning
 }
 
 // Summary is what the loop itself counted.
@@ -123,6 +130,7 @@ type world struct {
 	members       []int // indexes into the run's personas, ascending
 	states        []*personas.State
 	history       [][]recommenders.HistoryItem
+	queries       []string // a member's search, sent with its next request
 	results       []stepResult
 	feedback      []recommenders.Feedback
 	observeFailed bool
@@ -218,6 +226,7 @@ func (l *loop) addWorld(v int, variant Variant, at World) error {
 	w.states = make([]*personas.State, len(w.members))
 	w.history = make([][]recommenders.HistoryItem, len(w.members))
 	w.results = make([]stepResult, len(w.members))
+	w.queries = make([]string, len(w.members))
 	for i, p := range w.members {
 		st := l.base[p]
 		w.states[i] = st.Clone()
@@ -310,6 +319,7 @@ func (l *loop) emitStart() error {
 	info := &trajectory.RunInfo{
 		Scenario: l.cfg.Scenario, Seed: l.cfg.Seed, Rounds: l.cfg.Rounds, SlateSize: l.cfg.SlateSize,
 		Personas: len(l.base), Items: l.cat.Len(), Behaviour: l.cfg.BehaviourName, Tool: l.cfg.Tool, Shard: l.cfg.Shard,
+		Funnel: l.cfg.Funnel, Returning: l.cfg.Returning != nil,
 	}
 	if l.cells > 1 {
 		info.Cells = l.cells
@@ -423,11 +433,26 @@ func (l *loop) step(ctx context.Context, w *world, i, round int) error {
 	variant := l.variants[w.variant]
 	res.slate = res.slate[:0]
 	res.step = trajectory.Step{}
-	res.active = st.Active(round)
+	if l.cfg.Returning != nil {
+		res.active = l.cfg.Returning.Returns(st, round)
+	} else {
+		res.active = st.Active(round)
+	}
 	if !res.active {
 		return nil
 	}
 	req := recommenders.Request{User: st.Persona.ID, Round: round, K: l.cfg.SlateSize, History: w.history[i]}
+	// A search goes out with the persona's next visit: the query is the
+	// page it lands on after the slate that failed it, and each visit stays
+	// one request, one slate and one step.
+	if q := w.queries[i]; q != "" {
+		req.Context = map[string]string{"query": q}
+		w.queries[i] = ""
+	}
+	satisfaction := 0.0
+	if l.cfg.Returning != nil {
+		defer func() { l.cfg.Returning.Visited(st, round, satisfaction) }()
+	}
 	callCtx, cancel := ctx, context.CancelFunc(func() {})
 	if variant.Timeout > 0 {
 		callCtx, cancel = context.WithTimeout(ctx, variant.Timeout)
@@ -467,6 +492,9 @@ func (l *loop) step(ctx context.Context, w *world, i, round int) error {
 		return nil
 	}
 	res.step.Utility = d.Utility
+	satisfaction = d.Utility
+	res.step.Query = d.Query
+	w.queries[i] = d.Query
 	res.step.Exited = d.Exit
 	res.step.Feedback = d.Feedback
 	res.step.Hallucinations = d.Hallucinations
@@ -523,7 +551,7 @@ func (l *loop) finishRound(ctx context.Context, round int) error {
 		l.sum.Steps++
 		for rank, sh := range res.slate {
 			w.feedback = append(w.feedback, recommenders.Feedback{User: ev.Persona, Round: round, Item: sh.Item,
-				Rank: rank + 1, Clicked: sh.Clicked, Rating: sh.Rating})
+				Rank: rank + 1, Clicked: sh.Clicked, Rating: sh.Rating, Stage: sh.Stage, Dwell: sh.Dwell, Bounced: sh.Bounced})
 			if sh.Clicked {
 				w.history[i] = append(w.history[i], recommenders.HistoryItem{Item: sh.Item, Round: round, Rating: sh.Rating})
 			}

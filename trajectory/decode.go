@@ -57,6 +57,9 @@ func decodeStep(line []byte, ev *Event) bool {
 	if d.lit(`,"hallucinations":`) {
 		s.Hallucinations = d.int()
 	}
+	if d.lit(`,"query":`) {
+		s.Query = d.str()
+	}
 	if d.lit(`,"error":{"kind":`) {
 		s.Error = &StepError{Kind: d.str()}
 		s.Error.Message = d.strAfter(`,"message":`)
@@ -81,6 +84,13 @@ func (d *stepDecoder) shown(sh *Shown) {
 	if d.lit(`,"reason":`) {
 		sh.Reason = d.str()
 	}
+	if d.lit(`,"stage":`) {
+		sh.Stage = d.int()
+	}
+	if d.lit(`,"dwell":`) {
+		sh.Dwell = d.float()
+	}
+	sh.Bounced = d.lit(`,"bounced":true`)
 	d.expect("}")
 }
 

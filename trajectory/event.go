@@ -65,6 +65,10 @@ type Step struct {
 	// Hallucinations counts item ids the persona's answer named that were
 	// not in the slate (LLM personas); they are dropped.
 	Hallucinations int `json:"hallucinations,omitempty"`
+	// Query is the search the persona fell back to because the slate did
+	// not meet its need; the recommender receives it with the persona's
+	// next request, as Request.Context["query"].
+	Query string `json:"query,omitempty"`
 	// Error is set when the recommender or the persona failed. After a
 	// recommender failure the slate is empty; after a persona failure
 	// (Kind "behaviour") the slate is shown but nothing was decided.
@@ -84,6 +88,16 @@ type Shown struct {
 	Rating float64 `json:"rating,omitempty"`
 	// Reason is the persona's own words for its action (LLM personas).
 	Reason string `json:"reason,omitempty"`
+	// Stage is how far down the scenario's funnel a clicked item went:
+	// 1 is the click (RunInfo.Funnel[0]), 2 the next stage, and so on; 0
+	// when the scenario declares no funnel or the item was not clicked.
+	Stage int `json:"stage,omitempty"`
+	// Dwell is the completion fraction (0–1) of a clicked item when the
+	// scenario declares a funnel.
+	Dwell float64 `json:"dwell,omitempty"`
+	// Bounced marks a click left almost at once (dwell below the
+	// scenario's bounce threshold): a negative signal.
+	Bounced bool `json:"bounced,omitempty"`
 }
 
 // Accepted is METRICS.md's acceptance: clicked and rated 4 or more.
@@ -158,6 +172,13 @@ type RunInfo struct {
 	// Cells is the number of independent persona cells (worlds) each
 	// variant runs in; 0 or 1 means one.
 	Cells int `json:"cells,omitempty"`
+	// Funnel names the stages a clicked item can go through, the click
+	// first (Shown.Stage indexes it from 1); empty when the scenario
+	// declares none.
+	Funnel []string `json:"funnel,omitempty"`
+	// Returning is set when personas come back between rounds only with a
+	// probability, and churn when they stop.
+	Returning bool `json:"returning,omitempty"`
 	// Shard is set when this file holds one shard of the run; recloop merge
 	// combines the shards into the file one machine would have written.
 	Shard *Shard `json:"shard,omitempty"`

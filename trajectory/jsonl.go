@@ -162,6 +162,10 @@ func appendStepEvent(b []byte, ev *Event) []byte {
 		b = append(b, `,"hallucinations":`...)
 		b = strconv.AppendInt(b, int64(s.Hallucinations), 10)
 	}
+	if s.Query != "" {
+		b = append(b, `,"query":`...)
+		b = appendString(b, s.Query)
+	}
 	if s.Error != nil {
 		b = append(b, `,"error":{"kind":`...)
 		b = appendString(b, s.Error.Kind)
@@ -196,6 +200,17 @@ func appendShown(b []byte, s *Shown) []byte {
 	if s.Reason != "" {
 		b = append(b, `,"reason":`...)
 		b = appendString(b, s.Reason)
+	}
+	if s.Stage != 0 {
+		b = append(b, `,"stage":`...)
+		b = strconv.AppendInt(b, int64(s.Stage), 10)
+	}
+	if s.Dwell != 0 {
+		b = append(b, `,"dwell":`...)
+		b = appendFloat(b, s.Dwell)
+	}
+	if s.Bounced {
+		b = append(b, `,"bounced":true`...)
 	}
 	return append(b, '}')
 }

@@ -19,13 +19,15 @@ func stepEvent(explanation string, score float64) *Event {
 		Step: &Step{
 			Slate: []Shown{
 				{Item: "item-1", Score: score, Explanation: explanation, Examined: true, Clicked: true, Rating: 4, Reason: "looks " + explanation},
-				{Item: "item-2", Score: 0.25, Examined: true},
+				{Item: "item-2", Score: 0.25, Examined: true, Clicked: true, Rating: 2, Stage: 1, Dwell: 0.03125, Bounced: true},
 				{Item: "item-3", Score: -1e-9},
+				{Item: "item-4", Score: 0.5, Examined: true, Clicked: true, Rating: 5, Stage: 3, Dwell: 1},
 			},
 			Utility:        0.8125,
 			Exited:         true,
 			Feedback:       "more like " + explanation,
 			Hallucinations: 2,
+			Query:          "space opera " + explanation,
 			WallLatencyUS:  1234,
 		},
 	}

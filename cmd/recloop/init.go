@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/recloop/recloop/metrics"
 	"github.com/recloop/recloop/scenarios"
 )
 
@@ -62,7 +63,29 @@ func initScenario() string {
 	s = strings.Replace(s, "name: quickstart", "name: recloop", 1)
 	s = strings.Replace(s, "personas:\n  population:", "personas:\n  files: [personas.yaml]\n  population:", 1)
 	s = strings.Replace(s, "  dir: out/quickstart", "  dir: out/recloop", 1)
+	s = strings.Replace(s, "\ninconclusive:", "\n"+bandGates()+"inconclusive:", 1)
 	return s
+}
+
+// bandGates offers a gate per reference band, commented out: the bands are
+// rough industry ranges (docs/metrics.md), a starting point to adopt one by
+// one, not a bar every product must clear. A band's lower edge becomes the
+// gate (being above a typical range rarely blocks a release); a band open
+// below (latency) gives its upper edge.
+func bandGates() string {
+	var b strings.Builder
+	b.WriteString("  # Gates from typical industry ranges (rough; docs/metrics.md gives sources).\n")
+	b.WriteString("  # Uncomment the ones your product should meet.\n")
+	for _, band := range metrics.DefaultBands() {
+		if band.Low != nil {
+			fmt.Fprintf(&b, "  # - {name: \"%s at least the typical %g\", check: \"%s[*] >= %g\"}\n", band.Metric, *band.Low, band.Metric, *band.Low)
+			continue
+		}
+		if band.High != nil {
+			fmt.Fprintf(&b, "  # - {name: \"%s at most the typical %g\", check: \"%s[*] <= %g\"}\n", band.Metric, *band.High, band.Metric, *band.High)
+		}
+	}
+	return b.String()
 }
 
 const initPersonas = `# Your own personas (docs/personas.md). They take part alongside the

@@ -5,6 +5,10 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/recloop/recloop/metrics"
 )
 
 // recloop init in an empty directory, then recloop run on its scenario,
@@ -31,5 +35,33 @@ func TestInitThenRun(t *testing.T) {
 	}
 	if code, _, _ := cli(t, context.Background(), "init", "--force"); code != ExitOK {
 		t.Errorf("init --force: exit %d", code)
+	}
+}
+
+// The scaffolded scenario offers a gate per reference band, commented out,
+// and every one of them is a valid gate once uncommented.
+func TestInitOffersBandGates(t *testing.T) {
+	s := initScenario()
+	var offered int
+	for _, line := range strings.Split(s, "\n") {
+		rest, ok := strings.CutPrefix(line, "  # - ")
+		if !ok {
+			continue
+		}
+		offered++
+		var g struct{ Name, Check string }
+		if err := yaml.Unmarshal([]byte(rest), &g); err != nil {
+			t.Fatalf("%q: %v", rest, err)
+		}
+		parsed, err := metrics.ParseGate(g.Name, g.Check)
+		if err != nil || !metrics.GateMetricKnown(parsed.Metric) || parsed.Variant != "*" {
+			t.Errorf("%q is not a usable gate (%v)", rest, err)
+		}
+	}
+	if offered != len(metrics.DefaultBands()) {
+		t.Errorf("%d band gates offered for %d bands", offered, len(metrics.DefaultBands()))
+	}
+	if !strings.Contains(s, `check: "conversion[*] >= 0.02"`) || !strings.Contains(s, `check: "p95_latency_ms[*] <= 200"`) {
+		t.Errorf("band gates missing:\n%s", s)
 	}
 }

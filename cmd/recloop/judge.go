@@ -129,6 +129,7 @@ var judgeCommand = command{
 		results.JudgeAgreement = agreement
 		results.Pairwise = pairs
 		metrics.EvaluateGates(results, plan.Scenario.ParsedGates(), plan.Scenario.InconclusiveFails())
+		results.Bands = plan.Scenario.ReferenceBands()
 		if plan.LLM != nil {
 			results.LLM = llmUsage(plan)
 		}

@@ -304,7 +304,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"validate", "quickstart"}, ExitOK, "quickstart: ok", ""},
 		{[]string{"validate"}, ExitInvalid, "", "at least one scenario"},
 		{[]string{"run", "--no-such-flag", "x"}, ExitInvalid, "", "flag provided but not defined"},
-		{[]string{"run", "no-such-scenario"}, ExitInvalid, "", "built-in scenarios: feedback-loop, filter-bubble, llm-quickstart, quickstart"},
+		{[]string{"run", "no-such-scenario"}, ExitInvalid, "", "built-in scenarios: engagement, feedback-loop, filter-bubble, llm-quickstart, quickstart"},
 		{[]string{"run", "-h"}, ExitOK, "", "Usage: recloop run"},
 	}
 	for _, tc := range tests {

@@ -193,6 +193,7 @@ func finishRun(ctx context.Context, env *cliEnv, plan *scenarios.Plan, dir strin
 		results.Partial, results.Reason = true, judgeErr.Error()
 	}
 	metrics.EvaluateGates(results, plan.Scenario.ParsedGates(), plan.Scenario.InconclusiveFails())
+	results.Bands = plan.Scenario.ReferenceBands()
 	if err := writeOutputs(dir, results, plan); err != nil {
 		return err
 	}

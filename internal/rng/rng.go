@@ -23,6 +23,10 @@ const (
 	PurposeBootstrap
 	PurposeCatalog
 	PurposeFault
+	PurposeDwell
+	PurposeFunnel
+	PurposeSearch
+	PurposeReturn
 )
 
 // Mix is splitmix64's finaliser: a fast, well-distributed 64-bit hash.

@@ -1,0 +1,57 @@
+package metrics
+
+import "math"
+
+// Band is a metric's typical range in production recommenders. The bands
+// are rough: docs/metrics.md says where each comes from. Low or High may be
+// missing (an open side).
+type Band struct {
+	Metric string   `json:"metric"`
+	Low    *float64 `json:"low,omitempty"`
+	High   *float64 `json:"high,omitempty"`
+}
+
+// Where a value falls against its band.
+const (
+	BandBelow  = "below"
+	BandWithin = "within"
+	BandAbove  = "above"
+)
+
+func bandEdge(x float64) *float64 { return &x }
+
+// DefaultBands are the reference bands of issue 9: CTR 5–20%, conversion
+// from recommendations 2–8%, catalog coverage 50–80%, diversity (ILD)
+// 40–60%, serendipity 30–50%, cold-start CTR ratio 50–70%, P95 latency
+// under 200 ms.
+func DefaultBands() []Band {
+	return []Band{
+		{Metric: CTR, Low: bandEdge(0.05), High: bandEdge(0.20)},
+		{Metric: Conversion, Low: bandEdge(0.02), High: bandEdge(0.08)},
+		{Metric: Coverage, Low: bandEdge(0.5), High: bandEdge(0.8)},
+		{Metric: ILD, Low: bandEdge(0.4), High: bandEdge(0.6)},
+		{Metric: Serendipity, Low: bandEdge(0.3), High: bandEdge(0.5)},
+		{Metric: ColdCTRRatio, Low: bandEdge(0.5), High: bandEdge(0.7)},
+		{Metric: "p95_latency_ms", High: bandEdge(200)},
+	}
+}
+
+// Place says where x falls against the band: below, within or above; ""
+// when x is undefined.
+func (b Band) Place(x float64) string {
+	switch {
+	case math.IsNaN(x):
+		return ""
+	case b.Low != nil && x < *b.Low:
+		return BandBelow
+	case b.High != nil && x > *b.High:
+		return BandAbove
+	}
+	return BandWithin
+}
+
+// BandValue is the value of the band's metric for variant, if the results
+// hold it.
+func (r *Results) BandValue(b Band, variant string) (float64, bool) {
+	return lookup(r, b.Metric, variant, "")
+}
