@@ -74,13 +74,17 @@ func playRounds(b *testing.B, w *world, r Recommender, from, to int) phaseTimes 
 // rounds (300,000 Recommend calls and 30 Observe batches of 100,000
 // impressions, about 20% of them clicks), on GOMAXPROCS workers. Besides wall
 // time it reports CPU seconds, which stay meaningful on a busy machine.
-func BenchmarkItemKNNRun(b *testing.B) {
+func BenchmarkItemKNNRun(b *testing.B) { benchmarkWholeRun(b, "itemknn") }
+
+// benchmarkWholeRun plays benchRounds rounds of benchUsers users against a
+// fresh recommender per op and reports each phase's wall and CPU time.
+func benchmarkWholeRun(b *testing.B, name string) {
 	cat := loadBenchCatalog(b)
 	var total phaseTimes
 	for b.Loop() {
 		b.StopTimer()
 		w := newWorld(cat, benchUsers, benchSeedLen, 1)
-		r := build(b, "itemknn", Env{Catalog: cat, Seed: 1}, nil)
+		r := build(b, name, Env{Catalog: cat, Seed: 1}, nil)
 		b.StartTimer()
 		t := playRounds(b, w, r, 0, benchRounds)
 		total.recommendWall += t.recommendWall

@@ -9,28 +9,7 @@ import (
 // BenchmarkMFRun is a whole run of 30 rounds on the project's benchmark
 // scale (10,000 users × 10,000 items, slates of 10), retraining after every
 // round.
-func BenchmarkMFRun(b *testing.B) {
-	cat := loadBenchCatalog(b)
-	var total phaseTimes
-	for b.Loop() {
-		b.StopTimer()
-		w := newWorld(cat, benchUsers, benchSeedLen, 1)
-		r := build(b, "mf", Env{Catalog: cat, Seed: 1}, nil)
-		b.StartTimer()
-		t := playRounds(b, w, r, 0, benchRounds)
-		total.recommendWall += t.recommendWall
-		total.observeWall += t.observeWall
-		total.recommendCPU += t.recommendCPU
-		total.observeCPU += t.observeCPU
-	}
-	runs := float64(b.N)
-	b.ReportMetric(total.recommendWall.Seconds()/runs, "s-recommend/run")
-	b.ReportMetric(total.observeWall.Seconds()/runs, "s-observe/run")
-	if total.recommendCPU > 0 {
-		b.ReportMetric(total.recommendCPU.Seconds()/runs, "cpu-s-recommend/run")
-		b.ReportMetric(total.observeCPU.Seconds()/runs, "cpu-s-observe/run")
-	}
-}
+func BenchmarkMFRun(b *testing.B) { benchmarkWholeRun(b, "mf") }
 
 // BenchmarkMFRecommend is one Recommend call against a model warmed for 10
 // rounds, from parallel goroutines.
