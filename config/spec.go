@@ -38,6 +38,9 @@ func Range(lo, hi float64) (*float64, *float64) { return &lo, &hi }
 // AtLeast is a convenience for a lower bound only.
 func AtLeast(lo float64) *float64 { return &lo }
 
+// AtMost is a convenience for an upper bound only.
+func AtMost(hi float64) *float64 { return &hi }
+
 // Spec describes a registered component: its name, what it does, and its
 // parameters.
 type Spec struct {

@@ -37,20 +37,18 @@ var UtilitySpec = config.Spec{
 		{Name: "rating_noise", Kind: config.Float, Default: 0.5, Min: config.AtLeast(0), Doc: "ρ: standard deviation of the rating noise, in rating points."},
 		{Name: "patience", Kind: config.Float, Default: 3.0, Min: config.AtLeast(0), Doc: "P: unsatisfying slates tolerated by a persona of activity 0.5 (initial patience is P·(0.5 + activity))."},
 		{Name: "patience_recovery", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "patience regained after a slate with an accepted item (capped at the initial patience)."},
-		{Name: "drift", Kind: config.Float, Default: 0.05, Min: bound(0), Max: bound(1), Doc: "λ: how far one accepted item pulls the stated interests toward its features (0 turns drift off)."},
-		{Name: "drift_dislike", Kind: config.Float, Default: -0.5, Min: bound(-1), Max: bound(1), Doc: "g₋: drift multiplier for a clicked item rated below 4; negative pushes the interests away."},
+		{Name: "drift", Kind: config.Float, Default: 0.05, Min: config.AtLeast(0), Max: config.AtMost(1), Doc: "λ: how far one accepted item pulls the stated interests toward its features (0 turns drift off)."},
+		{Name: "drift_dislike", Kind: config.Float, Default: -0.5, Min: config.AtLeast(-1), Max: config.AtMost(1), Doc: "g₋: drift multiplier for a clicked item rated below 4; negative pushes the interests away."},
 		{Name: "funnel_base", Kind: config.Float, Default: -2.0, Doc: "f₀: log-odds of going one funnel stage further for an item of no true affinity and pickiness 0."},
 		{Name: "funnel_affinity", Kind: config.Float, Default: 4.0, Min: config.AtLeast(0), Doc: "f₁: log-odds of going one stage further per unit of true affinity."},
 		{Name: "funnel_pickiness", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "f_k: log-odds of going one stage further lost per unit of pickiness."},
 		{Name: "dwell_base", Kind: config.Float, Default: 0.2, Doc: "d₀: completion fraction of a clicked item of no true affinity, before noise."},
 		{Name: "dwell_affinity", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "d₁: completion fraction per unit of true affinity."},
 		{Name: "dwell_noise", Kind: config.Float, Default: 0.2, Min: config.AtLeast(0), Doc: "δ: standard deviation of the completion-fraction noise."},
-		{Name: "search_base", Kind: config.Float, Default: 0.2, Min: bound(0), Max: bound(1), Doc: "s₀: chance that a persona the slate left unsatisfied searches, at curiosity 0 (when the scenario enables search)."},
+		{Name: "search_base", Kind: config.Float, Default: 0.2, Min: config.AtLeast(0), Max: config.AtMost(1), Doc: "s₀: chance that a persona the slate left unsatisfied searches, at curiosity 0 (when the scenario enables search)."},
 		{Name: "search_curiosity", Kind: config.Float, Default: 0.4, Min: config.AtLeast(0), Doc: "s₁: search chance added per unit of curiosity."},
 	},
 }
-
-func bound(f float64) *float64 { return &f }
 
 func init() {
 	RegisterBehaviour(UtilitySpec, newUtility)

@@ -54,16 +54,14 @@ var Spec = config.Spec{
 			Doc: "Longest wait for the answer to a recommend call (the variant's `timeout` also bounds recommend calls)."},
 		{Name: "handshake_timeout", Kind: config.Duration, Default: 10 * time.Second, Min: config.AtLeast(0.001),
 			Doc: "Longest wait for the handshake line after the child starts."},
-		{Name: "restarts", Kind: config.Int, Default: 3, Min: ptr(0.0), Max: ptr(100.0),
+		{Name: "restarts", Kind: config.Int, Default: 3, Min: config.AtLeast(0.0), Max: config.AtMost(100.0),
 			Doc: "How many times a child that exited is started again before every call fails."},
 		{Name: "restart_backoff", Kind: config.Duration, Default: 200 * time.Millisecond,
 			Doc: "Wait before the first restart; it doubles with each further one."},
-		{Name: "max_line_bytes", Kind: config.Int, Default: 1 << 20, Min: ptr(64.0),
+		{Name: "max_line_bytes", Kind: config.Int, Default: 1 << 20, Min: config.AtLeast(64.0),
 			Doc: "Longest line the child may write; a longer one stops the child (counted as `oversized`)."},
 	}, protocol.CommonParams...),
 }
-
-func ptr(f float64) *float64 { return &f }
 
 func init() {
 	recommenders.Register(Spec, New)

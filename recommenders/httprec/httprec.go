@@ -41,7 +41,7 @@ var Spec = config.Spec{
 			Doc: "The service's base URL, for example `http://127.0.0.1:8000`; the endpoints are paths below it. Required."},
 		{Name: "timeout", Kind: config.Duration, Default: 2 * time.Second, Min: config.AtLeast(0.001),
 			Doc: "Limit of one attempt at a recommend call or health check (the variant's `timeout` still bounds the whole call, retries included)."},
-		{Name: "retries", Kind: config.Int, Default: 2, Min: ptr(0.0), Max: ptr(10.0),
+		{Name: "retries", Kind: config.Int, Default: 2, Min: config.AtLeast(0.0), Max: config.AtMost(10.0),
 			Doc: "Further attempts after a connection error, a timeout, a 5xx or a 429."},
 		{Name: "backoff", Kind: config.Duration, Default: 100 * time.Millisecond,
 			Doc: "Wait before the first retry; it doubles with each further one."},
@@ -49,17 +49,15 @@ var Spec = config.Spec{
 			Doc: "Longest wait between attempts, Retry-After included."},
 		{Name: "jitter", Kind: config.Bool, Default: true,
 			Doc: "Spread each wait over [½, 1] of itself, drawn from the variant's seed and the request id (never from the clock)."},
-		{Name: "max_concurrency", Kind: config.Int, Default: 16, Min: ptr(1.0), Max: ptr(1024.0),
+		{Name: "max_concurrency", Kind: config.Int, Default: 16, Min: config.AtLeast(1.0), Max: config.AtMost(1024.0),
 			Doc: "Most requests in flight at once; also the number of kept-alive connections."},
-		{Name: "max_response_bytes", Kind: config.Int, Default: 1 << 20, Min: ptr(64.0),
+		{Name: "max_response_bytes", Kind: config.Int, Default: 1 << 20, Min: config.AtLeast(64.0),
 			Doc: "Largest answer accepted; a longer one counts as `oversized` and fails the call."},
 		{Name: "headers", Kind: config.String, Default: "",
 			Doc: "Extra request headers, `Name: value` pairs separated by `;`. `${VAR}` in a value is read from the environment " +
 				"when the recommender is built, for example `Authorization: Bearer ${RECLOOP_TOKEN}`. Values are never logged or written out."},
 	}, protocol.CommonParams...),
 }
-
-func ptr(f float64) *float64 { return &f }
 
 func init() {
 	recommenders.Register(Spec, New)
