@@ -56,7 +56,7 @@ var llmSpec = config.Spec{
 		"aggregated per dimension. Set `temperature: 0` in the llm section for judges. Also compares two " +
 		"variants' explanations blind, in both orders, flagging position bias.",
 	Params: []config.Param{
-		{Name: "samples", Kind: config.Int, Default: 1, Min: config.AtLeast(1), Max: ptrFloat(20),
+		{Name: "samples", Kind: config.Int, Default: 1, Min: config.AtLeast(1), Max: config.AtMost(20),
 			Doc: "How many times each explanation is graded (distinct cached calls)."},
 		{Name: "aggregate", Kind: config.String, Default: AggregateMean, Enum: []string{AggregateMean, AggregateMajority},
 			Doc: "How samples combine per dimension: the mean, or the most frequent score (ties → the lower)."},
@@ -68,7 +68,6 @@ var llmSpec = config.Spec{
 	},
 }
 
-func ptrFloat(f float64) *float64 { return &f }
 
 func init() {
 	Register(llmSpec, func(env Env, p config.Params) (Judge, error) {
