@@ -68,7 +68,6 @@ var llmSpec = config.Spec{
 	},
 }
 
-
 func init() {
 	Register(llmSpec, func(env Env, p config.Params) (Judge, error) {
 		if env.LLM == nil {
