@@ -17,7 +17,9 @@ var contentSpec = config.Spec{
 		"ρ(r) = (r − neutral_rating)/(5 − neutral_rating) for a rating r on the 1–5 scale, ρ = 1 when unrated. " +
 		"Feedback teaches it what the user passed over (Rocchio): with s the sum of the feature vectors " +
 		"of the items the user was shown and did not click, the profile is q = h/‖h‖ − skip_weight·s/‖s‖. " +
-		"An item scores cos(q, x_i). Users without history get the `popular` ranking (defaults).",
+		"A search query (Request.Context[\"query\"]) that names a category or tag adds query_weight to that feature of q " +
+		"for this request; a click the user bounced off counts as passed over. " +
+		"An item scores cos(q, x_i). Users without history or query get the `popular` ranking (defaults).",
 	Params: []config.Param{
 		{Name: "window", Kind: config.Int, Default: 50, Min: ptr(1.0), Max: ptr(10000.0),
 			Doc: "How many of the user's latest items form the profile."},
@@ -27,22 +29,31 @@ var contentSpec = config.Spec{
 			Doc: "The rating that carries no weight; lower ratings push the profile away from the item."},
 		{Name: "skip_weight", Kind: config.Float, Default: 0.15, Min: ptr(0.0), Max: ptr(1.0),
 			Doc: "How strongly shown-but-not-clicked items pull the profile away from their features (Rocchio's β)."},
+		{Name: "query_weight", Kind: config.Float, Default: 0.5, Min: ptr(0.0), Max: ptr(10.0),
+			Doc: "How strongly a search query naming a category or tag pulls this request's profile toward it; 0 ignores queries."},
 	},
 }
 
 func init() {
 	registerBuiltin(contentSpec, func(env Env, p config.Params) (Recommender, error) {
 		r := &content{
-			window:     p.Int("window"),
-			decay:      p.Float("recency_decay"),
-			neutral:    p.Float("neutral_rating"),
-			skipWeight: p.Float("skip_weight"),
-			pop:        newFallbackPopularity(env.Catalog),
-			skips:      map[string][]float64{},
+			window:      p.Int("window"),
+			decay:       p.Float("recency_decay"),
+			neutral:     p.Float("neutral_rating"),
+			skipWeight:  p.Float("skip_weight"),
+			queryWeight: p.Float("query_weight"),
+			pop:         newFallbackPopularity(env.Catalog),
+			skips:       map[string][]float64{},
 		}
 		r.init(env.Catalog)
 		cat := env.Catalog
 		r.featNames = append(append([]string(nil), cat.Categories()...), cat.Tags()...)
+		r.featIndex = make(map[string]int, len(r.featNames))
+		for f, name := range r.featNames {
+			if _, dup := r.featIndex[name]; !dup {
+				r.featIndex[name] = f
+			}
+		}
 		r.featPtr = make([]int32, cat.Len()+1)
 		postings := make([][]int32, len(r.featNames))
 		r.multiHot = true
@@ -72,8 +83,11 @@ type content struct {
 	decay      float64
 	neutral    float64
 	skipWeight float64
-	pop        *popularity
-	featNames  []string
+	// queryWeight is how much a search query's feature adds to the profile.
+	queryWeight float64
+	pop         *popularity
+	featNames   []string
+	featIndex   map[string]int
 	// the catalog's feature vectors in one compressed-row array, so scoring
 	// the whole catalog walks memory in order
 	featPtr []int32
@@ -105,9 +119,20 @@ func (r *content) ratingWeight(rating float64) float64 {
 	return (rating - r.neutral) / (5 - r.neutral)
 }
 
-// buildProfile writes q into s.profile and returns ‖q‖ (0 when the history
-// carries no feature at all).
-func (r *content) buildProfile(s *scratch, user string) float64 {
+// queryFeature is the feature a search query names, or -1.
+func (r *content) queryFeature(req Request) int {
+	if r.queryWeight == 0 {
+		return -1
+	}
+	if f, ok := r.featIndex[req.Context["query"]]; ok {
+		return f
+	}
+	return -1
+}
+
+// buildProfile writes q into s.profile and returns ‖q‖ (0 when neither the
+// history nor the query carries a feature).
+func (r *content) buildProfile(s *scratch, user string, query int) float64 {
 	nf := len(r.featNames)
 	if cap(s.profile) < nf {
 		s.profile = make([]float64, nf)
@@ -124,17 +149,18 @@ func (r *content) buildProfile(s *scratch, user string) float64 {
 		}
 		w *= r.decay
 	}
-	hn := norm(q)
-	if hn == 0 {
-		return 0
-	}
-	skipped := r.skips[user]
-	sn := norm(skipped)
-	for f := range q {
-		q[f] /= hn
-		if sn > 0 {
-			q[f] -= r.skipWeight * skipped[f] / sn
+	if hn := norm(q); hn > 0 {
+		skipped := r.skips[user]
+		sn := norm(skipped)
+		for f := range q {
+			q[f] /= hn
+			if sn > 0 {
+				q[f] -= r.skipWeight * skipped[f] / sn
+			}
 		}
+	}
+	if query >= 0 {
+		q[query] += r.queryWeight
 	}
 	return norm(q)
 }
@@ -153,7 +179,8 @@ func (r *content) Recommend(ctx context.Context, req Request) (Slate, error) {
 		return Slate{}, err
 	}
 	defer r.end(s)
-	qn := r.buildProfile(s, req.User)
+	query := r.queryFeature(req)
+	qn := r.buildProfile(s, req.User, query)
 	if qn == 0 {
 		s.slate = r.pop.fill(s.slate[:0], k, s, &r.base, req.Round, 0)
 		return r.slate(s.slate, r.pop.explain), nil
@@ -161,7 +188,7 @@ func (r *content) Recommend(ctx context.Context, req Request) (Slate, error) {
 	q := s.profile
 	r.rank(s, q, qn, k, req.Round)
 	s.slate = append(s.slate[:0], s.top.sorted()...)
-	return r.slate(s.slate, func(_ int, c candidate) string { return r.explain(q, c.item) }), nil
+	return r.slate(s.slate, func(_ int, c candidate) string { return r.explain(q, c.item, query) }), nil
 }
 
 // rank keeps the k best eligible items by cos(q, x_i) in s.top. It is exact
@@ -233,9 +260,13 @@ func (r *content) consider(s *scratch, q []float64, qn float64, i int32, round i
 	}
 }
 
-// explain names the two features that contribute most to the item's score.
-func (r *content) explain(q []float64, item int32) string {
+// explain names the search the item answers, or the two features that
+// contribute most to its score.
+func (r *content) explain(q []float64, item int32, query int) string {
 	idx, val := r.features(item)
+	if query >= 0 && slices.Contains(idx, int32(query)) {
+		return "matches your search for " + r.featNames[query]
+	}
 	first, second := -1, -1
 	var c1, c2 float64
 	for j, f := range idx {
@@ -270,7 +301,7 @@ func (r *content) Observe(ctx context.Context, feedback []Feedback) error {
 		if !ok {
 			continue
 		}
-		if f.Clicked {
+		if f.Clicked && !f.Bounced {
 			r.pop.click(f.Round, i)
 			continue
 		}

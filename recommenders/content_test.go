@@ -58,6 +58,31 @@ func TestContentHandComputed(t *testing.T) {
 			want: []want{{"d", 0.5, "matches your interest in drama"}},
 		},
 		{
+			// A search for "drama" adds 0.5 to drama: q = x_a + 0.5·e_drama =
+			// sci-fi .7071, space .7071, drama .5; ‖q‖² = 0.5 + 0.5 + 0.25 = 1.25.
+			// c: .7071·.7071 + .7071·.5 = 0.5 + 0.353553 = 0.853553 → /√1.25 = 0.763441
+			// b: .7071·.7071 = 0.5 → 0.447214;  d: .7071·.5 = 0.353553 → 0.316228
+			name: "search query", params: nil,
+			req: Request{User: "u", K: 3, History: hist("a"), Context: map[string]string{"query": "drama"}},
+			want: []want{
+				{"c", (0.5 + 0.5/math.Sqrt2) / math.Sqrt(1.25), "matches your search for drama"},
+				{"b", 0.5 / math.Sqrt(1.25), "matches your interest in sci-fi"},
+				{"d", 0.5 / math.Sqrt2 / math.Sqrt(1.25), "matches your search for drama"},
+			},
+		},
+		{
+			// No history: the query alone, q = 0.5·e_comedy; f = (comedy, time-travel)/√2
+			// scores 0.5·.7071/0.5 = 0.707107 (e, comedy only, is not released yet).
+			name: "search without history", params: nil,
+			req:  Request{User: "u", K: 1, Context: map[string]string{"query": "comedy"}},
+			want: []want{{"f", 1 / math.Sqrt2, "matches your search for comedy"}},
+		},
+		{
+			name: "a query naming nothing in the catalog changes nothing", params: map[string]any{"query_weight": 3},
+			req:  Request{User: "u", K: 1, History: hist("a"), Context: map[string]string{"query": "westerns"}},
+			want: []want{{"b", 0.5, "matches your interest in sci-fi"}},
+		},
+		{
 			name: "cold user gets popularity", params: nil,
 			req:  Request{User: "u", K: 2},
 			want: []want{{"a", 60.0 / 210, ""}, {"b", 50.0 / 210, ""}},
@@ -87,6 +112,10 @@ func TestContentLearnsFromSkips(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSlate(t, recommend(t, r, req), []want{{"b", 0.5, ""}})
+
+	// A click the user bounced off teaches what a skip does.
+	observe(t, r, Feedback{User: "u", Round: 0, Item: "b", Rank: 1, Clicked: true, Bounced: true})
+	checkSlate(t, recommend(t, r, req), []want{{"c", 0.5 / math.Sqrt(0.8725), "matches your interest in space"}})
 }
 
 // TestContentPruningIsExact compares the pruned ranking with scoring every
@@ -111,7 +140,7 @@ func TestContentPruningIsExact(t *testing.T) {
 			req.K = k
 			s := r.pool.Get().(*scratch)
 			s.loadHistory(cat, req.History)
-			qn := r.buildProfile(s, req.User)
+			qn := r.buildProfile(s, req.User, -1)
 			if qn == 0 {
 				r.pool.Put(s)
 				continue
