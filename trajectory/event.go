@@ -201,8 +201,8 @@ type RunEnd struct {
 	// Partial is set when the run stopped early (interrupt, budget).
 	Partial bool   `json:"partial,omitempty"`
 	Reason  string `json:"reason,omitempty"`
-	// ObserveErrors counts, per variant, the rounds whose feedback the
-	// recommender failed to take in.
+	// ObserveErrors counts, per variant, the (world, round) pairs whose
+	// feedback the world's recommender failed to take in.
 	ObserveErrors map[string]int `json:"observe_errors,omitempty"`
 }
 
