@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/internal/linalg"
 	"github.com/recloop/recloop/internal/rng"
 )
 
@@ -81,17 +82,10 @@ type mf struct {
 
 	// The training data and the factors, touched only by Observe.
 	users    map[string]int32
-	rows     [][]mfEntry
+	rows     [][]linalg.Entry
 	userF    []float64
 	itemF    []float64
 	sinceFit int
-}
-
-// mfEntry is one consumed item of a user (or one consumer of an item) with
-// its summed weight r.
-type mfEntry struct {
-	id int32
-	r  float32
 }
 
 type mfArrival struct {
@@ -177,12 +171,12 @@ func (r *mf) user(id string) int32 {
 func (r *mf) consume(u, item int32, w float32) {
 	row := r.rows[u]
 	for k := range row {
-		if row[k].id == item {
-			row[k].r += w
+		if row[k].ID == item {
+			row[k].R += w
 			return
 		}
 	}
-	r.rows[u] = append(row, mfEntry{id: item, r: w})
+	r.rows[u] = append(row, linalg.Entry{ID: item, R: w})
 }
 
 // fit runs the ALS sweeps and publishes the new model.
@@ -194,36 +188,36 @@ func (r *mf) fit() {
 	entries := 0
 	for _, row := range r.rows {
 		for _, e := range row {
-			counts[e.id+1]++
+			counts[e.ID+1]++
 		}
 		entries += len(row)
 	}
 	for i := range n {
 		counts[i+1] += counts[i]
 	}
-	byItem := make([]mfEntry, entries)
+	byItem := make([]linalg.Entry, entries)
 	fill := slices.Clone(counts[:n])
 	for u, row := range r.rows {
 		for _, e := range row {
-			byItem[fill[e.id]] = mfEntry{id: int32(u), r: e.r}
-			fill[e.id]++
+			byItem[fill[e.ID]] = linalg.Entry{ID: int32(u), R: e.R}
+			fill[e.ID]++
 		}
 	}
-	itemRow := func(i int) []mfEntry { return byItem[counts[i]:counts[i+1]] }
+	itemRow := func(i int) []linalg.Entry { return byItem[counts[i]:counts[i+1]] }
 	sweeps := r.iterations
 	if m := r.model.Load(); m == nil || !m.trained {
 		sweeps *= firstFitSweeps
 	}
 	if entries > 0 {
 		for range sweeps {
-			r.sweep(r.userF, r.itemF, len(r.rows), func(u int) []mfEntry { return r.rows[u] })
+			r.sweep(r.userF, r.itemF, len(r.rows), func(u int) []linalg.Entry { return r.rows[u] })
 			r.sweep(r.itemF, r.userF, n, itemRow)
 		}
 	}
 	m := &mfModel{f: f, items: slices.Clone(r.itemF), norms: make([]float64, n), trained: entries > 0}
 	for i := range n {
 		y := m.items[i*f : (i+1)*f]
-		m.norms[i] = math.Sqrt(dot(y, y))
+		m.norms[i] = math.Sqrt(linalg.Dot(y, y))
 		if m.norms[i] == 0 {
 			m.zero = append(m.zero, int32(i))
 			continue
@@ -233,7 +227,7 @@ func (r *mf) fit() {
 			m.active32 = append(m.active32, float32(v))
 		}
 	}
-	m.gram = gram(m.items, f, r.reg)
+	m.gram = linalg.Gram(m.items, f, r.reg)
 	r.model.Store(m)
 	r.sinceFit = 0
 }
@@ -241,16 +235,16 @@ func (r *mf) fit() {
 // sweep solves every row of dst against the fixed vectors of the other
 // side. Rows are independent, so the result does not depend on the number
 // of workers.
-func (r *mf) sweep(dst, fixed []float64, rows int, entries func(int) []mfEntry) {
+func (r *mf) sweep(dst, fixed []float64, rows int, entries func(int) []linalg.Entry) {
 	f := r.factors
-	g := gram(fixed, f, r.reg)
+	g := linalg.Gram(fixed, f, r.reg)
 	workers := min(runtime.GOMAXPROCS(0), rows/64+1)
 	var eg errgroup.Group
 	for w := range workers {
 		eg.Go(func() error {
 			ws := newALSWork(f)
 			for row := w; row < rows; row += workers {
-				ws.solve(g, fixed, entries(row), r.alpha, dst[row*f:(row+1)*f])
+				ws.Solve(g, fixed, entries(row), r.alpha, dst[row*f:(row+1)*f])
 			}
 			return nil
 		})
@@ -258,113 +252,17 @@ func (r *mf) sweep(dst, fixed []float64, rows int, entries func(int) []mfEntry) 
 	_ = eg.Wait() // workers cannot fail
 }
 
-// gram is VᵀV + λI for the rows of v.
-func gram(v []float64, f int, reg float64) []float64 {
-	g := make([]float64, f*f)
-	for off := 0; off < len(v); off += f {
-		row := v[off : off+f]
-		for a, x := range row {
-			if x == 0 {
-				continue
-			}
-			ga := g[a*f : a*f+f]
-			for b := a; b < f; b++ {
-				ga[b] += x * row[b]
-			}
-		}
-	}
-	for a := range f {
-		g[a*f+a] += reg
-		for b := range a {
-			g[a*f+b] = g[b*f+a]
-		}
-	}
-	return g
-}
-
-func dot(a, b []float64) float64 {
-	var s float64
-	for k, x := range a {
-		s += x * b[k]
-	}
-	return s
-}
-
-// alsWork is the memory of one least-squares solve, and of a request's
-// fold-in: its history as entries and the user vector it solves to.
+// alsWork is the memory of a request's fold-in: its history as entries,
+// the solver, and the user vector it solves to.
 type alsWork struct {
-	f       int
-	a       []float64
-	b       []float64
-	entries []mfEntry
+	*linalg.Solver
+	entries []linalg.Entry
 	user    []float64
 	user32  []float32
 }
 
 func newALSWork(f int) *alsWork {
-	return &alsWork{f: f, a: make([]float64, f*f), b: make([]float64, f), user: make([]float64, f), user32: make([]float32, f)}
-}
-
-// solve writes to out the x minimising Σ_j c_j (p_j − x·v_j)² + λ‖x‖² over
-// every row j of fixed, with p_j = 1 and c_j = 1 + α·r_j for the entries
-// and p_j = 0, c_j = 1 elsewhere: (VᵀV + λI + Σ_e (c_e − 1) v_e v_eᵀ) x =
-// Σ_e c_e v_e, with g = VᵀV + λI precomputed (Hu et al., eq. 4).
-func (ws *alsWork) solve(g, fixed []float64, entries []mfEntry, alpha float64, out []float64) {
-	f := ws.f
-	copy(ws.a, g)
-	clear(ws.b)
-	for _, e := range entries {
-		v := fixed[int(e.id)*f : int(e.id)*f+f]
-		extra := alpha * float64(e.r)
-		c := 1 + extra
-		for a, va := range v {
-			ws.b[a] += c * va
-			if va == 0 {
-				continue
-			}
-			s := extra * va
-			tail := v[a:]
-			row := ws.a[a*f+a : a*f+f]
-			row = row[:len(tail)]
-			for b, vb := range tail {
-				row[b] += s * vb
-			}
-		}
-	}
-	for a := range f {
-		for b := range a {
-			ws.a[a*f+b] = ws.a[b*f+a]
-		}
-	}
-	cholesky(ws.a, f)
-	choleskySolve(ws.a, f, ws.b, out)
-}
-
-// cholesky factors the symmetric positive definite a (f × f, row-major) in
-// place into L with a = L·Lᵀ, L in the lower triangle.
-func cholesky(a []float64, f int) {
-	for j := range f {
-		d := a[j*f+j] - dot(a[j*f:j*f+j], a[j*f:j*f+j])
-		d = math.Sqrt(max(d, 1e-12))
-		a[j*f+j] = d
-		for i := j + 1; i < f; i++ {
-			a[i*f+j] = (a[i*f+j] - dot(a[i*f:i*f+j], a[j*f:j*f+j])) / d
-		}
-	}
-}
-
-// choleskySolve solves L·Lᵀ·x = b by forward and back substitution.
-func choleskySolve(l []float64, f int, b, x []float64) {
-	for i := range f {
-		x[i] = (b[i] - dot(l[i*f:i*f+i], x[:i])) / l[i*f+i]
-	}
-	for i := f - 1; i >= 0; i-- {
-		s := x[i]
-		for k := i + 1; k < f; k++ {
-			s -= l[k*f+i] * x[k]
-		}
-		x[i] = s / l[i*f+i]
-	}
+	return &alsWork{Solver: linalg.NewSolver(f), user: make([]float64, f), user32: make([]float32, f)}
 }
 
 func (r *mf) Recommend(ctx context.Context, req Request) (Slate, error) {
@@ -385,9 +283,9 @@ func (r *mf) Recommend(ctx context.Context, req Request) (Slate, error) {
 	defer r.ws.Put(ws)
 	ws.entries = ws.entries[:0]
 	for j, i := range s.hist {
-		ws.entries = append(ws.entries, mfEntry{id: i, r: r.weight(s.ratings[j])})
+		ws.entries = append(ws.entries, linalg.Entry{ID: i, R: r.weight(s.ratings[j])})
 	}
-	ws.solve(m.gram, m.items, ws.entries, r.alpha, ws.user)
+	ws.Solve(m.gram, m.items, ws.entries, r.alpha, ws.user)
 	for k, v := range ws.user {
 		ws.user32[k] = float32(v)
 	}
@@ -453,7 +351,7 @@ func (m *mfModel) nearest(item int32, hist []int32) int32 {
 		if m.norms[h] == 0 {
 			continue
 		}
-		if sim := dot(y, m.items[int(h)*f:int(h)*f+f]) / m.norms[h]; sim > bestSim {
+		if sim := linalg.Dot(y, m.items[int(h)*f:int(h)*f+f]) / m.norms[h]; sim > bestSim {
 			best, bestSim = h, sim
 		}
 	}

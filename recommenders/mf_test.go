@@ -113,15 +113,3 @@ func TestMFRetrainsEveryN(t *testing.T) {
 	}
 }
 
-// The Cholesky solve on a case small enough to check by hand:
-// A = [[4, 2], [2, 3]] = L·Lᵀ with L = [[2, 0], [1, √2]]; A·x = [2, 1]
-// gives x = [0.5, 0].
-func TestCholeskySolve(t *testing.T) {
-	a := []float64{4, 2, 2, 3}
-	cholesky(a, 2)
-	x := make([]float64, 2)
-	choleskySolve(a, 2, []float64{2, 1}, x)
-	if d := x[0] - 0.5; d*d > 1e-24 || x[1]*x[1] > 1e-24 {
-		t.Errorf("x = %v, want [0.5 0]", x)
-	}
-}
