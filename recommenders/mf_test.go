@@ -112,4 +112,3 @@ func TestMFRetrainsEveryN(t *testing.T) {
 		t.Errorf("u0 has %d training entries, want 6 + 1", got)
 	}
 }
-
