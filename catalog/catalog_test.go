@@ -391,3 +391,44 @@ func BenchmarkSimilarityEmbeddings(b *testing.B) {
 	}
 	_ = sink
 }
+
+// Block features by hand. Three items over categories {a, b} and tags
+// {x, y}: item 0 has a, b, x and y; item 1 has a and x; item 2 has b only.
+// idf(x) = ln(4/3) + 1 (two items), idf(y) = ln(4/2) + 1 (one item). With
+// tag weight ½, item 0's categories get 1/√2 each and its tags
+// ½·idf/√(idf_x² + idf_y²); the whole is divided by √(1 + ¼). Item 2 has
+// no tags: its one category gets 1.
+func TestBlockFeaturesByHand(t *testing.T) {
+	c, err := New([]Item{
+		{ID: "0", Categories: []string{"a", "b"}, Tags: []string{"x", "y"}},
+		{ID: "1", Categories: []string{"a"}, Tags: []string{"x"}},
+		{ID: "2", Categories: []string{"b"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.BlockFeatures(0.5)
+	idfX, idfY := math.Log(4.0/3)+1, math.Log(2)+1
+	norm := 1 / math.Sqrt(1.25)
+	tn := math.Hypot(idfX, idfY)
+	want0 := []float64{norm / math.Sqrt2, norm / math.Sqrt2, norm * 0.5 * idfX / tn, norm * 0.5 * idfY / tn}
+	if len(v[0].Val) != 4 {
+		t.Fatalf("item 0: %v", v[0])
+	}
+	var sq float64
+	for k, w := range want0 {
+		if math.Abs(v[0].Val[k]-w) > 1e-12 || v[0].Idx[k] != int32(k) {
+			t.Errorf("item 0 feature %d = %g at %d, want %g", k, v[0].Val[k], v[0].Idx[k], w)
+		}
+		sq += v[0].Val[k] * v[0].Val[k]
+	}
+	if math.Abs(sq-1) > 1e-12 {
+		t.Errorf("item 0 has norm² %g, want 1", sq)
+	}
+	if len(v[2].Val) != 1 || v[2].Val[0] != 1 || v[2].Idx[0] != 1 {
+		t.Errorf("item 2 = %v, want category b at weight 1", v[2])
+	}
+	if w := c.BlockFeatures(0); len(w[1].Val) != 1 || w[1].Val[0] != 1 {
+		t.Errorf("tag weight 0 keeps tags: %v", w[1])
+	}
+}

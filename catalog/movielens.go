@@ -2,12 +2,14 @@ package catalog
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -36,6 +38,20 @@ const noGenres = "(no genres listed)"
 // ratings; a "(1995)" at the end of a title becomes Attributes["year"].
 // Interactions are sorted by (timestamp, user, item, rating).
 func LoadMovieLens(dir string) (*Catalog, []Interaction, error) {
+	c, log, _, err := LoadMovieLensTagged(dir)
+	return c, log, err
+}
+
+// TagEvent is one tag a user put on an item, when it happened.
+type TagEvent struct {
+	User, Item, Tag string
+	Timestamp       int64
+}
+
+// LoadMovieLensTagged is LoadMovieLens that also returns ml-latest's tag
+// events (tags.csv), oldest first, so that a split by time can keep only
+// the tags of its seed period; other layouts have none.
+func LoadMovieLensTagged(dir string) (*Catalog, []Interaction, []TagEvent, error) {
 	layouts := []struct {
 		movies, ratings string
 		load            func(ml *movieLens) error
@@ -51,19 +67,22 @@ func LoadMovieLens(dir string) (*Catalog, []Interaction, error) {
 		}
 		ml := &movieLens{dir: dir, probs: &problems{}, index: map[string]int{}, check: newItemChecker(0)}
 		if err := l.load(ml); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if err := ml.probs.err(); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		c, err := fromItems(movies, ml.items)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		sortInteractions(ml.ratings)
-		return c, ml.ratings, nil
+		slices.SortStableFunc(ml.tags, func(a, b TagEvent) int {
+			return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), strings.Compare(a.User, b.User), strings.Compare(a.Item, b.Item), strings.Compare(a.Tag, b.Tag))
+		})
+		return c, ml.ratings, ml.tags, nil
 	}
-	return nil, nil, fmt.Errorf("%w: %s has none of movies.csv (ml-latest), movies.dat (ml-1m), u.item (ml-100k)", ErrNotMovieLens, dir)
+	return nil, nil, nil, fmt.Errorf("%w: %s has none of movies.csv (ml-latest), movies.dat (ml-1m), u.item (ml-100k)", ErrNotMovieLens, dir)
 }
 
 type movieLens struct {
@@ -73,6 +92,7 @@ type movieLens struct {
 	index   map[string]int
 	check   *itemChecker
 	ratings []Interaction
+	tags    []TagEvent
 }
 
 // open opens a file of the directory and points problem reports at it.
@@ -169,6 +189,11 @@ func (ml *movieLens) readTags(name string) error {
 			ml.probs.add(line, "movieId", "movie %q is not in movies.csv", rec[1])
 		case tag != "":
 			ml.items[i].Tags = append(ml.items[i].Tags, tag)
+			ts, err := strconv.ParseInt(strings.TrimSpace(rec[3]), 10, 64)
+			if err != nil {
+				ml.probs.add(line, "timestamp", "%q is not a whole number of seconds", rec[3])
+			}
+			ml.tags = append(ml.tags, TagEvent{User: strings.TrimSpace(rec[0]), Item: rec[1], Tag: tag, Timestamp: ts})
 		}
 	})
 }

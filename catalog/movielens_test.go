@@ -291,3 +291,23 @@ func BenchmarkLoadMovieLens(b *testing.B) {
 		})
 	}
 }
+
+// ml-latest's tags.csv comes back as events, oldest first, beside the
+// items' tags.
+func TestLoadMovieLensTagEvents(t *testing.T) {
+	_, _, tags, err := LoadMovieLensTagged("testdata/ml-latest-small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []TagEvent{
+		{User: "1", Item: "1", Tag: "pixar", Timestamp: 1139045764},
+		{User: "2", Item: "1", Tag: "Pixar", Timestamp: 1139045765},
+		{User: "2", Item: "2", Tag: "white house", Timestamp: 1139045766},
+	}
+	if !reflect.DeepEqual(tags, want) {
+		t.Errorf("tags = %+v, want %+v", tags, want)
+	}
+	if _, _, tags, err := LoadMovieLensTagged("testdata/ml-100k"); err != nil || tags != nil {
+		t.Errorf("ml-100k: tags %v, err %v; want none", tags, err)
+	}
+}
