@@ -40,11 +40,11 @@ func TestDislikesByHand(t *testing.T) {
 	}
 	for _, tc := range tests {
 		idx, _ := cat.Index(tc.item)
-		affS, affL, affT, affH := exact.affinities(st, idx)
-		if u := exact.utility(st, idx, 0, affS, affL, affH); !near(u, tc.utility) {
+		terms := exact.Terms(st, idx)
+		if u := exact.utility(st, idx, 0, &terms); !near(u, tc.utility) {
 			t.Errorf("U(%s) = %.5f, want %.5f", tc.item, u, tc.utility)
 		}
-		if r := exact.rating(st, idx, 0, affT); r != tc.rating {
+		if r := exact.rating(st, idx, 0, &terms); r != tc.rating {
 			t.Errorf("rating(%s) = %g, want %g", tc.item, r, tc.rating)
 		}
 		if r := exact.Rate(st, 0, idx); r != tc.rating {

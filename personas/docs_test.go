@@ -48,12 +48,12 @@ func checkSection(t *testing.T, path, name, want string) {
 
 func libraryTable(lib []Persona) string {
 	var b strings.Builder
-	b.WriteString("| id | name | stated interests | latent interests | activity | conformity | curiosity | pickiness | history_size | segments |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| id | name | stated interests | latent interests | activity | conformity | curiosity | pickiness | mainstreamness | history_size | segments |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range lib {
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %g | %g | %g | %g | %d | %s |\n",
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %g | %g | %g | %g | %g | %d | %s |\n",
 			p.ID, p.Name, tasteText(p.Interests), tasteText(p.LatentInterests),
-			p.Traits.Activity, p.Traits.Conformity, p.Traits.Curiosity, p.Traits.Pickiness,
+			p.Traits.Activity, p.Traits.Conformity, p.Traits.Curiosity, p.Traits.Pickiness, p.Traits.Mainstreamness,
 			p.HistorySize, strings.Join(p.Segments, ", "))
 	}
 	return b.String()

@@ -66,7 +66,7 @@ func tinyPersona(id string) Persona {
 		ID:              id,
 		Interests:       catalog.Taste{Categories: map[string]float64{"comedy": 0.6, "drama": 0.8}},
 		LatentInterests: catalog.Taste{Categories: map[string]float64{"documentary": 1}},
-		Traits:          Traits{Activity: 0.5, Conformity: 0.5, Curiosity: 0.5, Pickiness: 0.5},
+		Traits:          Traits{Activity: 0.5, Conformity: 0.5, Curiosity: 0.5, Pickiness: 0.5, Mainstreamness: 0.5},
 	}
 }
 

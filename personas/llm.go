@@ -25,7 +25,7 @@ const LLMName = "llm"
 
 // PromptVersion names the embedded prompt templates. It changes whenever
 // their wording does, so that cached answers and reports can be told apart.
-const PromptVersion = "persona-v1"
+const PromptVersion = "persona-v2"
 
 // ErrNoLLM is returned by the llm behaviour's factory when the scenario
 // configures no language model.
@@ -138,7 +138,7 @@ func newLLMPersona(env BehaviourEnv, p config.Params) (Behaviour, error) {
 		reflectEvery: p.Int("reflect_every"),
 		interview:    p.Bool("interview"),
 		maxTokens:    p.Int("max_tokens"),
-		drift:        &utilityModel{cat: env.Catalog, drift: defaults.Float("drift"), driftDislike: defaults.Float("drift_dislike")},
+		drift:        &utilityModel{cat: env.Catalog, drift: defaults.Float("drift"), driftDislike: defaults.Float("drift_dislike"), vecs: env.Catalog.BlockFeatures(defaults.Float("tag_weight"))},
 		eng:          env.Engagement,
 		schema:       actionSchema,
 	}
@@ -408,8 +408,10 @@ type promptData struct {
 	Description string
 	Traits      []string
 	Interests   []string
-	Memory      []memoryView
-	Reflection  string
+	// Loved and Disliked are the persona's evidence, as titles.
+	Loved, Disliked []string
+	Memory          []memoryView
+	Reflection      string
 	// Visit is the persona's count of slates, this one included.
 	Visit int
 	Slate []slateView
@@ -452,6 +454,8 @@ func (m *llmPersona) promptData(st *State, visit int) *promptData {
 		ID: p.ID, Name: name, Description: strings.TrimSpace(p.Description),
 		Traits:     traitWords(p.Traits),
 		Interests:  interestWords(m.cat, st.Interests),
+		Loved:      evidenceTitles(m.cat, p.Evidence.Liked),
+		Disliked:   evidenceTitles(m.cat, p.Evidence.Disliked),
 		Reflection: st.Reflection,
 		Visit:      visit,
 		Exited:     st.Exited,
@@ -478,6 +482,25 @@ func (m *llmPersona) slateView(slate []trajectory.Shown) []slateView {
 			v.Description = shorten(strings.Join(strings.Fields(it.Description), " "), maxItemDescription)
 		}
 		out[k] = v
+	}
+	return out
+}
+
+// maxEvidenceTitles bounds the evidence titles a prompt quotes per list.
+const maxEvidenceTitles = 10
+
+// evidenceTitles are the titles of the evidence items (the first
+// maxEvidenceTitles, in the order given; ids the catalog lacks are
+// skipped).
+func evidenceTitles(cat *catalog.Catalog, ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		if len(out) == maxEvidenceTitles {
+			break
+		}
+		if idx, ok := cat.Index(id); ok {
+			out = append(out, titleOf(cat.Item(idx)))
+		}
 	}
 	return out
 }
@@ -528,16 +551,16 @@ const (
 	traitHigh = 2.0 / 3
 )
 
-var traitSentences = [4][3]string{
+var traitSentences = [5][3]string{
 	{ // activity
 		"You use the service little and leave quickly: you glance at the first few items and give up on it if nothing appeals.",
 		"You use the service now and then: you look through the top of a list and give it a few chances.",
 		"You use the service a lot and stay long: you look through most of what you are shown and give it many chances.",
 	},
 	{ // conformity
-		"You ignore what is popular; hits leave you cold.",
-		"Popularity sways you a little.",
-		"You like what everyone else is watching; popular, well-known titles attract you.",
+		"Your ratings often differ from what most people think of a title.",
+		"Your ratings are sometimes close to the consensus, sometimes not.",
+		"You tend to rate titles much as most people do.",
 	},
 	{ // curiosity
 		"You stick to what you know you like.",
@@ -548,6 +571,11 @@ var traitSentences = [4][3]string{
 		"You are easy to please: you pick most things that look decent and rate generously.",
 		"You are moderately selective.",
 		"You are picky: you only pick what clearly matches your taste, and you rate harshly.",
+	},
+	{ // mainstreamness
+		"You ignore what is popular; hits leave you cold.",
+		"Popularity sways you a little.",
+		"You like what everyone else is watching; popular, well-known titles attract you.",
 	},
 }
 

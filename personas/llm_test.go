@@ -78,7 +78,9 @@ func llmPersonaFixture() Persona {
 		Interests:   catalog.Taste{Categories: map[string]float64{"drama": 0.9, "comedy": 0.4}, Tags: map[string]float64{"slow-burn": 0.7, "nature": 0.2}},
 		// The prompt must never mention documentary: the persona does not know.
 		LatentInterests: catalog.Taste{Categories: map[string]float64{"documentary": 1}},
-		Traits:          Traits{Activity: 0.8, Conformity: 0.2, Curiosity: 0.5, Pickiness: 0.9},
+		Traits:          Traits{Activity: 0.8, Conformity: 0.2, Curiosity: 0.5, Pickiness: 0.9, Mainstreamness: 0.2},
+		// m4 has no title: the prompt names it by id.
+		Evidence: Evidence{Liked: []string{"m1", "m4"}, Disliked: []string{"m3"}},
 	}
 }
 
@@ -633,8 +635,8 @@ func TestLLMExitedPersonaIsNotAsked(t *testing.T) {
 func TestTraitAndInterestWords(t *testing.T) {
 	cat := llmCatalog(t)
 	// 0.2 < 1/3 is low, 0.5 middling, 0.8 > 2/3 high.
-	got := traitWords(Traits{Activity: 0.8, Conformity: 0.2, Curiosity: 0.5, Pickiness: 0.9})
-	want := []string{traitSentences[0][2], traitSentences[1][0], traitSentences[2][1], traitSentences[3][2]}
+	got := traitWords(Traits{Activity: 0.8, Conformity: 0.2, Curiosity: 0.5, Pickiness: 0.9, Mainstreamness: 0.7})
+	want := []string{traitSentences[0][2], traitSentences[1][0], traitSentences[2][1], traitSentences[3][2], traitSentences[4][2]}
 	if !slices.Equal(got, want) {
 		t.Errorf("traits = %q", got)
 	}
@@ -711,7 +713,7 @@ func BenchmarkLLMPrompt(b *testing.B) {
 func TestLLMDocs(t *testing.T) {
 	checkSection(t, "../docs/llm-personas.md", "llm-params", LLMSpec.Markdown())
 	var b strings.Builder
-	for _, name := range []string{"persona-v1.tmpl", "reflect-v1.tmpl", "interview-v1.tmpl"} {
+	for _, name := range []string{"persona-v2.tmpl", "reflect-v2.tmpl", "interview-v2.tmpl"} {
 		data, err := promptFS.ReadFile("prompts/" + name)
 		if err != nil {
 			t.Fatal(err)

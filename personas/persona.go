@@ -30,20 +30,35 @@ type Traits struct {
 	// Activity scales how much of a slate the persona examines and how many
 	// bad slates it tolerates before leaving.
 	Activity float64 `yaml:"activity" json:"activity"`
-	// Conformity weighs how much popularity attracts the persona.
+	// Conformity is how closely the persona's ratings follow the crowd's;
+	// the utility model gives conformists less rating noise.
 	Conformity float64 `yaml:"conformity" json:"conformity"`
 	// Curiosity weighs how much novelty (distance from its history) attracts it.
 	Curiosity float64 `yaml:"curiosity" json:"curiosity"`
 	// Pickiness raises the utility an item needs before the persona clicks.
 	Pickiness float64 `yaml:"pickiness" json:"pickiness"`
+	// Mainstreamness is how much popularity attracts the persona. A persona
+	// that leaves it out takes its conformity's value: before recloop
+	// separated the two, conformity played this part.
+	Mainstreamness float64 `yaml:"mainstreamness" json:"mainstreamness"`
 }
 
+// Evidence names the items that explain a persona: titles it loved and
+// titles it disliked. LLM personas see them in their prompt.
+type Evidence struct {
+	Liked    []string `yaml:"liked"`
+	Disliked []string `yaml:"disliked"`
+}
+
+// IsZero reports whether the evidence names no item.
+func (e Evidence) IsZero() bool { return len(e.Liked) == 0 && len(e.Disliked) == 0 }
+
 // TraitNames lists the traits in the order they appear everywhere.
-var TraitNames = []string{"activity", "conformity", "curiosity", "pickiness"}
+var TraitNames = []string{"activity", "conformity", "curiosity", "pickiness", "mainstreamness"}
 
 // ptrs returns the traits in TraitNames order, so loops can treat them alike.
-func (t *Traits) ptrs() [4]*float64 {
-	return [4]*float64{&t.Activity, &t.Conformity, &t.Curiosity, &t.Pickiness}
+func (t *Traits) ptrs() [5]*float64 {
+	return [5]*float64{&t.Activity, &t.Conformity, &t.Curiosity, &t.Pickiness, &t.Mainstreamness}
 }
 
 // Map returns the traits keyed by name.
@@ -69,6 +84,9 @@ type Persona struct {
 	HistorySize     int           `yaml:"history_size"`
 	Segments        []string      `yaml:"segments"`
 	JoinRound       int           `yaml:"join_round"`
+	// RatingBias is added to every rating the persona gives (stars).
+	RatingBias float64  `yaml:"rating_bias"`
+	Evidence   Evidence `yaml:"evidence"`
 	// Archetype is the library or file persona a population member was
 	// expanded from; empty for personas written out by hand.
 	Archetype string `yaml:"-"`
@@ -131,6 +149,7 @@ func (p Persona) clone() Persona {
 	p.Dislikes = cloneTaste(p.Dislikes)
 	p.History = slices.Clone(p.History)
 	p.Segments = slices.Clone(p.Segments)
+	p.Evidence = Evidence{Liked: slices.Clone(p.Evidence.Liked), Disliked: slices.Clone(p.Evidence.Disliked)}
 	return p
 }
 
@@ -157,18 +176,21 @@ type Spec struct {
 	HistorySize     *int          `yaml:"history_size"`
 	Segments        []string      `yaml:"segments"`
 	JoinRound       int           `yaml:"join_round"`
+	RatingBias      float64       `yaml:"rating_bias"`
+	Evidence        Evidence      `yaml:"evidence"`
 }
 
 // TraitSpec is the traits block as written; a missing trait is nil.
 type TraitSpec struct {
-	Activity   *float64 `yaml:"activity"`
-	Conformity *float64 `yaml:"conformity"`
-	Curiosity  *float64 `yaml:"curiosity"`
-	Pickiness  *float64 `yaml:"pickiness"`
+	Activity       *float64 `yaml:"activity"`
+	Conformity     *float64 `yaml:"conformity"`
+	Curiosity      *float64 `yaml:"curiosity"`
+	Pickiness      *float64 `yaml:"pickiness"`
+	Mainstreamness *float64 `yaml:"mainstreamness"`
 }
 
-func (t TraitSpec) ptrs() [4]*float64 {
-	return [4]*float64{t.Activity, t.Conformity, t.Curiosity, t.Pickiness}
+func (t TraitSpec) ptrs() [5]*float64 {
+	return [5]*float64{t.Activity, t.Conformity, t.Curiosity, t.Pickiness, t.Mainstreamness}
 }
 
 // Parse reads a persona file strictly and reports every problem at once, each
@@ -207,6 +229,7 @@ func fromSpecs(doc *config.Doc, base string, specs []Spec) []Persona {
 			ID: r.ID, Name: r.Name, Description: r.Description,
 			Interests: r.Interests, LatentInterests: r.LatentInterests, Dislikes: r.Dislikes,
 			History: r.History, Segments: r.Segments, JoinRound: r.JoinRound,
+			RatingBias: r.RatingBias, Evidence: r.Evidence,
 			src: source{doc: doc, path: path},
 		}
 		if r.HistorySize != nil {
@@ -218,6 +241,9 @@ func fromSpecs(doc *config.Doc, base string, specs []Spec) []Persona {
 			if v != nil {
 				*dst[k] = *v
 			}
+		}
+		if r.Traits.Mainstreamness == nil {
+			p.Traits.Mainstreamness = p.Traits.Conformity
 		}
 		checkID(doc, path, r.ID)
 		if first, dup := firstAt[r.ID]; dup && r.ID != "" {
@@ -275,6 +301,10 @@ func checkPersona(doc *config.Doc, path string, p *Persona, historySizeSet bool)
 	if p.JoinRound < 0 {
 		doc.Add(config.Join(path, "join_round"), "must be at least 0, got %d", p.JoinRound)
 	}
+	if !(p.RatingBias >= -maxRatingBias && p.RatingBias <= maxRatingBias) {
+		doc.Add(config.Join(path, "rating_bias"), "must be a number of stars between %d and %d, got %g", -maxRatingBias, maxRatingBias, p.RatingBias)
+	}
+	checkEvidence(doc, config.Join(path, "evidence"), p.Evidence)
 	seen := make(map[string]int, len(p.History))
 	for j, id := range p.History {
 		field := config.Index(config.Join(path, "history"), j)
@@ -291,6 +321,38 @@ func checkPersona(doc *config.Doc, path string, p *Persona, historySizeSet bool)
 	for j, s := range p.Segments {
 		if s == "" {
 			doc.Add(config.Index(config.Join(path, "segments"), j), "segment name is empty")
+		}
+	}
+}
+
+// maxRatingBias bounds rating_bias: a bias of 4 stars already turns every
+// rating into the same end of the scale.
+const maxRatingBias = 4
+
+// checkEvidence reports empty ids, repeats within a list and an item both
+// liked and disliked; ids unknown to the catalog are Validate's.
+func checkEvidence(doc *config.Doc, path string, e Evidence) {
+	liked := make(map[string]bool, len(e.Liked))
+	for _, list := range []struct {
+		name string
+		ids  []string
+	}{{"liked", e.Liked}, {"disliked", e.Disliked}} {
+		seen := make(map[string]int, len(list.ids))
+		for j, id := range list.ids {
+			field := config.Index(config.Join(path, list.name), j)
+			switch first, dup := seen[id]; {
+			case id == "":
+				doc.Add(field, "item id is empty")
+			case dup:
+				doc.Add(field, "item %q is already in %s[%d]", id, list.name, first)
+			case list.name == "disliked" && liked[id]:
+				doc.Add(field, "item %q is also in evidence.liked", id)
+			default:
+				seen[id] = j
+				if list.name == "liked" {
+					liked[id] = true
+				}
+			}
 		}
 	}
 }

@@ -55,9 +55,9 @@ func TestParseValidFile(t *testing.T) {
 		t.Fatalf("got %d personas, want 2", len(ps))
 	}
 	sam := ps[0]
-	wantTraits := Traits{Activity: 0.7, Conformity: DefaultTrait, Curiosity: DefaultTrait, Pickiness: 0.4}
+	wantTraits := Traits{Activity: 0.7, Conformity: DefaultTrait, Curiosity: DefaultTrait, Pickiness: 0.4, Mainstreamness: DefaultTrait}
 	if sam.Traits != wantTraits {
-		t.Errorf("traits = %+v, want %+v (absent traits default to 0.5)", sam.Traits, wantTraits)
+		t.Errorf("traits = %+v, want %+v (absent traits default to 0.5, mainstreamness to conformity)", sam.Traits, wantTraits)
 	}
 	if sam.Name != "Sam" || sam.Interests.Categories["comedy"] != 0.8 || sam.LatentInterests.Tags["true-story"] != 0.5 ||
 		len(sam.History) != 2 || sam.Segments[0] != "casual" {
@@ -153,4 +153,40 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The fields that explain a persona: mainstreamness (taking conformity's
+// value when left out), rating_bias and evidence, each problem located.
+func TestParseMainstreamnessRatingBiasEvidence(t *testing.T) {
+	const file = "testdata/evidence.yaml"
+	ps, errs := LoadFile(file)
+	want := []struct {
+		line  int
+		field string
+		msg   string
+	}{
+		{4, "personas[0].traits.mainstreamness", "must be between 0 and 1, got 1.5"},
+		{5, "personas[0].rating_bias", "must be a number of stars between -4 and 4, got 6"},
+		{7, "personas[0].evidence.liked[1]", "item id is empty"},
+		{7, "personas[0].evidence.liked[2]", `item "item-00001" is already in liked[0]`},
+		{8, "personas[0].evidence.disliked[1]", `item "item-00001" is also in evidence.liked`},
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(want), errs)
+	}
+	for i, w := range want {
+		e := errs[i]
+		if e.File != file || e.Line != w.line || e.Field != w.field || !strings.Contains(e.Msg, w.msg) {
+			t.Errorf("error %d = %s\nwant %s:%d: %s: …%s…", i, e, file, w.line, w.field, w.msg)
+		}
+	}
+	plain := ps[1]
+	if plain.Traits.Mainstreamness != 0.3 || plain.RatingBias != -0.5 || len(plain.Evidence.Liked) != 2 || plain.Evidence.Disliked[0] != "item-00004" {
+		t.Errorf("plain persona decoded wrongly: %+v", plain)
+	}
+	// Evidence must name catalog items, like the history.
+	verrs := Validate(ps[1:], vocabCatalog(t, 300), 0)
+	if len(verrs) != 1 || verrs[0].Line != 13 || verrs[0].Field != "personas[1].evidence.liked[1]" || !strings.Contains(verrs[0].Msg, `unknown item id "item-00999"`) {
+		t.Errorf("Validate = %v, want the unknown evidence item at line 13", verrs)
+	}
 }

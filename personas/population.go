@@ -119,9 +119,14 @@ func member(arch *Persona, pop Population, id string, seed uint64) Persona {
 	}
 	if jitter > 0 {
 		r := rng.New(rng.Key(seed, rng.PurposeJitter, rng.StringKey(id)))
-		for _, t := range m.Traits.ptrs() {
+		traits := m.Traits.ptrs()
+		for _, t := range traits[:4] {
 			*t = min(1, max(0, *t+jitter*(2*r.Float64()-1)))
 		}
+		// Mainstreamness came after the other traits: its own stream keeps
+		// every earlier draw, hence every existing population, as it was.
+		ms := rng.Uniform(rng.Key(seed, rng.PurposeJitter, rng.StringKey(id), rng.StringKey("mainstreamness")))
+		m.Traits.Mainstreamness = min(1, max(0, m.Traits.Mainstreamness+jitter*(2*ms-1)))
 		for _, weights := range []map[string]float64{
 			m.Interests.Categories, m.Interests.Tags,
 			m.LatentInterests.Categories, m.LatentInterests.Tags,

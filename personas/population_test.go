@@ -135,3 +135,42 @@ func TestExpandErrors(t *testing.T) {
 		t.Errorf("clashing ids: got %v", err)
 	}
 }
+
+// Mainstreamness is jittered from a stream of its own: members of an
+// archetype get the same other traits and tastes whatever its
+// mainstreamness, so populations written before the trait existed are
+// unchanged, and their mainstreamness still varies.
+func TestMainstreamnessJitterLeavesOtherDrawsAlone(t *testing.T) {
+	lib := mustLibrary(t)
+	arch, _ := Archetype("romantic")
+	other := arch.clone()
+	other.ID = "romantic-2"
+	other.Traits.Mainstreamness = 0.1
+	pops := []Population{{Archetype: arch.ID, Count: 50, IDPrefix: "m"}}
+	a, err := Expand(pops, lib, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pops[0].Archetype = other.ID
+	b, err := Expand(pops, append(lib, other), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	varied := 0
+	for i := range a {
+		x, y := a[i].Traits, b[i].Traits
+		if x.Activity != y.Activity || x.Conformity != y.Conformity || x.Curiosity != y.Curiosity || x.Pickiness != y.Pickiness ||
+			!reflect.DeepEqual(a[i].Interests, b[i].Interests) {
+			t.Fatalf("%s: mainstreamness changed other draws: %+v vs %+v", a[i].ID, x, y)
+		}
+		if d := x.Mainstreamness - arch.Traits.Mainstreamness; d < -DefaultJitter-1e-12 || d > DefaultJitter+1e-12 {
+			t.Errorf("%s: mainstreamness %g outside %g ± %g", a[i].ID, x.Mainstreamness, arch.Traits.Mainstreamness, DefaultJitter)
+		}
+		if x.Mainstreamness != arch.Traits.Mainstreamness {
+			varied++
+		}
+	}
+	if varied < 45 {
+		t.Errorf("only %d of 50 members have a jittered mainstreamness", varied)
+	}
+}

@@ -24,6 +24,9 @@ type BehaviourEnv struct {
 	// Engagement is the scenario's funnel, bounce threshold and search;
 	// off (no funnel) unless the scenario declares one.
 	Engagement Engagement
+	// Taste is a learned taste model held in memory (recloop fidelity);
+	// when nil, the utility model reads its taste_model file, if any.
+	Taste *TasteModel
 }
 
 // BehaviourFactory builds a behaviour from validated parameters.

@@ -74,6 +74,10 @@ type State struct {
 	latentNorm   float64
 	dislikeNorm  float64
 	patienceSet  bool
+	// factors is the persona's vector in a learned taste model, solved
+	// from History when it had factorsAt items (nil until first needed).
+	factors   []float64
+	factorsAt int
 }
 
 // Build makes the starting state of every persona: explicit history ids are
@@ -179,6 +183,7 @@ func (s *State) Clone() *State {
 	c.consumed = slices.Clone(s.consumed)
 	c.centroid = slices.Clone(s.centroid)
 	c.Memory = slices.Clone(s.Memory)
+	c.factors = slices.Clone(s.factors)
 	return &c
 }
 
@@ -210,6 +215,7 @@ func (s *State) Profile(cat *catalog.Catalog) *trajectory.Profile {
 		Interests:       roundedTaste(cat, s.Initial),
 		LatentInterests: roundedTaste(cat, s.Latent),
 		Traits:          p.Traits.Map(),
+		RatingBias:      p.RatingBias,
 	}
 	for _, c := range s.History {
 		if c.Round < 0 {

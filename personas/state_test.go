@@ -191,17 +191,18 @@ func TestProfileAndEnd(t *testing.T) {
 	p.Name, p.Archetype, p.Segments = "Xi", "arch", []string{"s"}
 	p.Interests.Categories = map[string]float64{"Comedy": 0.123456, "drama": 0.8}
 	p.History = []string{"b"}
+	p.RatingBias = -0.25
 	st := mustBuild(t, []Persona{p}, cat, 1)[0]
 	st.record(3, 0, 4) // consumed in round 0: not part of the profile
 	prof := st.Profile(cat)
-	if !reflect.DeepEqual(prof.History, []string{"b"}) || prof.Name != "Xi" || prof.Archetype != "arch" {
+	if !reflect.DeepEqual(prof.History, []string{"b"}) || prof.Name != "Xi" || prof.Archetype != "arch" || prof.RatingBias != -0.25 {
 		t.Errorf("profile = %+v", prof)
 	}
 	wantInterests := catalog.Taste{Categories: map[string]float64{"comedy": 0.1235, "drama": 0.8}}
 	if !reflect.DeepEqual(prof.Interests, wantInterests) {
 		t.Errorf("interests = %+v, want %+v", prof.Interests, wantInterests)
 	}
-	if prof.Traits["pickiness"] != 0.5 || len(prof.Traits) != 4 {
+	if prof.Traits["pickiness"] != 0.5 || prof.Traits["mainstreamness"] != 0.5 || len(prof.Traits) != 5 {
 		t.Errorf("traits = %v", prof.Traits)
 	}
 

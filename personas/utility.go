@@ -2,7 +2,9 @@ package personas
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"path/filepath"
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
@@ -18,13 +20,18 @@ const UtilityName = "utility"
 var UtilitySpec = config.Spec{
 	Name: UtilityName,
 	Summary: "The offline user model: position-biased examination, a random-utility click rule over " +
-		"stated and latent taste, popularity and novelty, noisy 1–5 ratings, patience-driven exit and taste drift; with a funnel, completion and bounces, funnel stages and search from affinity and traits.",
+		"stated and latent taste, a learned taste model, popularity, quality and novelty, noisy 1–5 ratings from the persona's bias, " +
+		"the item's quality and affinity, patience-driven exit and taste drift; with a funnel, completion and bounces, funnel stages and search from affinity and traits.",
 	Params: []config.Param{
 		{Name: "weight_stated", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "β_s: weight of the affinity with the stated (drifting) interests."},
 		{Name: "weight_latent", Kind: config.Float, Default: 0.6, Min: config.AtLeast(0), Doc: "β_l: weight of the affinity with the latent interests the persona does not know it has."},
-		{Name: "weight_popularity", Kind: config.Float, Default: 0.3, Min: config.AtLeast(0), Doc: "β_pop: weight of popularity, multiplied by the conformity trait."},
+		{Name: "weight_popularity", Kind: config.Float, Default: 0.3, Min: config.AtLeast(0), Doc: "β_pop: weight of popularity, multiplied by the mainstreamness trait."},
 		{Name: "weight_novelty", Kind: config.Float, Default: 0.3, Min: config.AtLeast(0), Doc: "β_nov: weight of novelty (distance from the history), multiplied by the curiosity trait."},
 		{Name: "weight_dislike", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "β_d: weight of the affinity with the persona's dislikes, subtracted from its utility and (times r₁) from its ratings."},
+		{Name: "weight_factors", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "β_f: weight of the learned taste score x_u·y_i (needs taste_model)."},
+		{Name: "weight_quality", Kind: config.Float, Default: 0.2, Min: config.AtLeast(0), Doc: "β_q: weight of the item's quality q_i, in rating points above the mean (needs taste_model)."},
+		{Name: "tag_weight", Kind: config.Float, Default: 0.5, Min: config.AtLeast(0), Doc: "w_t: the norm of the tag block beside the category block in the item vectors the persona's taste is matched against (tags weighted by inverse document frequency)."},
+		{Name: "taste_model", Kind: config.String, Default: "", Doc: "A taste model file (JSON, written by recloop personas from-logs or recloop fidelity --fit): a learned vector and a quality per item, relative to the scenario's directory. Empty: no learned taste, so the β_f, β_q, r_f and r_q terms are 0."},
 		{Name: "noise", Kind: config.Float, Default: 0.15, Min: config.AtLeast(0), Doc: "σ: standard deviation of the utility noise."},
 		{Name: "position_bias", Kind: config.Float, Default: 0.8, Min: config.AtLeast(0), Doc: "η: examination falls with rank k as k^−η (0 = every rank equally)."},
 		{Name: "examine_base", Kind: config.Float, Default: 0.5, Min: config.AtLeast(0), Doc: "e₀: examination scale of a persona with activity 0."},
@@ -32,9 +39,11 @@ var UtilitySpec = config.Spec{
 		{Name: "threshold", Kind: config.Float, Default: 0.45, Doc: "τ₀: utility an examined item must exceed to be clicked, for pickiness 0."},
 		{Name: "pickiness_scale", Kind: config.Float, Default: 0.3, Min: config.AtLeast(0), Doc: "κ: how much the pickiness trait raises the click threshold."},
 		{Name: "max_clicks", Kind: config.Int, Default: 3, Min: config.AtLeast(1), Doc: "m: most items consumed from one slate; later ranks are examined but not clicked."},
-		{Name: "rating_offset", Kind: config.Float, Default: 1.5, Doc: "r₀: rating of an item with no true affinity, before noise."},
+		{Name: "rating_offset", Kind: config.Float, Default: 1.5, Doc: "r₀: rating of an item with no true affinity, before noise and the persona's rating_bias."},
 		{Name: "rating_scale", Kind: config.Float, Default: 5.0, Min: config.AtLeast(0), Doc: "r₁: rating points per unit of true affinity."},
-		{Name: "rating_noise", Kind: config.Float, Default: 0.5, Min: config.AtLeast(0), Doc: "ρ: standard deviation of the rating noise, in rating points."},
+		{Name: "rating_quality", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "r_q: rating points per point of item quality q_i (needs taste_model)."},
+		{Name: "rating_factors", Kind: config.Float, Default: 0.0, Min: config.AtLeast(0), Doc: "r_f: rating points per unit of the learned taste score x_u·y_i (needs taste_model)."},
+		{Name: "rating_noise", Kind: config.Float, Default: 0.5, Min: config.AtLeast(0), Doc: "ρ: standard deviation of the rating noise, in rating points, for conformity ½; a persona's noise is ρ·(1.5 − conformity)."},
 		{Name: "patience", Kind: config.Float, Default: 3.0, Min: config.AtLeast(0), Doc: "P: unsatisfying slates tolerated by a persona of activity 0.5 (initial patience is P·(0.5 + activity))."},
 		{Name: "patience_recovery", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "patience regained after a slate with an accepted item (capped at the initial patience)."},
 		{Name: "drift", Kind: config.Float, Default: 0.05, Min: config.AtLeast(0), Max: config.AtMost(1), Doc: "λ: how far one accepted item pulls the stated interests toward its features (0 turns drift off)."},
@@ -61,17 +70,22 @@ const positionTable = 64
 type utilityModel struct {
 	cat                          *catalog.Catalog
 	bStated, bLatent, bPop, bNov float64
-	bDislike                     float64
+	bDislike, bFactors, bQuality float64
 	sigma                        float64
 	eta, examBase, examActivity  float64
 	threshold, pickinessScale    float64
 	maxClicks                    int
 	rOffset, rScale, rNoise      float64
+	rQuality, rFactors           float64
 	patience, recovery           float64
 	drift, driftDislike          float64
 	pop                          []float64 // pop(i), indexed by catalog index
-	eng                          engagementParams
-	position                     [positionTable + 1]float64
+	// vecs are the item vectors tastes are matched against (categories
+	// and tags in separate blocks), taste the learned model (nil without).
+	vecs     []catalog.SparseVec
+	taste    *boundTaste
+	eng      engagementParams
+	position [positionTable + 1]float64
 }
 
 func newUtility(env BehaviourEnv, p config.Params) (Behaviour, error) {
@@ -79,12 +93,13 @@ func newUtility(env BehaviourEnv, p config.Params) (Behaviour, error) {
 		cat:     env.Catalog,
 		bStated: p.Float("weight_stated"), bLatent: p.Float("weight_latent"),
 		bPop: p.Float("weight_popularity"), bNov: p.Float("weight_novelty"),
-		bDislike: p.Float("weight_dislike"),
-		sigma:    p.Float("noise"),
-		eta:      p.Float("position_bias"), examBase: p.Float("examine_base"), examActivity: p.Float("examine_activity"),
+		bDislike: p.Float("weight_dislike"), bFactors: p.Float("weight_factors"), bQuality: p.Float("weight_quality"),
+		sigma: p.Float("noise"),
+		eta:   p.Float("position_bias"), examBase: p.Float("examine_base"), examActivity: p.Float("examine_activity"),
 		threshold: p.Float("threshold"), pickinessScale: p.Float("pickiness_scale"),
 		maxClicks: p.Int("max_clicks"),
 		rOffset:   p.Float("rating_offset"), rScale: p.Float("rating_scale"), rNoise: p.Float("rating_noise"),
+		rQuality: p.Float("rating_quality"), rFactors: p.Float("rating_factors"),
 		patience: p.Float("patience"), recovery: p.Float("patience_recovery"),
 		drift: p.Float("drift"), driftDislike: p.Float("drift_dislike"),
 		eng: engagementParams{Engagement: env.Engagement,
@@ -96,6 +111,28 @@ func newUtility(env BehaviourEnv, p config.Params) (Behaviour, error) {
 		m.position[k] = math.Pow(float64(k), -m.eta)
 	}
 	m.pop = popularityScale(env.Catalog)
+	m.vecs = env.Catalog.BlockFeatures(p.Float("tag_weight"))
+	model := env.Taste
+	if model == nil && p.String("taste_model") != "" {
+		path := p.String("taste_model")
+		if !filepath.IsAbs(path) && env.Dir != "" {
+			path = filepath.Join(env.Dir, path)
+		}
+		var err error
+		if model, err = ReadTasteModel(path); err != nil {
+			return nil, err
+		}
+	}
+	if model != nil {
+		taste, covered, err := model.bind(env.Catalog)
+		if err != nil {
+			return nil, err
+		}
+		if covered == 0 {
+			return nil, fmt.Errorf("%w: none of its %d items is in the catalog", ErrTasteModel, len(model.Items))
+		}
+		m.taste = taste
+	}
 	return m, nil
 }
 
@@ -129,9 +166,11 @@ func (m *utilityModel) examineProb(st *State, rank int) float64 {
 }
 
 // affinities are the cosines of item idx with the stated, latent and true
-// (stated + latent) tastes and with the history centroid.
+// (stated + latent) tastes and with the history centroid. Tastes are
+// matched against the model's block vectors, the history centroid (for
+// novelty) against the catalog's features, as metrics measure distance.
 func (m *utilityModel) affinities(st *State, idx int) (stated, latent, truth, history float64) {
-	x := m.cat.Features(idx)
+	x := m.vecs[idx]
 	ds, dl := x.Dot(st.Interests), x.Dot(st.Latent)
 	if st.interestNorm > 0 {
 		stated = ds / st.interestNorm
@@ -143,7 +182,7 @@ func (m *utilityModel) affinities(st *State, idx int) (stated, latent, truth, hi
 		truth = (ds + dl) / st.trueNorm
 	}
 	if st.centroidNorm > 0 {
-		history = x.Dot(st.centroid) / st.centroidNorm
+		history = m.cat.Features(idx).Dot(st.centroid) / st.centroidNorm
 	}
 	return stated, latent, truth, history
 }
@@ -153,34 +192,112 @@ func (m *utilityModel) dislike(st *State, idx int) float64 {
 	if st.dislikeNorm == 0 {
 		return 0
 	}
-	return m.cat.Features(idx).Dot(st.Dislikes) / st.dislikeNorm
+	return m.vecs[idx].Dot(st.Dislikes) / st.dislikeNorm
 }
 
-// meanUtility is U₀ = β_s·aff_s + β_l·aff_l + conformity·β_pop·pop +
-// curiosity·β_nov·nov − β_d·aff_d, the utility before noise.
-func (m *utilityModel) meanUtility(st *State, idx int, affS, affL, affH float64) float64 {
-	u := m.bStated*affS + m.bLatent*affL +
-		st.traits.Conformity*m.bPop*m.pop[idx] +
-		st.traits.Curiosity*m.bNov*(1-affH)
-	if st.dislikeNorm > 0 {
-		u -= m.bDislike * m.dislike(st, idx)
+// personaVector is x_u, the persona's vector in the taste model, solved
+// again when its history has grown; nil without a taste model.
+func (m *utilityModel) personaVector(st *State) []float64 {
+	if m.taste == nil {
+		return nil
 	}
-	return u
+	if st.factors == nil || st.factorsAt != len(st.History) {
+		if st.factors == nil {
+			st.factors = make([]float64, m.taste.f)
+		}
+		m.taste.foldIn(st.History, st.factors)
+		st.factorsAt = len(st.History)
+	}
+	return st.factors
+}
+
+// UtilityTerms are what the utility model's click rule and rating are made
+// of for one persona and one item, each already multiplied by the trait
+// that scales it; the model's coefficients weigh them. recloop fidelity
+// fits the coefficients from them.
+type UtilityTerms struct {
+	// Click rule: U₀ = β_s·Stated + β_l·Latent + β_f·Factors +
+	// β_pop·Popularity + β_q·Quality + β_nov·Novelty − β_d·Dislike, clicked
+	// when U₀ + σ·ε > τ₀ + κ·Pickiness.
+	Stated, Latent, Factors, Popularity, Quality, Novelty, Dislike, Pickiness float64
+	// Rating: r₀ + RatingBias + r_q·Quality + r₁·(TrueAffinity − β_d·Dislike)
+	// + r_f·Factors + ρ·NoiseScale·ζ, rounded into 1–5.
+	TrueAffinity, RatingBias, NoiseScale float64
+}
+
+// TermScorer is implemented by behaviours whose choices are a weighted sum
+// of UtilityTerms (the utility model).
+type TermScorer interface {
+	Terms(st *State, item int) UtilityTerms
+}
+
+// Terms returns the persona's terms for item idx.
+func (m *utilityModel) Terms(st *State, idx int) UtilityTerms {
+	return m.terms(st, idx, m.personaVector(st))
+}
+
+func (m *utilityModel) terms(st *State, idx int, x []float64) UtilityTerms {
+	affS, affL, affT, affH := m.affinities(st, idx)
+	t := UtilityTerms{
+		Stated: affS, Latent: affL, TrueAffinity: affT,
+		Popularity: st.traits.Mainstreamness * m.pop[idx],
+		Novelty:    st.traits.Curiosity * (1 - affH),
+		Dislike:    m.dislike(st, idx),
+		Pickiness:  st.traits.Pickiness,
+		RatingBias: st.Persona.RatingBias,
+		NoiseScale: 1.5 - st.traits.Conformity,
+	}
+	if x != nil {
+		t.Factors = m.taste.score(x, idx)
+		t.Quality = m.taste.quality[idx]
+	}
+	return t
+}
+
+// meanUtility is U₀ = β_s·aff_s + β_l·aff_l + β_f·x_u·y_i +
+// mainstreamness·β_pop·pop + β_q·q_i + curiosity·β_nov·nov − β_d·aff_d, the
+// utility before noise.
+func (m *utilityModel) meanUtility(t *UtilityTerms) float64 {
+	return m.bStated*t.Stated + m.bLatent*t.Latent + m.bFactors*t.Factors +
+		m.bPop*t.Popularity + m.bQuality*t.Quality + m.bNov*t.Novelty - m.bDislike*t.Dislike
 }
 
 // utility is U = U₀ + σ·ε.
-func (m *utilityModel) utility(st *State, idx, round int, affS, affL, affH float64) float64 {
+func (m *utilityModel) utility(st *State, idx, round int, t *UtilityTerms) float64 {
 	eps := rng.Normal(rng.Key(st.Key, uint64(round), rng.PurposeNoise, uint64(idx)))
-	return m.meanUtility(st, idx, affS, affL, affH) + m.sigma*eps
+	return m.meanUtility(t) + m.sigma*eps
 }
 
-// rating is clamp(round(r₀ + r₁·(aff_true − β_d·aff_d) + ρ·ζ), 1, 5).
-func (m *utilityModel) rating(st *State, idx, round int, affTrue float64) float64 {
+// meanRating is r̄ = r₀ + b_u + r_q·q_i + r₁·(aff_true − β_d·aff_d) +
+// r_f·x_u·y_i, the rating before noise and rounding.
+func (m *utilityModel) meanRating(t *UtilityTerms) float64 {
+	return m.rOffset + t.RatingBias + m.rQuality*t.Quality +
+		m.rScale*(t.TrueAffinity-m.bDislike*t.Dislike) + m.rFactors*t.Factors
+}
+
+// rating is clamp(round(r̄ + ρ·(1.5 − conformity)·ζ), 1, 5).
+func (m *utilityModel) rating(st *State, idx, round int, t *UtilityTerms) float64 {
 	zeta := rng.Normal(rng.Key(st.Key, uint64(round), rng.PurposeRating, uint64(idx)))
-	if st.dislikeNorm > 0 {
-		affTrue -= m.bDislike * m.dislike(st, idx)
+	return min(5, max(1, math.Round(m.meanRating(t)+m.rNoise*t.NoiseScale*zeta)))
+}
+
+// ExpectedRating is the mean of the ratings the persona would draw for
+// item: Σ_k k·P(clamp(round(r̄ + ρ'·ζ), 1, 5) = k) = 1 + Σ_{k=1..4}
+// P(r̄ + ρ'·ζ ≥ k + ½), which a point forecast can be compared with.
+func (m *utilityModel) ExpectedRating(st *State, item int) float64 {
+	t := m.Terms(st, item)
+	mean, sd := m.meanRating(&t), m.rNoise*t.NoiseScale
+	e := 1.0
+	for k := 1; k <= 4; k++ {
+		edge := float64(k) + 0.5
+		switch {
+		case sd > 0:
+			e += 0.5 * math.Erfc((edge-mean)/(sd*math.Sqrt2))
+		case mean >= edge:
+			e++
+		}
 	}
-	return min(5, max(1, math.Round(m.rOffset+m.rScale*affTrue+m.rNoise*zeta)))
+	return e
 }
 
 func (m *utilityModel) clickThreshold(st *State) float64 {
@@ -196,13 +313,14 @@ type Scorer interface {
 	ClickProbability(st *State, item int) float64
 	WouldClick(st *State, round, item int) bool
 	Rate(st *State, round, item int) float64
+	ExpectedRating(st *State, item int) float64
 }
 
 // ClickProbability is P(click | examined) = Φ((U₀ − τ)/σ); with σ = 0 it is
 // 1 when U₀ > τ and 0 otherwise. Consumption and the click cap are ignored.
 func (m *utilityModel) ClickProbability(st *State, item int) float64 {
-	affS, affL, _, affH := m.affinities(st, item)
-	z := m.meanUtility(st, item, affS, affL, affH) - m.clickThreshold(st)
+	t := m.Terms(st, item)
+	z := m.meanUtility(&t) - m.clickThreshold(st)
 	if m.sigma == 0 {
 		if z > 0 {
 			return 1
@@ -215,14 +333,14 @@ func (m *utilityModel) ClickProbability(st *State, item int) float64 {
 // WouldClick draws the click decision Decide would make for the examined
 // item in round (the same noise draw), ignoring consumption and the cap.
 func (m *utilityModel) WouldClick(st *State, round, item int) bool {
-	affS, affL, _, affH := m.affinities(st, item)
-	return m.utility(st, item, round, affS, affL, affH) > m.clickThreshold(st)
+	t := m.Terms(st, item)
+	return m.utility(st, item, round, &t) > m.clickThreshold(st)
 }
 
 // Rate is the rating Decide would give the item if clicked in round.
 func (m *utilityModel) Rate(st *State, round, item int) float64 {
-	_, _, affT, _ := m.affinities(st, item)
-	return m.rating(st, item, round, affT)
+	t := m.Terms(st, item)
+	return m.rating(st, item, round, &t)
 }
 
 func (m *utilityModel) initialPatience(st *State) float64 {
@@ -244,6 +362,9 @@ func (m *utilityModel) Decide(_ context.Context, st *State, round int, slate []t
 	st.SlatesViewed++
 	h0 := len(st.History)
 	threshold := m.clickThreshold(st)
+	// The persona's learned vector stays as the slate found it until the
+	// slate has been walked, like its stated taste.
+	x := m.personaVector(st)
 	clicks := 0
 	for k := range slate {
 		sh := &slate[k]
@@ -261,14 +382,14 @@ func (m *utilityModel) Decide(_ context.Context, st *State, round int, slate []t
 		if clicks >= m.maxClicks || st.HasConsumed(idx) {
 			continue
 		}
-		affS, affL, affT, affH := m.affinities(st, idx)
-		if m.utility(st, idx, round, affS, affL, affH) <= threshold {
+		t := m.terms(st, idx, x)
+		if m.utility(st, idx, round, &t) <= threshold {
 			continue
 		}
 		sh.Clicked = true
-		sh.Rating = m.rating(st, idx, round, affT)
+		sh.Rating = m.rating(st, idx, round, &t)
 		if m.eng.On() {
-			m.eng.engage(st, round, idx, affT, sh)
+			m.eng.engage(st, round, idx, t.TrueAffinity, sh)
 		}
 		st.record(idx, round, sh.Rating)
 		clicks++
@@ -324,7 +445,7 @@ func (m *utilityModel) applyDrift(st *State, idx int, rating float64) {
 	for f := range st.Interests {
 		st.Interests[f] *= 1 - lambda
 	}
-	x := m.cat.Features(idx)
+	x := m.vecs[idx]
 	for k, f := range x.Idx {
 		st.Interests[f] = max(0, st.Interests[f]+lambda*s*x.Val[k])
 	}

@@ -47,7 +47,7 @@ func slateOf(ids ...string) []trajectory.Shown {
 // and here a history of item c, x_c = (0, 0, 1/√2, 1/√2). Every item is
 // equally popular, so pop(i) = ln(1 + 4·¼) / ln(1 + 4·¼) = 1. With σ = 0:
 //
-//	U = 1·aff_s + 0.6·aff_l + 0.5·0.3·pop + 0.5·0.3·nov
+//	U = 1·aff_s + 0.6·aff_l + 0.5·0.3·pop + 0.5·0.3·nov   (mainstreamness and curiosity 0.5)
 //	a (comedy):      aff_s 0.6, aff_l 0, nov 1 − 0 = 1          → 0.6 + 0.15 + 0.15        = 0.9
 //	b (documentary): aff_s 0,   aff_l 1, nov 1                  → 0.6 + 0.15 + 0.15        = 0.9
 //	d (drama):       aff_s 0.8, aff_l 0, nov 1 − 1/√2 = 0.29289 → 0.8 + 0.15 + 0.15·0.29289 = 0.99393
@@ -72,11 +72,11 @@ func TestUtilityByHand(t *testing.T) {
 	}
 	for _, tc := range tests {
 		idx, _ := cat.Index(tc.item)
-		affS, affL, affT, affH := m.affinities(st, idx)
-		if u := m.utility(st, idx, 0, affS, affL, affH); !near(u, tc.utility) {
+		terms := m.Terms(st, idx)
+		if u := m.utility(st, idx, 0, &terms); !near(u, tc.utility) {
 			t.Errorf("U(%s) = %.5f, want %.5f", tc.item, u, tc.utility)
 		}
-		if r := m.rating(st, idx, 0, affT); r != tc.rating {
+		if r := m.rating(st, idx, 0, &terms); r != tc.rating {
 			t.Errorf("rating(%s) = %g, want %g", tc.item, r, tc.rating)
 		}
 	}

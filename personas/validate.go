@@ -11,7 +11,7 @@ import (
 )
 
 // Validate runs the checks that need the catalog and the scenario: history
-// items and taste names must exist, a persona must join before the last round
+// and evidence items and taste names must exist, a persona must join before the last round
 // (rounds ≤ 0 skips that check), and ids must be unique across files. Each
 // problem is located at the persona's own file:line:field.
 func Validate(ps []Persona, cat *catalog.Catalog, rounds int) config.Errors {
@@ -25,9 +25,14 @@ func Validate(ps []Persona, cat *catalog.Catalog, rounds int) config.Errors {
 		} else {
 			firstByID[p.ID] = p
 		}
-		for j, id := range p.History {
-			if _, ok := cat.Index(id); !ok {
-				errs = append(errs, p.Errorf(config.Index("history", j), "unknown item id %q: the catalog has no such item", id))
+		for _, list := range []struct {
+			field string
+			ids   []string
+		}{{"history", p.History}, {"evidence.liked", p.Evidence.Liked}, {"evidence.disliked", p.Evidence.Disliked}} {
+			for j, id := range list.ids {
+				if _, ok := cat.Index(id); !ok && id != "" {
+					errs = append(errs, p.Errorf(config.Index(list.field, j), "unknown item id %q: the catalog has no such item", id))
+				}
 			}
 		}
 		if p.HistorySize > seedable {

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -116,6 +117,9 @@ func (s *Scenario) build(errs config.Errors) (*Plan, error) {
 	params, _ := behaviourSpec.Resolve(nil, "", s.Behaviour.Params)
 	var err error
 	if p.Behaviour, err = personas.NewBehaviour(s.Behaviour.Model, env, params); err != nil {
+		if errors.Is(err, personas.ErrTasteModel) || errors.Is(err, fs.ErrNotExist) {
+			return nil, s.located("behaviour.params.taste_model", err)
+		}
 		return nil, s.located("behaviour", err)
 	}
 	for i := range s.Variants {

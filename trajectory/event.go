@@ -131,6 +131,9 @@ type Profile struct {
 	Interests       catalog.Taste      `json:"interests"`
 	LatentInterests catalog.Taste      `json:"latent_interests"`
 	Traits          map[string]float64 `json:"traits"`
+	// RatingBias is the persona's rating_bias (stars added to every rating
+	// it gives), left out when 0.
+	RatingBias float64 `json:"rating_bias,omitempty"`
 	// ReplicateOf names the persona this one replays (replicates: n).
 	ReplicateOf string `json:"replicate_of,omitempty"`
 	// Cell is the persona's world when the scenario declares cells.
