@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
 	"testing"
 
 	"github.com/recloop/recloop/catalog"
@@ -96,7 +97,7 @@ func BenchmarkEvaluate100K(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(float64(rep.Discrimination[0].AUC), "auc1:1")
+		b.ReportMetric(float64(rep.Samplers[0].Ratios[0].Scorers[0].AUC), "auc1:1")
 	}
 }
 
@@ -108,10 +109,66 @@ func BenchmarkFit100K(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		_, rep, err := Fit(context.Background(), ds, nil, Options{Seed: 2})
+		_, _, rep, err := Fit(context.Background(), ds, nil, Options{Seed: 2})
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(rep.HeldOut[0].AUCFitted-rep.HeldOut[0].AUCDefault), "auc-gain1:1")
 	}
+}
+
+// movieLens100K loads the real MovieLens 100k from ../shared/data (never
+// copied into the repository), or skips.
+func movieLens100K(tb testing.TB) (*catalog.Catalog, []catalog.Interaction) {
+	tb.Helper()
+	cat, log, err := catalog.LoadMovieLens(filepath.Join("..", "..", "shared", "data", "ml-100k"))
+	if err != nil {
+		tb.Skipf("MovieLens 100k is not at ../shared/data/ml-100k (it is licensed for research use and never copied here): %v", err)
+	}
+	return cat, log
+}
+
+// BenchmarkFidelityML100K times what recloop fidelity --movielens ml-100k
+// --fit does, step by step, beside the cost of scoring the probes with the
+// four baselines alone: the offline evaluation a team would run anyway.
+func BenchmarkFidelityML100K(b *testing.B) {
+	cat, log := movieLens100K(b)
+	ds, err := Derive(cat, log, DeriveOptions{Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.Run("derive", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Derive(cat, log, DeriveOptions{Seed: 1}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("baselines", func(b *testing.B) {
+		opt := Options{Seed: 1}.withDefaults()
+		for b.Loop() {
+			if _, err := scoreBaselines(ctx, ds, probeSets(ds, opt), opt); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("evaluate", func(b *testing.B) {
+		beh, err := newUtilityModel(ds.Catalog, ds.Taste, utilityDefaults(), 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, err := Evaluate(ctx, ds, beh, personas.UtilityName, nil, Options{Seed: 1}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("fit", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, _, err := Fit(ctx, ds, nil, Options{Seed: 1}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

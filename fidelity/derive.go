@@ -1,11 +1,12 @@
 // Package fidelity measures how far recloop's simulated users resemble real
-// ones. It derives personas from an interaction log (tastes, dislikes and
-// traits by documented rules, a chronological seed history and a held-out
-// rest), then checks a behaviour model against the held-out part:
-// discrimination between liked and untouched items, rating error, and
+// ones. It derives personas from an interaction log (tastes, dislikes,
+// traits and a learned taste model by documented rules, a seed history and
+// a held-out rest), then checks a behaviour model against the held-out
+// part beside baselines scored on the same probes: discrimination between
+// liked and untouched items under two negative samplers, rating error, and
 // whether ranking recommenders by simulated CTR agrees with ranking them by
-// offline accuracy. Fit tunes the utility model's global coefficients on the
-// seed part. docs/fidelity.md describes the protocol.
+// offline accuracy. Fit tunes the utility model's coefficients by maximum
+// likelihood on the seed part. docs/fidelity.md describes the protocol.
 package fidelity
 
 import (
@@ -27,6 +28,14 @@ import (
 // with catalog items to be split into a seed history and a hold-out.
 var ErrNoUsers = errors.New("fidelity: no usable users in the log")
 
+// Split names.
+const (
+	// PerUser holds out each user's most recent interactions.
+	PerUser = "per-user"
+	// GlobalTime holds out every interaction from one moment on.
+	GlobalTime = "global-time"
+)
+
 // DeriveOptions control how personas are derived from a log. The zero value
 // of every field means its default.
 type DeriveOptions struct {
@@ -34,8 +43,11 @@ type DeriveOptions struct {
 	Sample int
 	// Seed drives the sample and every later random draw.
 	Seed uint64
-	// HoldOut is the share of each user's interactions, the most recent
-	// ones, held out for evaluation (default 0.2).
+	// Split is PerUser (default) or GlobalTime.
+	Split string
+	// HoldOut is the share held out for evaluation (default 0.2): of each
+	// user's interactions, the most recent ones (PerUser), or of all
+	// interactions, the latest ones (GlobalTime).
 	HoldOut float64
 	// MinInteractions skips users with fewer interactions with catalog
 	// items (default 5).
@@ -48,9 +60,20 @@ type DeriveOptions struct {
 	// MaxInterests caps the categories and tags kept as stated interests
 	// (default 8).
 	MaxInterests int
+	// TagWeight is the tag block's weight in the item vectors interests
+	// are derived from (default: the utility model's tag_weight).
+	TagWeight float64
+	// Tags are the log's tag events (ml-latest's tags.csv). When given,
+	// each item's tags are those applied in the seed period only.
+	Tags []catalog.TagEvent
+	// Taste sets the learned taste model (defaults: DefaultTaste).
+	Taste TasteOptions
 }
 
 func (o DeriveOptions) withDefaults() DeriveOptions {
+	if o.Split == "" {
+		o.Split = PerUser
+	}
 	if o.HoldOut <= 0 || o.HoldOut >= 1 {
 		o.HoldOut = 0.2
 	}
@@ -66,8 +89,15 @@ func (o DeriveOptions) withDefaults() DeriveOptions {
 	if o.MaxInterests <= 0 {
 		o.MaxInterests = 8
 	}
+	if o.TagWeight <= 0 {
+		o.TagWeight = utilityDefaults().Float("tag_weight")
+	}
+	o.Taste = o.Taste.withDefaults()
 	return o
 }
+
+// ErrSplit is returned for an unknown split name.
+var ErrSplit = errors.New("fidelity: unknown split")
 
 // Stats are the raw numbers a user's traits are percentiles of.
 type Stats struct {
@@ -79,6 +109,9 @@ type Stats struct {
 	Categories80 int `json:"categories_80"`
 	// LowShare is the share of ratings below LikeAt (NaN without ratings).
 	LowShare metrics.Float `json:"low_share"`
+	// Mainstream is the mean popularity, on the utility model's log scale
+	// in [0, 1], of the items the user consumed.
+	Mainstream float64 `json:"mainstream"`
 }
 
 // User is one user of the log, split and turned into a persona.
@@ -93,6 +126,9 @@ type User struct {
 	Stats            Stats
 }
 
+// LastSeed is the time of the user's last seed interaction.
+func (u *User) LastSeed() int64 { return u.Seed[len(u.Seed)-1].Timestamp }
+
 // Liked reports whether a rating counts as liked (0 = unrated counts).
 func (d *Dataset) Liked(rating float64) bool { return rating == 0 || rating >= d.Options.LikeAt }
 
@@ -100,18 +136,35 @@ func (d *Dataset) Liked(rating float64) bool { return rating == 0 || rating >= d
 // kept user.
 type Dataset struct {
 	// Catalog is the input catalog with every item's popularity prior
-	// replaced by its number of interactions in the seed parts, so that
-	// nothing held out leaks into popularity.
+	// replaced by its number of interactions in the seed period, and (with
+	// tag events) its tags by those applied in the seed period, so that
+	// nothing held out leaks into either.
 	Catalog *catalog.Catalog
 	Users   []User
-	// SeedLog is every eligible user's seed part (not only the sample's),
-	// sorted as catalog.LoadInteractions sorts: what recommenders train on.
+	// SeedLog is every interaction of the seed period (the eligible
+	// users' seed parts, or everything before the cut-off), sorted as
+	// catalog.LoadInteractions sorts: what recommenders and the taste
+	// model train on.
 	SeedLog []catalog.Interaction
+	// FirstSeen is, per catalog index, the time of the item's first
+	// interaction anywhere in the log (math.MaxInt64 for none): a
+	// negative is never an item that had not appeared by then.
+	FirstSeen []int64
+	// Cutoff is the global-time split's moment (0 for PerUser).
+	Cutoff int64
+	// Taste is the taste model learned from SeedLog.
+	Taste   *personas.TasteModel
 	Options DeriveOptions
-	// Skipped counts users with too few interactions, Unknown the log rows
-	// whose item the catalog lacks, Repeats the repeated (user, item) rows
-	// dropped (the first interaction is kept).
+	// Given is set when the personas came from a file (Use), not from
+	// derivation.
+	Given bool
+	// Skipped counts users with too few interactions (or none on one side
+	// of a global-time split), Unknown the log rows whose item the catalog
+	// lacks, Repeats the repeated (user, item) rows dropped (the first
+	// interaction is kept).
 	Skipped, Unknown, Repeats int
+	// source names the log for the taste model file.
+	source string
 }
 
 // Personas returns the users' personas.
@@ -132,48 +185,52 @@ type userLog struct {
 	stats Stats
 }
 
+func (u *userLog) lastSeed() int64 { return u.rows[u.split-1].Timestamp }
+
 // Derive splits log (sorted by timestamp, as the catalog loaders return it)
-// per user and derives a persona for every user with at least
-// MinInteractions interactions with items of cat, or for a seeded sample of
+// and derives a persona for every eligible user, or for a seeded sample of
 // them. Traits are percentiles over every eligible user, so they do not
 // depend on the sample.
 func Derive(cat *catalog.Catalog, log []catalog.Interaction, opt DeriveOptions) (*Dataset, error) {
 	opt = opt.withDefaults()
+	if opt.Split != PerUser && opt.Split != GlobalTime {
+		return nil, fmt.Errorf("%w %q (want %s or %s)", ErrSplit, opt.Split, PerUser, GlobalTime)
+	}
 	ds := &Dataset{Options: opt}
 	users := groupByUser(cat, log, ds)
-	eligible := users[:0]
-	for _, u := range users {
-		if len(u.rows) < opt.MinInteractions {
-			ds.Skipped++
-			continue
-		}
-		held := max(1, int(math.Floor(float64(len(u.rows))*opt.HoldOut)))
-		u.split = len(u.rows) - held
-		eligible = append(eligible, u)
+	ds.FirstSeen = firstSeen(cat, users)
+	var eligible []*userLog
+	if opt.Split == PerUser {
+		eligible = splitPerUser(users, ds)
+	} else {
+		eligible = splitGlobalTime(users, ds)
 	}
 	if len(eligible) == 0 {
-		return nil, fmt.Errorf("%w: %d users have fewer than %d interactions with catalog items, %d rows name unknown items",
+		return nil, fmt.Errorf("%w: %d users have fewer than %d interactions with catalog items (or none on one side of the split), %d rows name unknown items",
 			ErrNoUsers, ds.Skipped, opt.MinInteractions, ds.Unknown)
 	}
 	counts := make([]float64, cat.Len())
-	for _, u := range eligible {
-		for _, idx := range u.items[:u.split] {
-			counts[idx]++
-		}
-		ds.SeedLog = append(ds.SeedLog, u.rows[:u.split]...)
+	for _, in := range ds.SeedLog {
+		idx, _ := cat.Index(in.Item)
+		counts[idx]++
 	}
-	sortLog(ds.SeedLog)
-	seedCat, err := withPopularity(cat, counts)
+	seedCat, err := seedPeriodCatalog(cat, counts, seedTags(opt, eligible, ds.Cutoff))
 	if err != nil {
 		return nil, err
 	}
 	ds.Catalog = seedCat
+	taste, userBias, err := trainTaste(seedCat, ds.SeedLog, opt.Taste, opt.Seed)
+	if err != nil {
+		return nil, err
+	}
+	ds.Taste = taste
+	vecs := seedCat.BlockFeatures(opt.TagWeight)
 	traits := deriveTraits(seedCat, eligible, opt)
 	keep := sample(eligible, opt)
 	ids := make(map[string]string, len(keep))
 	for _, k := range keep {
 		u := eligible[k]
-		p := derivePersona(seedCat, u, opt)
+		p := derivePersona(seedCat, vecs, u, opt)
 		if p.Interests.IsZero() {
 			// None of the user's seed items has a category or tag.
 			ds.Skipped++
@@ -181,6 +238,7 @@ func Derive(cat *catalog.Catalog, log []catalog.Interaction, opt DeriveOptions) 
 		}
 		p.ID = uniqueID(ids, u.id)
 		p.Traits = traits[k]
+		p.RatingBias = round3(userBias[u.id])
 		p.Description = Describe(&p, seedCat, u.stats)
 		ds.Users = append(ds.Users, User{
 			ID: u.id, Persona: p,
@@ -190,6 +248,55 @@ func Derive(cat *catalog.Catalog, log []catalog.Interaction, opt DeriveOptions) 
 		})
 	}
 	return ds, nil
+}
+
+// splitPerUser holds out the most recent ⌊n·h⌋ (at least one) of each
+// user's n interactions; users with fewer than MinInteractions are skipped.
+// The seed log is the eligible users' seed parts.
+func splitPerUser(users []*userLog, ds *Dataset) []*userLog {
+	opt := ds.Options
+	var eligible []*userLog
+	for _, u := range users {
+		if len(u.rows) < opt.MinInteractions {
+			ds.Skipped++
+			continue
+		}
+		held := max(1, int(math.Floor(float64(len(u.rows))*opt.HoldOut)))
+		u.split = len(u.rows) - held
+		eligible = append(eligible, u)
+		ds.SeedLog = append(ds.SeedLog, u.rows[:u.split]...)
+	}
+	sortLog(ds.SeedLog)
+	return eligible
+}
+
+// splitGlobalTime cuts the whole log at the moment T before which the
+// share 1 − h of the interactions happened: everything before T is the
+// seed period, the rest is held out. Users with at least MinInteractions
+// interactions, some on each side, are evaluated; every interaction before
+// T, whoever made it, is in the seed log.
+func splitGlobalTime(users []*userLog, ds *Dataset) []*userLog {
+	opt := ds.Options
+	var times []int64
+	for _, u := range users {
+		for _, in := range u.rows {
+			times = append(times, in.Timestamp)
+		}
+	}
+	slices.Sort(times)
+	ds.Cutoff = times[min(len(times)-1, int(math.Floor(float64(len(times))*(1-opt.HoldOut))))]
+	var eligible []*userLog
+	for _, u := range users {
+		u.split, _ = slices.BinarySearchFunc(u.rows, ds.Cutoff, func(in catalog.Interaction, t int64) int { return cmp.Compare(in.Timestamp, t) })
+		ds.SeedLog = append(ds.SeedLog, u.rows[:u.split]...)
+		if len(u.rows) < opt.MinInteractions || u.split == 0 || u.split == len(u.rows) {
+			ds.Skipped++
+			continue
+		}
+		eligible = append(eligible, u)
+	}
+	sortLog(ds.SeedLog)
+	return eligible
 }
 
 // groupByUser collects each user's interactions with catalog items, oldest
@@ -226,17 +333,63 @@ func groupByUser(cat *catalog.Catalog, log []catalog.Interaction, ds *Dataset) [
 	return users
 }
 
+// firstSeen is each item's first interaction time over the whole log.
+func firstSeen(cat *catalog.Catalog, users []*userLog) []int64 {
+	out := make([]int64, cat.Len())
+	for i := range out {
+		out[i] = math.MaxInt64
+	}
+	for _, u := range users {
+		for k, in := range u.rows {
+			out[u.items[k]] = min(out[u.items[k]], in.Timestamp)
+		}
+	}
+	return out
+}
+
 func sortLog(xs []catalog.Interaction) {
 	slices.SortStableFunc(xs, func(a, b catalog.Interaction) int {
 		return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), strings.Compare(a.User, b.User), strings.Compare(a.Item, b.Item))
 	})
 }
 
-// withPopularity copies cat with each item's popularity prior set to counts.
-func withPopularity(cat *catalog.Catalog, counts []float64) (*catalog.Catalog, error) {
+// seedTags returns, per item id, the distinct tags applied in the seed
+// period: by an eligible user no later than its last seed interaction
+// (PerUser), or before the cut-off (GlobalTime). nil keeps the catalog's
+// tags (no tag events given).
+func seedTags(opt DeriveOptions, eligible []*userLog, cutoff int64) map[string][]string {
+	if opt.Tags == nil {
+		return nil
+	}
+	lastSeed := make(map[string]int64, len(eligible))
+	for _, u := range eligible {
+		lastSeed[u.id] = u.lastSeed()
+	}
+	out := map[string][]string{}
+	for _, ev := range opt.Tags {
+		var keep bool
+		if opt.Split == GlobalTime {
+			keep = ev.Timestamp < cutoff
+		} else {
+			last, ok := lastSeed[ev.User]
+			keep = ok && ev.Timestamp <= last
+		}
+		if tag := catalog.NormaliseName(ev.Tag); keep && tag != "" && !slices.Contains(out[ev.Item], tag) {
+			out[ev.Item] = append(out[ev.Item], tag)
+		}
+	}
+	return out
+}
+
+// seedPeriodCatalog copies cat with each item's popularity prior set to
+// counts and, when tags is not nil, its tags set to tags[id].
+func seedPeriodCatalog(cat *catalog.Catalog, counts []float64, tags map[string][]string) (*catalog.Catalog, error) {
 	items := slices.Clone(cat.Items())
 	for i := range items {
 		items[i].Popularity = counts[i]
+		if tags != nil {
+			items[i].Tags = tags[items[i].ID]
+		}
 	}
 	c, err := catalog.New(items)
 	if err != nil {
@@ -288,31 +441,38 @@ func uniqueID(taken map[string]string, user string) string {
 	}
 }
 
-// derivePersona fills the persona's tastes and seed history from the seed
-// part of the user's log (traits and description are set by the caller).
+// Evidence sizes: the liked and disliked seed items a persona names.
+const (
+	maxEvidenceLiked    = 5
+	maxEvidenceDisliked = 3
+)
+
+// derivePersona fills the persona's tastes, evidence and seed history from
+// the seed part of the user's log (traits, rating bias and description are
+// set by the caller).
 //
-// Interests: the mean feature vector x̄⁺ of the liked seed items (each
-// item's L2-normalised multi-hot vector over categories and tags; every
-// seed item when no liked item has features), its MaxInterests largest entries scaled
-// so that the largest is 1. Dislikes: d_f = x̄⁻_f − x̄⁺_f over the disliked
-// seed items (at least two), entries of at least 0.1, the three largest,
-// scaled likewise: a feature is disliked only when it is more common among
-// the user's low ratings than among its high ones.
-func derivePersona(cat *catalog.Catalog, u *userLog, opt DeriveOptions) personas.Persona {
+// Interests: the mean x̄⁺ of the block vectors (categories, and tags
+// weighted by rarity, as the utility model matches them) of the liked seed
+// items (every seed item when no liked item has features), its
+// MaxInterests largest entries scaled so that the largest is 1. Dislikes:
+// see deriveDislikes. Evidence: the liked seed items rated highest, most
+// recent first, and the disliked ones rated lowest, most recent first.
+func derivePersona(cat *catalog.Catalog, vecs []catalog.SparseVec, u *userLog, opt DeriveOptions) personas.Persona {
 	nf := cat.NumFeatures()
-	liked, disliked, all := make([]float64, nf), make([]float64, nf), make([]float64, nf)
-	var nLiked, nDisliked int
+	liked, all := make([]float64, nf), make([]float64, nf)
+	var nLiked int
 	p := personas.Persona{Name: "User " + u.id, Segments: []string{"from-logs"}}
+	var likedRows, dislikedRows []int
 	for k, in := range u.rows[:u.split] {
-		x := cat.Features(u.items[k])
+		x := vecs[u.items[k]]
 		addVec(all, x)
 		if in.Rating == 0 || in.Rating >= opt.LikeAt {
 			addVec(liked, x)
 			nLiked++
+			likedRows = append(likedRows, k)
 		}
 		if in.Rating > 0 && in.Rating <= opt.DislikeAt {
-			addVec(disliked, x)
-			nDisliked++
+			dislikedRows = append(dislikedRows, k)
 		}
 		p.History = append(p.History, in.Item)
 	}
@@ -322,14 +482,98 @@ func derivePersona(cat *catalog.Catalog, u *userLog, opt DeriveOptions) personas
 		scale(all, 1/float64(u.split))
 		p.Interests = cat.TasteFromVector(topFeatures(all, opt.MaxInterests, 0))
 	}
-	if nDisliked >= 2 {
-		scale(disliked, 1/float64(nDisliked))
-		for f := range disliked {
-			disliked[f] -= liked[f]
-		}
-		p.Dislikes = cat.TasteFromVector(topFeatures(disliked, 3, 0.1))
-	}
+	p.Dislikes = cat.TasteFromVector(deriveDislikes(cat, u, opt, p.Interests))
+	p.Evidence.Liked = evidence(u, likedRows, maxEvidenceLiked, func(a, b float64) int { return cmp.Compare(b, a) })
+	p.Evidence.Disliked = evidence(u, dislikedRows, maxEvidenceDisliked, cmp.Compare[float64])
 	return p
+}
+
+// evidence orders rows by rating (byRating) then recency, most recent
+// first, and returns the first n items.
+func evidence(u *userLog, rows []int, n int, byRating func(a, b float64) int) []string {
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b int) int {
+		return cmp.Or(byRating(u.rows[a].Rating, u.rows[b].Rating), cmp.Compare(b, a))
+	})
+	out := make([]string, 0, min(n, len(rows)))
+	for _, k := range rows[:min(n, len(rows))] {
+		out = append(out, u.rows[k].Item)
+	}
+	return out
+}
+
+// dislikeLevel is the significance a disliked feature needs, after Holm's
+// correction over the features tested for the user.
+const dislikeLevel = 0.05
+
+// minDisliked is the fewest low-rated items with a feature that can make
+// it a dislike.
+const minDisliked = 3
+
+// deriveDislikes keeps a category or tag as disliked only when the
+// evidence supports it against the user's own base rate: with p₀ the share
+// of the user's rated seed items rated at most DislikeAt, and n_f, k_f the
+// rated seed items with feature f and the low-rated ones among them, f is
+// tested when k_f ≥ 3, by the binomial tail P(X ≥ k_f | n_f, p₀), and kept
+// when it is significant at 5% after Holm's correction over the user's
+// tested features and f is not among the user's interests. Weights are the
+// excess rate k_f/n_f − p₀, the three largest, scaled so the largest is 1.
+func deriveDislikes(cat *catalog.Catalog, u *userLog, opt DeriveOptions, interests catalog.Taste) []float64 {
+	nf := cat.NumFeatures()
+	n, k := make([]float64, nf), make([]float64, nf)
+	var rated, low float64
+	for j, in := range u.rows[:u.split] {
+		if in.Rating <= 0 {
+			continue
+		}
+		rated++
+		isLow := in.Rating <= opt.DislikeAt
+		if isLow {
+			low++
+		}
+		for _, f := range cat.Features(u.items[j]).Idx {
+			n[f]++
+			if isLow {
+				k[f]++
+			}
+		}
+	}
+	out := make([]float64, nf)
+	if rated == 0 || low == 0 || low == rated {
+		return out
+	}
+	p0 := low / rated
+	interest, _ := cat.TasteVector(interests)
+	var tested []int
+	var ps []float64
+	for f := range nf {
+		if k[f] >= minDisliked && interest[f] == 0 {
+			tested = append(tested, f)
+			ps = append(ps, binomialTail(int(k[f]), int(n[f]), p0))
+		}
+	}
+	excess := make([]float64, nf)
+	for j, p := range metrics.Holm(ps) {
+		if f := tested[j]; p < dislikeLevel {
+			excess[f] = k[f]/n[f] - p0
+		}
+	}
+	return topFeatures(excess, 3, 0)
+}
+
+// binomialTail is P(X ≥ k) for X ~ Binomial(n, p), summed exactly.
+func binomialTail(k, n int, p float64) float64 {
+	if k <= 0 {
+		return 1
+	}
+	var tail float64
+	for x := k; x <= n; x++ {
+		lg, _ := math.Lgamma(float64(n + 1))
+		lx, _ := math.Lgamma(float64(x + 1))
+		lnx, _ := math.Lgamma(float64(n - x + 1))
+		tail += math.Exp(lg - lx - lnx + float64(x)*math.Log(p) + float64(n-x)*math.Log1p(-p))
+	}
+	return min(1, tail)
 }
 
 func addVec(dst []float64, x catalog.SparseVec) {
@@ -388,9 +632,10 @@ func (d *Dataset) Use(ps []personas.Persona) error {
 		}
 	}
 	d.Users = kept
+	d.Given = true
 	if len(byID) > 0 {
 		missing := slices.Sorted(maps.Keys(byID))
-		return fmt.Errorf("%w: %s (derive with the same --seed, --holdout and --min-interactions, without --sample)",
+		return fmt.Errorf("%w: %s (derive with the same --seed, --split, --holdout and --min-interactions, without --sample)",
 			ErrUnknownPersona, strings.Join(missing[:min(5, len(missing))], ", "))
 	}
 	return nil

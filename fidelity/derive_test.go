@@ -48,10 +48,14 @@ func handLog() []catalog.Interaction {
 // a, d, b, e, c; w has 5 → 1 held out (f), seed a, b, c, d; v (2 rows) is
 // skipped. The repeated (U, a) and the unknown zz are dropped.
 //
-// U's interests: liked seed items a (comedy), b (drama), c (comedy 1/√2,
-// funny 1/√2); mean = (comedy (1 + 1/√2)/3, drama 1/3, funny (1/√2)/3),
-// scaled by its largest: comedy 1, drama 1/(1 + 1/√2) = 0.586,
-// funny (1/√2)/(1 + 1/√2) = 0.414. Dislikes: d, e (horror) → horror 1 − 0.
+// U's interests come from the block vectors (tag weight ½) of its liked
+// seed items a (comedy), b (drama) and c: c's one category and one tag
+// (idf-normalised to 1) make (comedy 1, funny ½)/√1.25 = (0.894, 0.447).
+// The mean over a, b, c is (comedy 1.894/3, drama 1/3, funny 0.447/3),
+// scaled by its largest: comedy 1, drama 1/1.894 = 0.528, funny
+// 0.447/1.894 = 0.236. Dislikes: its two low ratings (d, e) are both horror,
+// but a dislike needs at least three low-rated items with the feature:
+// none. Evidence: liked c (5, latest), a (5), b (4); disliked d (1), e (2).
 //
 // Traits (two users, percentiles 0.25 and 0.75):
 //
@@ -62,6 +66,9 @@ func handLog() []catalog.Interaction {
 //	curiosity: U comedy 2, horror 2, drama 1 → 80% of 5 = 4 needs 2;
 //	  w comedy 2, drama 1, horror 1 → 80% of 4 = 3.2 needs 3 → U 0.25, w 0.75
 //	pickiness: ratings below 4: U 2/5, w 4/4               → U 0.25, w 0.75
+//	mainstreamness: seed counts a, b, c, d 2, e 1 → ln(1 + c)/ln 3 is 1 for
+//	  a–d and ln 2/ln 3 = 0.631 for e; U's mean (4 + 0.631)/5 = 0.926 < w's 1
+//	                                                       → U 0.25, w 0.75
 func TestDeriveByHand(t *testing.T) {
 	ds, err := Derive(handCatalog(t), handLog(), DeriveOptions{})
 	if err != nil {
@@ -81,21 +88,25 @@ func TestDeriveByHand(t *testing.T) {
 		t.Errorf("held out %v / %v", u.HeldOut, w.HeldOut)
 	}
 	in := u.Persona.Interests
-	if in.Categories["comedy"] != 1 || in.Categories["drama"] != 0.586 || in.Tags["funny"] != 0.414 {
+	if in.Categories["comedy"] != 1 || in.Categories["drama"] != 0.528 || in.Tags["funny"] != 0.236 {
 		t.Errorf("U's interests %v", in)
 	}
-	if d := u.Persona.Dislikes; len(d.Categories) != 1 || d.Categories["horror"] != 1 || len(d.Tags) != 0 {
-		t.Errorf("U's dislikes %v", d)
+	if !u.Persona.Dislikes.IsZero() || !w.Persona.Dislikes.IsZero() {
+		t.Errorf("dislikes without support: U %v, w %v", u.Persona.Dislikes, w.Persona.Dislikes)
 	}
-	if !w.Persona.Dislikes.IsZero() {
-		t.Errorf("w has no rating ≤ 2 but dislikes %v", w.Persona.Dislikes)
+	if got := strings.Join(u.Persona.Evidence.Liked, ","); got != "c,a,b" {
+		t.Errorf("U's liked evidence %s, want c,a,b", got)
 	}
-	wantU := personas.Traits{Activity: 0.75, Conformity: 0.75, Curiosity: 0.25, Pickiness: 0.25}
-	wantW := personas.Traits{Activity: 0.25, Conformity: 0.25, Curiosity: 0.75, Pickiness: 0.75}
+	if got := strings.Join(u.Persona.Evidence.Disliked, ","); got != "d,e" {
+		t.Errorf("U's disliked evidence %s, want d,e", got)
+	}
+	wantU := personas.Traits{Activity: 0.75, Conformity: 0.75, Curiosity: 0.25, Pickiness: 0.25, Mainstreamness: 0.25}
+	wantW := personas.Traits{Activity: 0.25, Conformity: 0.25, Curiosity: 0.75, Pickiness: 0.75, Mainstreamness: 0.75}
 	if u.Persona.Traits != wantU || w.Persona.Traits != wantW {
 		t.Errorf("traits U %+v, w %+v", u.Persona.Traits, w.Persona.Traits)
 	}
-	if !near(float64(u.Stats.RatingGap), 0.65, 1e-12) || u.Stats.Categories80 != 2 || !near(float64(u.Stats.LowShare), 0.4, 1e-12) {
+	if !near(float64(u.Stats.RatingGap), 0.65, 1e-12) || u.Stats.Categories80 != 2 || !near(float64(u.Stats.LowShare), 0.4, 1e-12) ||
+		!near(u.Stats.Mainstream, (4+math.Log(2)/math.Log(3))/5, 1e-12) {
 		t.Errorf("U's stats %+v", u.Stats)
 	}
 	// Popularity comes from the seed parts only: f (held out by both) has none.
@@ -108,7 +119,8 @@ func TestDeriveByHand(t *testing.T) {
 		t.Errorf("seed log has %d rows, want 5 + 4", len(ds.SeedLog))
 	}
 	desc := u.Persona.Description
-	for _, want := range []string{"User U 1 has 5 interactions", "mostly likes comedy, drama and funny", "dislike horror", "a very active user"} {
+	for _, want := range []string{"User U 1 has 5 interactions", "mostly likes comedy, drama and funny", `Favourites include "c", "a" and "b"`,
+		`They rated "d" and "e" poorly`, "a very active user", "seek out little-known titles"} {
 		if !strings.Contains(desc, want) {
 			t.Errorf("description lacks %q: %s", want, desc)
 		}
@@ -171,7 +183,7 @@ func TestUnratedLogsCountAsLiked(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := ds.Users[0].Persona
-	if p.Interests.Categories["comedy"] != 1 || !p.Dislikes.IsZero() || p.Traits.Pickiness != 0.5 || p.Traits.Conformity != 0.5 {
+	if p.Interests.Categories["comedy"] != 1 || !p.Dislikes.IsZero() || p.Traits.Pickiness != 0.5 || p.Traits.Conformity != 0.5 || p.RatingBias != 0 {
 		t.Errorf("implicit log: %+v", p)
 	}
 	if !math.IsNaN(float64(ds.Users[0].Stats.RatingGap)) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/recloop/recloop/catalog"
@@ -14,8 +15,9 @@ import (
 )
 
 // Describe writes the persona's description from its numbers, for LLM
-// play: its strongest interests, its dislikes, and one phrase per trait
-// tier (below 1/3, above 2/3, or between).
+// play: its strongest interests, its dislikes, the titles that are its
+// evidence, and one phrase per trait tier (below 1/3, above 2/3, or
+// between).
 func Describe(p *personas.Persona, cat *catalog.Catalog, st Stats) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s has %d interactions in the log", p.Name, st.Interactions)
@@ -26,13 +28,33 @@ func Describe(p *personas.Persona, cat *catalog.Catalog, st Stats) string {
 	if dis := topNames(p.Dislikes, 3); len(dis) > 0 {
 		fmt.Fprintf(&b, " They tend to dislike %s.", joinWords(dis))
 	}
+	if titles := titlesOf(cat, p.Evidence.Liked); len(titles) > 0 {
+		fmt.Fprintf(&b, " Favourites include %s.", joinWords(titles))
+	}
+	if titles := titlesOf(cat, p.Evidence.Disliked); len(titles) > 0 {
+		fmt.Fprintf(&b, " They rated %s poorly.", joinWords(titles))
+	}
 	t := p.Traits
-	fmt.Fprintf(&b, " They are %s; they %s, %s and are %s.",
+	fmt.Fprintf(&b, " They are %s; they %s, %s, %s and are %s.",
 		tier(t.Activity, "an occasional user", "a regular user", "a very active user"),
 		tier(t.Conformity, "often rate against the crowd", "sometimes agree with the crowd", "usually agree with the crowd"),
+		tier(t.Mainstreamness, "seek out little-known titles", "mix hits with lesser-known titles", "mostly watch popular titles"),
 		tier(t.Curiosity, "stick to a few genres", "range over several genres", "range over many genres"),
 		tier(t.Pickiness, "easy to please", "fairly demanding", "hard to please"))
 	return b.String()
+}
+
+// titlesOf is the items' titles (ids for items without one), quoted.
+func titlesOf(cat *catalog.Catalog, ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		title := id
+		if idx, ok := cat.Index(id); ok && cat.Item(idx).Title != "" {
+			title = cat.Item(idx).Title
+		}
+		out = append(out, strconv.Quote(title))
+	}
+	return out
 }
 
 func tier(x float64, low, mid, high string) string {

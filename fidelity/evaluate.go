@@ -3,9 +3,10 @@ package fidelity
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
-	"slices"
 
+	"github.com/recloop/recloop/fidelity/report"
 	"github.com/recloop/recloop/internal/rng"
 	"github.com/recloop/recloop/metrics"
 	"github.com/recloop/recloop/personas"
@@ -15,27 +16,39 @@ import (
 // Options control an evaluation. The zero value of every field means its
 // default.
 type Options struct {
-	// Seed drives the negative samples and the simulation.
+	// Seed drives the negative samples, the bootstrap and the simulation.
 	Seed uint64
 	// Ratios are the negatives shown per held-out liked item (default 1, 3, 9).
 	Ratios []int
 	// MaxPositives caps the held-out liked items used per user (default 10).
 	MaxPositives int
-	// Recommenders are ranked for verdict agreement (default random,
-	// popular, itemknn, content, each with its default parameters). Fewer
-	// than two skips the check.
+	// Baselines score the same probes as the simulator (default
+	// DefaultBaselines): any registered recommender, asked to rank the
+	// whole catalog for each user from its seed history.
+	Baselines []string
+	// Recommenders are ranked for verdict agreement (default
+	// DefaultRecommenders). Fewer than two skips the check.
 	Recommenders []string
 	// Rounds and SlateSize shape the simulated runs of the verdict check
 	// (default 5 rounds of 10 items).
 	Rounds, SlateSize int
 	// Concurrency bounds the simulator's goroutines (0 = GOMAXPROCS).
 	Concurrency int
+	// Bootstrap is the number of resamples of users behind every CI
+	// (default 10,000).
+	Bootstrap int
 	// SkipVerdicts leaves the verdict check out (Fit's inner evaluations).
 	SkipVerdicts bool
+	// Dump, when set, receives every probe as JSON lines (WriteProbes).
+	Dump io.Writer
 }
 
-// DefaultRecommenders are the built-ins ranked by the verdict check.
-var DefaultRecommenders = []string{"random", "popular", "itemknn", "content"}
+// DefaultBaselines are the scorers every simulator is shown beside.
+var DefaultBaselines = []string{"random", "popular", "content", "itemknn"}
+
+// DefaultRecommenders are the recommenders ranked by the verdict check:
+// the built-ins, mf, and the wrappers around it.
+var DefaultRecommenders = []string{"random", "popular", "itemknn", "content", "mf", "mmr(mf)", "explore(mf)", "calibrated(mf)"}
 
 func (o Options) withDefaults() Options {
 	if len(o.Ratios) == 0 {
@@ -43,6 +56,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxPositives <= 0 {
 		o.MaxPositives = 10
+	}
+	if o.Baselines == nil {
+		o.Baselines = DefaultBaselines
 	}
 	if o.Recommenders == nil {
 		o.Recommenders = DefaultRecommenders
@@ -53,85 +69,56 @@ func (o Options) withDefaults() Options {
 	if o.SlateSize <= 0 {
 		o.SlateSize = 10
 	}
+	if o.Bootstrap <= 0 {
+		o.Bootstrap = 10_000
+	}
 	return o
 }
 
-// Report is what recloop fidelity writes to fidelity.json.
-type Report struct {
-	Behaviour string         `json:"behaviour"`
-	Params    map[string]any `json:"params,omitempty"`
-	Seed      uint64         `json:"seed"`
-	Users     int            `json:"users"`
-	// SeedInteractions and HeldOut count the interactions of the evaluated
-	// users on each side of the split.
-	SeedInteractions int              `json:"seed_interactions"`
-	HeldOut          int              `json:"held_out"`
-	Discrimination   []Discrimination `json:"discrimination"`
-	Ratings          Ratings          `json:"ratings"`
-	Verdicts         *Verdicts        `json:"verdicts,omitempty"`
-	Fit              *FitReport       `json:"fit,omitempty"`
-}
-
-// Discrimination is how well the behaviour tells held-out liked items from
-// items the user never touched, mixed 1 : Negatives.
-type Discrimination struct {
-	Ratio     string `json:"ratio"`
-	Negatives int    `json:"negatives_per_positive"`
-	Positives int    `json:"positives"`
-	Shown     int    `json:"shown"`
-	Classification
-	AUC metrics.Float `json:"auc"`
-	// RandomF1 is the F1 a persona clicking each item with probability ½
-	// would expect: precision 1/(1+m), recall ½. Its accuracy and AUC are ½.
-	RandomF1 float64 `json:"random_f1"`
-}
-
-// Ratings compares simulated with real ratings on held-out rated items.
-// Simulated ratings are draws, noise included, so their error has the
-// model's rating noise in it; Baseline predicts each user's mean seed
-// rating (the global mean for a user without seed ratings), a point
-// forecast. The means and standard deviations say whether the simulated
-// ratings are spread like the real ones.
-type Ratings struct {
-	ErrorStats
-	Baseline      ErrorStats    `json:"baseline"`
-	MeanSimulated metrics.Float `json:"mean_simulated"`
-	MeanReal      metrics.Float `json:"mean_real"`
-	SDSimulated   metrics.Float `json:"sd_simulated"`
-	SDReal        metrics.Float `json:"sd_real"`
-}
-
 // Evaluate checks behaviour b (registered as name, built with params)
-// against the held-out part of ds.
-func Evaluate(ctx context.Context, ds *Dataset, b personas.Behaviour, name string, params map[string]any, opt Options) (*Report, error) {
+// against the held-out part of ds, beside the baselines on the same probes.
+func Evaluate(ctx context.Context, ds *Dataset, b personas.Behaviour, name string, params map[string]any, opt Options) (*report.Report, error) {
 	opt = opt.withDefaults()
-	ps := ds.Personas()
-	states, err := personas.Build(ps, ds.Catalog, opt.Seed)
+	states, err := personas.Build(ds.Personas(), ds.Catalog, opt.Seed)
 	if err != nil {
-		return nil, fmt.Errorf("fidelity: building the derived personas: %w", err)
+		return nil, fmt.Errorf("fidelity: building the personas: %w", err)
 	}
-	r := &Report{Behaviour: name, Params: params, Seed: opt.Seed, Users: len(ds.Users)}
+	r := &report.Report{
+		Behaviour: name, Params: params, Seed: opt.Seed,
+		Split: ds.Options.Split, HoldOut: ds.Options.HoldOut, Users: len(ds.Users),
+	}
 	for i := range ds.Users {
 		r.SeedInteractions += len(ds.Users[i].Seed)
 		r.HeldOut += len(ds.Users[i].HeldOut)
 	}
-	var ratingsPred, ratingsTrue []float64
-	for _, m := range opt.Ratios {
-		d, pred, truth, err := discriminate(ctx, ds, states, b, m, opt)
+	sets := probeSets(ds, opt)
+	base, err := scoreBaselines(ctx, ds, sets, opt)
+	if err != nil {
+		return nil, err
+	}
+	var clicked []ratedPair
+	for si := range sets {
+		set := &sets[si]
+		sim, clicks, got, err := simulatorScores(ctx, ds, states, b, set)
 		if err != nil {
 			return nil, err
 		}
-		r.Discrimination = append(r.Discrimination, d)
-		if ratingsTrue == nil {
-			ratingsPred, ratingsTrue = pred, truth
+		if clicked == nil {
+			clicked = got
+		}
+		d := discrimination(set, sim, clicks, base[si], opt)
+		if rs := r.Sampler(set.sampler); rs != nil {
+			rs.Ratios = append(rs.Ratios, d)
+		} else {
+			r.Samplers = append(r.Samplers, report.Sampler{Name: set.sampler, Ratios: []report.Discrimination{d}})
+		}
+		if opt.Dump != nil {
+			if err := WriteProbes(opt.Dump, dumpProbes(ds, set, sim, clicks, base[si], opt.Baselines)); err != nil {
+				return nil, fmt.Errorf("fidelity: writing the probe dump: %w", err)
+			}
 		}
 	}
-	if s, ok := b.(personas.Scorer); ok {
-		ratingsPred, ratingsTrue = scoreRatings(ds, states, s)
-	}
-	r.Ratings = Ratings{ErrorStats: Errors(ratingsPred, ratingsTrue), Baseline: baselineRatings(ds)}
-	r.Ratings.MeanSimulated, r.Ratings.SDSimulated = meanSD(ratingsPred)
-	r.Ratings.MeanReal, r.Ratings.SDReal = meanSD(ratingsTrue)
+	r.Ratings = evaluateRatings(ds, states, b, clicked)
 	if !opt.SkipVerdicts && len(opt.Recommenders) >= 2 {
 		v, err := verdicts(ctx, ds, states, b, name, opt)
 		if err != nil {
@@ -139,110 +126,196 @@ func Evaluate(ctx context.Context, ds *Dataset, b personas.Behaviour, name strin
 		}
 		r.Verdicts = v
 	}
+	r.Targets = Targets(r)
 	return r, nil
 }
 
-// probe is one item shown to one persona in the discrimination check.
-type probe struct {
-	user  int
-	item  int
-	liked bool
+// probeSets draws every sampler's probes at every ratio.
+func probeSets(ds *Dataset, opt Options) []probeSet {
+	smp := newSampler(ds, opt.Seed)
+	var sets []probeSet
+	for _, name := range Samplers {
+		for _, m := range opt.Ratios {
+			sets = append(sets, smp.set(name, m, opt.MaxPositives))
+		}
+	}
+	return sets
 }
 
-// probes lists, per user, up to MaxPositives held-out liked items (oldest
-// first) and m times as many items the user never touched, drawn uniformly
-// without replacement from (seed, user id, m), all in one shuffled list.
-func probes(ds *Dataset, u int, m int, opt Options) []probe {
-	user := &ds.Users[u]
-	var out []probe
-	for k, in := range user.HeldOut {
-		if len(out) == opt.MaxPositives {
-			break
-		}
-		if ds.Liked(in.Rating) {
-			out = append(out, probe{u, user.HeldIdx[k], true})
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	touched := make(map[int]bool, len(user.SeedIdx)+len(user.HeldIdx))
-	for _, idx := range user.SeedIdx {
-		touched[idx] = true
-	}
-	for _, idx := range user.HeldIdx {
-		touched[idx] = true
-	}
-	want := min(m*len(out), ds.Catalog.Len()-len(touched))
-	r := rng.New(rng.Key(opt.Seed, rng.PurposeSample, rng.StringKey(user.ID), uint64(m)))
-	picked := map[int]bool{}
-	for len(picked) < want {
-		idx := r.IntN(ds.Catalog.Len())
-		if touched[idx] || picked[idx] {
-			continue
-		}
-		picked[idx] = true
-		out = append(out, probe{u, idx, false})
-	}
-	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	return out
-}
+// ratedPair is a simulated rating beside the real one.
+type ratedPair struct{ simulated, real float64 }
 
-// discriminate runs the check at ratio 1:m. A Scorer is asked about every
-// item on its own: the prediction is its click draw, the score its click
-// probability. Any other behaviour is shown each user's probes as one slate
-// (in slates of at most 50) and judged by what it clicked, the score being
-// 1 for a click and 0 otherwise. The clicked positives' ratings come back
-// for the rating check.
-func discriminate(ctx context.Context, ds *Dataset, states []*personas.State, b personas.Behaviour, m int, opt Options) (Discrimination, []float64, []float64, error) {
-	var labels, predicted []bool
-	var scores, ratingPred, ratingTrue []float64
-	scorer, isScorer := b.(personas.Scorer)
-	for u := range ds.Users {
-		ps := probes(ds, u, m, opt)
-		if isScorer {
-			for _, p := range ps {
-				labels = append(labels, p.liked)
-				predicted = append(predicted, scorer.WouldClick(states[u], 0, p.item))
-				scores = append(scores, scorer.ClickProbability(states[u], p.item))
-			}
-			continue
+// simulatorScores scores a probe set with the behaviour. A Scorer is asked
+// about every item on its own: its decision is its click draw, its score
+// its click probability. Any other behaviour is shown each user's probes
+// as slates of at most maxProbeSlate and judged by what it clicked (score
+// 1 for a click, 0 otherwise); the ratings it gave clicked positives come
+// back for the rating check.
+func simulatorScores(ctx context.Context, ds *Dataset, states []*personas.State, b personas.Behaviour, set *probeSet) ([]float64, []bool, []ratedPair, error) {
+	scores, clicks := make([]float64, len(set.probes)), make([]bool, len(set.probes))
+	if scorer, ok := b.(personas.Scorer); ok {
+		for k, p := range set.probes {
+			clicks[k] = scorer.WouldClick(states[p.user], 0, p.item)
+			scores[k] = scorer.ClickProbability(states[p.user], p.item)
 		}
-		for lo := 0; lo < len(ps); lo += maxProbeSlate {
-			chunk := ps[lo:min(len(ps), lo+maxProbeSlate)]
+		return scores, clicks, nil, nil
+	}
+	var rated []ratedPair
+	for _, span := range userSpans(set) {
+		for lo := span[0]; lo < span[1]; lo += maxProbeSlate {
+			chunk := set.probes[lo:min(span[1], lo+maxProbeSlate)]
 			slate := make([]trajectory.Shown, len(chunk))
 			for k, p := range chunk {
 				slate[k].Item = ds.Catalog.Item(p.item).ID
 			}
+			u := chunk[0].user
 			if _, err := b.Decide(ctx, states[u].Clone(), 0, slate); err != nil {
-				return Discrimination{}, nil, nil, fmt.Errorf("fidelity: %s deciding on probes: %w", ds.Users[u].Persona.ID, err)
+				return nil, nil, nil, fmt.Errorf("fidelity: %s deciding on probes: %w", ds.Users[u].Persona.ID, err)
 			}
 			for k, p := range chunk {
-				labels = append(labels, p.liked)
-				predicted = append(predicted, slate[k].Clicked)
-				scores = append(scores, boolScore(slate[k].Clicked))
+				clicks[lo+k] = slate[k].Clicked
+				scores[lo+k] = boolScore(slate[k].Clicked)
 				if p.liked && slate[k].Clicked {
 					if truth := heldRating(&ds.Users[u], p.item); truth > 0 {
-						ratingPred, ratingTrue = append(ratingPred, slate[k].Rating), append(ratingTrue, truth)
+						rated = append(rated, ratedPair{slate[k].Rating, truth})
 					}
 				}
 			}
 		}
 	}
-	d := Discrimination{
-		Ratio:          fmt.Sprintf("1:%d", m),
-		Negatives:      m,
-		Shown:          len(labels),
-		Classification: Classify(labels, predicted),
-		AUC:            metrics.Float(AUC(labels, scores)),
-		RandomF1:       randomF1(m),
-	}
-	d.Positives = d.TP + d.FN
-	return d, ratingPred, ratingTrue, nil
+	return scores, clicks, rated, nil
 }
 
 // maxProbeSlate bounds one slate of probes shown to a non-scoring behaviour.
 const maxProbeSlate = 50
+
+// userSpans are the [lo, hi) ranges of each user's probes in a set.
+func userSpans(set *probeSet) [][2]int {
+	var out [][2]int
+	for lo := 0; lo < len(set.probes); {
+		hi := lo + 1
+		for hi < len(set.probes) && set.probes[hi].user == set.probes[lo].user {
+			hi++
+		}
+		out = append(out, [2]int{lo, hi})
+		lo = hi
+	}
+	return out
+}
+
+// discrimination scores the simulator and every baseline on one probe set.
+func discrimination(set *probeSet, sim []float64, clicks []bool, base map[string][]float64, opt Options) report.Discrimination {
+	labels := make([]bool, len(set.probes))
+	for k, p := range set.probes {
+		labels[k] = p.liked
+	}
+	d := report.Discrimination{
+		Ratio: set.ratio(), Negatives: set.m, Shown: len(labels),
+		Clicks:   Classify(labels, clicks),
+		RandomF1: randomF1(set.m),
+	}
+	d.Positives = d.Clicks.TP + d.Clicks.FN
+	spans := userSpans(set)
+	key := rng.Key(opt.Seed, rng.PurposeBootstrap, rng.StringKey(set.sampler), uint64(set.m))
+	simAUC := perUserAUC(spans, labels, sim)
+	d.Scorers = append(d.Scorers, scorerRow(report.SimulatorName, spans, labels, sim, simAUC, opt.Bootstrap, key))
+	var bestAUC []float64
+	best := math.Inf(-1)
+	for _, name := range opt.Baselines {
+		auc := perUserAUC(spans, labels, base[name])
+		row := scorerRow(name, spans, labels, base[name], auc, opt.Bootstrap, rng.Key(key, rng.StringKey(name)))
+		d.Scorers = append(d.Scorers, row)
+		if row.AUC.Defined() && float64(row.AUC) > best {
+			best, d.Best, bestAUC = float64(row.AUC), name, auc
+		}
+	}
+	d.Lift, d.LiftLo, d.LiftHi = nan(), nan(), nan()
+	if bestAUC != nil {
+		var lift []float64
+		for u, a := range simAUC {
+			if !math.IsNaN(a) && !math.IsNaN(bestAUC[u]) {
+				lift = append(lift, a-bestAUC[u])
+			}
+		}
+		if len(lift) > 0 {
+			d.Lift = metrics.Float(mean(lift))
+			lo, hi := metrics.PairedBootstrapCI(lift, opt.Bootstrap, rng.Key(key, rng.StringKey("lift")))
+			d.LiftLo, d.LiftHi = metrics.Float(lo), metrics.Float(hi)
+		}
+	}
+	return d
+}
+
+func nan() metrics.Float { return metrics.Float(math.NaN()) }
+
+// perUserAUC is each user's AUC of scores over its probes (NaN for a user
+// without both positives and negatives).
+func perUserAUC(spans [][2]int, labels []bool, scores []float64) []float64 {
+	out := make([]float64, len(spans))
+	for u, s := range spans {
+		out[u] = AUC(labels[s[0]:s[1]], scores[s[0]:s[1]])
+	}
+	return out
+}
+
+// scorerRow is one scorer's AUC (mean over users, bootstrap CI over
+// users), pooled AUC and top accuracy.
+func scorerRow(name string, spans [][2]int, labels []bool, scores, perUser []float64, b int, key uint64) report.Scorer {
+	row := report.Scorer{Name: name, AUC: nan(), AUCLo: nan(), AUCHi: nan(),
+		AUCPooled: metrics.Float(AUC(labels, scores)), TopAccuracy: metrics.Float(topAccuracy(spans, labels, scores))}
+	var defined []float64
+	for _, a := range perUser {
+		if !math.IsNaN(a) {
+			defined = append(defined, a)
+		}
+	}
+	row.Users = len(defined)
+	if len(defined) > 0 {
+		row.AUC = metrics.Float(mean(defined))
+		lo, hi := metrics.PairedBootstrapCI(defined, b, key)
+		row.AUCLo, row.AUCHi = metrics.Float(lo), metrics.Float(hi)
+	}
+	return row
+}
+
+// topAccuracy is the accuracy of picking, for each user, as many probes as
+// it has positives: those with the highest scores, ties going to the
+// earlier probe (probes are in a seeded random order).
+func topAccuracy(spans [][2]int, labels []bool, scores []float64) float64 {
+	var right, total int
+	for _, s := range spans {
+		n := s[1] - s[0]
+		pos := 0
+		for _, y := range labels[s[0]:s[1]] {
+			if y {
+				pos++
+			}
+		}
+		order := make([]int, n)
+		for k := range order {
+			order[k] = s[0] + k
+		}
+		slicesSortByScore(order, scores)
+		for rank, k := range order {
+			if (rank < pos) == labels[k] {
+				right++
+			}
+		}
+		total += n
+	}
+	if total == 0 {
+		return math.NaN()
+	}
+	return float64(right) / float64(total)
+}
+
+func mean(xs []float64) float64 {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
 
 // randomF1 is 2pr/(p+r) with p = 1/(1+m), r = ½.
 func randomF1(m int) float64 {
@@ -258,56 +331,27 @@ func boolScore(b bool) float64 {
 }
 
 func heldRating(u *User, item int) float64 {
-	if k := slices.Index(u.HeldIdx, item); k >= 0 {
-		return u.HeldOut[k].Rating
+	for k, idx := range u.HeldIdx {
+		if idx == item {
+			return u.HeldOut[k].Rating
+		}
 	}
 	return 0
 }
 
-// scoreRatings asks a Scorer for its rating of every rated held-out item.
-func scoreRatings(ds *Dataset, states []*personas.State, s personas.Scorer) (pred, truth []float64) {
-	for u := range ds.Users {
-		user := &ds.Users[u]
-		for k, in := range user.HeldOut {
-			if in.Rating > 0 {
-				pred = append(pred, s.Rate(states[u], 0, user.HeldIdx[k]))
-				truth = append(truth, in.Rating)
-			}
+// dumpProbes turns a probe set and its scores into dump lines.
+func dumpProbes(ds *Dataset, set *probeSet, sim []float64, clicks []bool, base map[string][]float64, names []string) []Probe {
+	out := make([]Probe, len(set.probes))
+	for k, p := range set.probes {
+		it := ds.Catalog.Item(p.item)
+		out[k] = Probe{
+			Sampler: set.sampler, Ratio: set.ratio(), User: ds.Users[p.user].ID, Item: it.ID,
+			Label: int(boolScore(p.liked)), Popularity: it.Popularity, Score: sim[k], Click: clicks[k],
+			Baselines: make(map[string]float64, len(names)),
+		}
+		for _, n := range names {
+			out[k].Baselines[n] = base[n][k]
 		}
 	}
-	return pred, truth
-}
-
-// baselineRatings predicts every held-out rating by the user's mean seed
-// rating.
-func baselineRatings(ds *Dataset) ErrorStats {
-	var all, n float64
-	for _, in := range ds.SeedLog {
-		if in.Rating > 0 {
-			all += in.Rating
-			n++
-		}
-	}
-	global := all / math.Max(n, 1)
-	var pred, truth []float64
-	for u := range ds.Users {
-		user := &ds.Users[u]
-		var s, c float64
-		for _, in := range user.Seed {
-			if in.Rating > 0 {
-				s += in.Rating
-				c++
-			}
-		}
-		mean := global
-		if c > 0 {
-			mean = s / c
-		}
-		for _, in := range user.HeldOut {
-			if in.Rating > 0 {
-				pred, truth = append(pred, mean), append(truth, in.Rating)
-			}
-		}
-	}
-	return Errors(pred, truth)
+	return out
 }

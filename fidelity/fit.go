@@ -10,103 +10,280 @@ import (
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/fidelity/report"
 	"github.com/recloop/recloop/metrics"
 	"github.com/recloop/recloop/personas"
 )
 
-// FittedParams are the utility model's global coefficients Fit tunes:
-// the click rule's β_s (affinity), β_pop (conformity's pull), β_nov
-// (curiosity's pull) and σ (noise), then the rating rule's r₀, r₁ and ρ.
-// The examination decay η is not among them: a log records what users
-// consumed, not the slates and ranks they were shown, so nothing in it
-// identifies η; the threshold τ₀ stays fixed because it only sets the
-// scale the others are measured in.
-var FittedParams = []string{"weight_stated", "weight_popularity", "weight_novelty", "noise", "rating_offset", "rating_scale", "rating_noise"}
-
-// clickParams are the FittedParams of the click rule, searched by fitGrid.
-var clickParams = FittedParams[:4]
-
-// fitGrid is the coarse grid searched before the local refinement.
-var fitGrid = [][]float64{
-	{0.5, 1, 1.5, 2, 3, 4},
-	{0, 0.3, 0.6, 1, 1.5, 2.5},
-	{0, 0.3, 0.6, 1.2},
-	{0.1, 0.15, 0.25, 0.4, 0.6},
+// FittedParams are the utility model's coefficients Fit estimates: the
+// click rule's weights and threshold, then the rating rule's. The noise σ
+// is not among them: it sets the scale the click rule is measured in
+// (multiplying every weight, the threshold and σ by one number changes no
+// decision), so it stays as given. Nor is the examination decay η: a log
+// records what users consumed, not the slates and ranks they were shown,
+// so nothing in it identifies η.
+var FittedParams = []string{
+	"weight_stated", "weight_latent", "weight_factors", "weight_popularity", "weight_quality", "weight_novelty", "weight_dislike",
+	"threshold", "pickiness_scale",
+	"rating_offset", "rating_scale", "rating_quality", "rating_factors", "rating_noise",
 }
 
-// FitReport is what Fit found and what it gained on the held-out part.
-type FitReport struct {
-	Default map[string]float64 `json:"default"`
-	Fitted  map[string]float64 `json:"fitted"`
-	// LogLik* are the mean Bernoulli log-likelihoods of the 1:1 probes of
-	// the seed part's own hold-out, before and after fitting.
-	LogLikDefault float64 `json:"loglik_default"`
-	LogLikFitted  float64 `json:"loglik_fitted"`
-	Probes        int     `json:"probes"`
-	Evaluated     int     `json:"evaluated"`
-	// HeldOut compares the default and fitted coefficients on the real
-	// hold-out, per ratio.
-	HeldOut []FitGain `json:"held_out"`
+// clickTerms are the click rule's terms in the order of the probit's
+// columns after the intercept, with the parameter each one's coefficient
+// becomes (times σ). Dislike and pickiness enter with a minus sign.
+var clickTerms = []struct {
+	param string
+	value func(*personas.UtilityTerms) float64
+}{
+	{"weight_stated", func(t *personas.UtilityTerms) float64 { return t.Stated }},
+	{"weight_latent", func(t *personas.UtilityTerms) float64 { return t.Latent }},
+	{"weight_factors", func(t *personas.UtilityTerms) float64 { return t.Factors }},
+	{"weight_popularity", func(t *personas.UtilityTerms) float64 { return t.Popularity }},
+	{"weight_quality", func(t *personas.UtilityTerms) float64 { return t.Quality }},
+	{"weight_novelty", func(t *personas.UtilityTerms) float64 { return t.Novelty }},
+	{"weight_dislike", func(t *personas.UtilityTerms) float64 { return -t.Dislike }},
+	{"pickiness_scale", func(t *personas.UtilityTerms) float64 { return -t.Pickiness }},
 }
 
-// FitGain is the held-out discrimination before and after fitting.
-type FitGain struct {
-	Ratio      string        `json:"ratio"`
-	AUCDefault metrics.Float `json:"auc_default"`
-	AUCFitted  metrics.Float `json:"auc_fitted"`
-	F1Default  float64       `json:"f1_default"`
-	F1Fitted   float64       `json:"f1_fitted"`
-}
-
-// Fit tunes FittedParams of the utility model, starting from base (the
-// other parameters stay as base has them), on the seed part of ds only:
-// the seed part is split again by the same rule, personas are derived from
-// its first part, and the coefficients maximise the log-likelihood of the
-// click probabilities on 1:1 probes of its last part (a grid, then a
-// coordinate search). It returns the fitted parameters and a report that
-// includes the gain in discrimination on ds's real hold-out.
-func Fit(ctx context.Context, ds *Dataset, base config.Params, opt Options) (config.Params, *FitReport, error) {
+// Fit estimates the utility model's coefficients (FittedParams) and
+// chooses the taste model's settings on the seed part of ds only. The seed
+// part is split again by ds's own rule: personas (or, for personas given
+// with Use, those personas with their history cut back to the first part)
+// and a taste model come from the first part, and the probes of its last
+// part are the validation set. For each candidate taste setting the click
+// coefficients maximise the probit likelihood of 1:1 probes of both
+// samplers, P(click) = Φ((U₀ − τ)/σ); the setting with the highest
+// likelihood wins. The rating coefficients are least squares on the
+// validation ratings and ρ the maximum-likelihood noise. It returns the
+// parameters (base's, with the fitted ones replaced), the taste model with
+// the chosen settings trained on the whole seed part, and a report that
+// includes the held-out gain over base with ds's own taste model.
+func Fit(ctx context.Context, ds *Dataset, base config.Params, opt Options) (config.Params, *personas.TasteModel, *report.Fit, error) {
 	opt = opt.withDefaults()
-	inner, err := Derive(ds.Catalog, ds.SeedLog, ds.Options)
-	if err != nil {
-		return nil, nil, fmt.Errorf("fidelity: splitting the seed part for fitting: %w", err)
-	}
-	data, err := newFitData(inner, opt)
-	if err != nil {
-		return nil, nil, err
-	}
 	full := utilityDefaults()
 	maps.Copy(full, base)
-	fitted, ll, evaluated, err := data.search(full)
+	inner, err := innerSplit(ds)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if fitted, err = data.fitRatings(fitted); err != nil {
-		return nil, nil, err
+	rep := &report.Fit{Default: pick(full), Personas: "derived"}
+	if ds.Given {
+		rep.Personas = "given"
 	}
-	llDefault, err := data.logLik(full)
+	search := newTasteSearch(inner, full, opt)
+	best, bestTaste, bestLL, err := search.run(ds.Options.Taste)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	rep := &FitReport{
-		Default: pick(full), Fitted: pick(fitted),
-		LogLikDefault: llDefault, LogLikFitted: ll, Probes: len(data.probes), Evaluated: evaluated,
-	}
-	heldOpt := opt
-	heldOpt.SkipVerdicts = true
-	before, err := evaluateUtility(ctx, ds, full, heldOpt)
+	_ = bestLL
+	rep.Candidates = search.tried
+	rep.Taste = search.tried[search.bestAt]
+	rep.Probes = search.probes
+	// The default's likelihood, with ds's own taste settings, on the same
+	// validation probes.
+	defModel, _, err := trainTaste(inner.Catalog, inner.SeedLog, ds.Options.Taste, opt.Seed)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	after, err := evaluateUtility(ctx, ds, fitted, heldOpt)
+	defData, err := newFitData(inner, defModel, full, opt)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	for i := range before.Discrimination {
-		b, a := before.Discrimination[i], after.Discrimination[i]
-		rep.HeldOut = append(rep.HeldOut, FitGain{Ratio: b.Ratio, AUCDefault: b.AUC, AUCFitted: a.AUC, F1Default: b.F1, F1Fitted: a.F1})
+	rep.LogLikDefault = defData.logLik(full)
+	bestModel, _, err := trainTaste(inner.Catalog, inner.SeedLog, bestTaste, opt.Seed)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return fitted, rep, nil
+	data, err := newFitData(inner, bestModel, best, opt)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rep.LogLikFitted = data.logLik(best)
+	best = data.fitRatings(best)
+	rep.Ratings = len(data.ratings)
+	rep.Fitted = pick(best)
+	taste, _, err := trainTaste(ds.Catalog, ds.SeedLog, bestTaste, opt.Seed)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if rep.HeldOut, err = heldOutGain(ds, full, ds.Taste, best, taste, opt); err != nil {
+		return nil, nil, nil, err
+	}
+	return best, taste, rep, nil
+}
+
+// innerSplit derives the fitting data from ds's seed part by ds's own
+// split rule. Personas given with Use replace the derived ones, matched by
+// user, with their history cut back to the inner seed part.
+func innerSplit(ds *Dataset) (*Dataset, error) {
+	opt := ds.Options
+	inner, err := Derive(ds.Catalog, ds.SeedLog, opt)
+	if err != nil {
+		return nil, fmt.Errorf("fidelity: splitting the seed part for fitting: %w", err)
+	}
+	if !ds.Given {
+		return inner, nil
+	}
+	given := make(map[string]*personas.Persona, len(ds.Users))
+	for i := range ds.Users {
+		given[ds.Users[i].ID] = &ds.Users[i].Persona
+	}
+	kept := inner.Users[:0]
+	for _, u := range inner.Users {
+		p, ok := given[u.ID]
+		if !ok {
+			continue
+		}
+		cut := *p
+		seed := make(map[string]bool, len(u.Seed))
+		for _, in := range u.Seed {
+			seed[in.Item] = true
+		}
+		cut.History = nil
+		for _, id := range p.History {
+			if seed[id] {
+				cut.History = append(cut.History, id)
+			}
+		}
+		u.Persona = cut
+		kept = append(kept, u)
+	}
+	inner.Users = kept
+	inner.Given = true
+	if len(kept) == 0 {
+		return nil, fmt.Errorf("%w: no given persona has a user in the seed part's split", ErrNoUsers)
+	}
+	return inner, nil
+}
+
+// tasteSearch chooses the taste model's settings by coordinate ascent on
+// the validation likelihood: from a start, it tries every neighbour (each
+// setting multiplied or divided by its step, recency also switched off)
+// with the click coefficients fitted anew, moves to the best neighbour
+// while that improves the likelihood, and stops at a setting none of
+// whose neighbours does better. ALS fits are shared by settings that
+// differ only in recency.
+type tasteSearch struct {
+	inner  *Dataset
+	params config.Params
+	opt    Options
+	models map[[3]float64]*personas.TasteModel
+	seen   map[TasteOptions]int
+	tried  []report.TasteSetting
+	fitted []config.Params
+	bestAt int
+	probes int
+}
+
+func newTasteSearch(inner *Dataset, params config.Params, opt Options) *tasteSearch {
+	return &tasteSearch{inner: inner, params: params, opt: opt, models: map[[3]float64]*personas.TasteModel{}, seen: map[TasteOptions]int{}}
+}
+
+// Search bounds. A validation split of a few hundred users can prefer
+// extreme settings by chance; the search stays within ranges where
+// implicit ALS behaves sensibly, and makes at most maxMoves moves.
+const (
+	minFactors, maxFactors = 4, 64
+	minReg, maxReg         = 1, 1000
+	minAlpha, maxAlpha     = 1, 200
+	minRecency, maxRecency = 2, 200
+	maxMoves               = 12
+)
+
+func (s *tasteSearch) run(start TasteOptions) (config.Params, TasteOptions, float64, error) {
+	cur := start.withDefaults()
+	curLL, err := s.try(cur)
+	if err != nil {
+		return nil, TasteOptions{}, 0, err
+	}
+	for range maxMoves {
+		next, nextLL := cur, curLL
+		for _, nb := range neighbours(cur) {
+			ll, err := s.try(nb)
+			if err != nil {
+				return nil, TasteOptions{}, 0, err
+			}
+			if ll > nextLL+1e-9 {
+				next, nextLL = nb, ll
+			}
+		}
+		if next == cur {
+			break
+		}
+		cur, curLL = next, nextLL
+	}
+	s.bestAt = s.seen[cur]
+	return s.fitted[s.bestAt], cur, curLL, nil
+}
+
+// neighbours are the settings one step from o.
+func neighbours(o TasteOptions) []TasteOptions {
+	var out []TasteOptions
+	add := func(n TasteOptions) {
+		inside := n.Factors >= minFactors && n.Factors <= maxFactors &&
+			n.Regularization >= minReg && n.Regularization <= maxReg &&
+			n.Alpha >= minAlpha && n.Alpha <= maxAlpha &&
+			(n.Recency == 0 || n.Recency >= minRecency && n.Recency <= maxRecency)
+		if inside && n != o {
+			out = append(out, n)
+		}
+	}
+	for _, f := range []int{o.Factors * 2, o.Factors / 2} {
+		n := o
+		n.Factors = f
+		add(n)
+	}
+	for _, x := range []float64{3, 1.0 / 3} {
+		n := o
+		n.Regularization = round(o.Regularization*x, 4)
+		add(n)
+	}
+	for _, x := range []float64{2, 0.5} {
+		n := o
+		n.Alpha = round(o.Alpha*x, 4)
+		add(n)
+	}
+	if o.Recency > 0 {
+		for _, r := range []float64{o.Recency * 2, o.Recency / 2, 0} {
+			n := o
+			n.Recency = r
+			add(n)
+		}
+	} else {
+		n := o
+		n.Recency = DefaultTaste.Recency
+		add(n)
+	}
+	return out
+}
+
+// try fits the click coefficients with taste setting o and returns the
+// validation likelihood, remembering both.
+func (s *tasteSearch) try(o TasteOptions) (float64, error) {
+	if k, ok := s.seen[o]; ok {
+		return s.tried[k].LogLik, nil
+	}
+	key := [3]float64{float64(o.Factors), o.Regularization, o.Alpha}
+	model := s.models[key]
+	if model == nil {
+		var err error
+		if model, _, err = trainTaste(s.inner.Catalog, s.inner.SeedLog, o, s.opt.Seed); err != nil {
+			return 0, err
+		}
+		s.models[key] = model
+	}
+	m := *model
+	m.Recency = o.Recency
+	data, err := newFitData(s.inner, &m, s.params, s.opt)
+	if err != nil {
+		return 0, err
+	}
+	params, ll := data.fitClicks(s.params)
+	s.seen[o] = len(s.tried)
+	s.tried = append(s.tried, report.TasteSetting{Factors: o.Factors, Regularization: o.Regularization, Alpha: o.Alpha, Recency: o.Recency, LogLik: ll})
+	s.fitted = append(s.fitted, params)
+	s.probes = len(data.labels)
+	return ll, nil
 }
 
 func utilityDefaults() config.Params {
@@ -122,230 +299,247 @@ func pick(p config.Params) map[string]float64 {
 	return out
 }
 
-func evaluateUtility(ctx context.Context, ds *Dataset, params config.Params, opt Options) (*Report, error) {
-	b, err := personas.NewBehaviour(personas.UtilityName, personas.BehaviourEnv{Catalog: ds.Catalog, Seed: opt.Seed}, params)
+func newUtilityModel(cat *catalog.Catalog, taste *personas.TasteModel, params config.Params, seed uint64) (personas.Behaviour, error) {
+	return personas.NewBehaviour(personas.UtilityName, personas.BehaviourEnv{Catalog: cat, Seed: seed, Taste: taste}, params)
+}
+
+// fitData is the validation set: the utility terms of every 1:1 probe of
+// both samplers with its label, and of every rated held-out item with its
+// rating.
+type fitData struct {
+	terms  []personas.UtilityTerms
+	labels []bool
+	// ratings are the terms and real ratings of the rated held-out items.
+	ratingTerms []personas.UtilityTerms
+	ratings     []float64
+}
+
+func newFitData(inner *Dataset, taste *personas.TasteModel, params config.Params, opt Options) (*fitData, error) {
+	b, err := newUtilityModel(inner.Catalog, taste, params, opt.Seed)
 	if err != nil {
 		return nil, err
 	}
-	return Evaluate(ctx, ds, b, personas.UtilityName, nil, opt)
-}
-
-// fitData is what the likelihood is computed over: personas, their probes
-// and whether each probe was liked.
-type fitData struct {
-	cat     *catalog.Catalog
-	states  []*personas.State
-	probes  []probe
-	ratings []rated
-}
-
-// rated is a held-out rating of the fitting split.
-type rated struct {
-	user, item int
-	rating     float64
-}
-
-func newFitData(ds *Dataset, opt Options) (*fitData, error) {
-	states, err := personas.Build(ds.Personas(), ds.Catalog, opt.Seed)
+	ts := b.(personas.TermScorer)
+	states, err := personas.Build(inner.Personas(), inner.Catalog, opt.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("fidelity: building the fitting personas: %w", err)
 	}
-	f := &fitData{cat: ds.Catalog, states: states}
-	for u := range ds.Users {
-		f.probes = append(f.probes, probes(ds, u, 1, opt)...)
-		user := &ds.Users[u]
+	f := &fitData{}
+	smp := newSampler(inner, opt.Seed)
+	for _, name := range Samplers {
+		set := smp.set(name, 1, opt.MaxPositives)
+		for _, p := range set.probes {
+			f.terms = append(f.terms, ts.Terms(states[p.user], p.item))
+			f.labels = append(f.labels, p.liked)
+		}
+	}
+	for u := range inner.Users {
+		user := &inner.Users[u]
 		for k, in := range user.HeldOut {
 			if in.Rating > 0 {
-				f.ratings = append(f.ratings, rated{u, user.HeldIdx[k], in.Rating})
+				f.ratingTerms = append(f.ratingTerms, ts.Terms(states[u], user.HeldIdx[k]))
+				f.ratings = append(f.ratings, in.Rating)
 			}
 		}
 	}
-	if len(f.probes) == 0 {
+	if len(f.labels) == 0 {
 		return nil, fmt.Errorf("%w: the seed part has no liked items to fit on", ErrNoUsers)
 	}
 	return f, nil
 }
 
-// probFloor keeps log-likelihoods finite for probabilities of 0 or 1.
-const probFloor = 1e-6
-
-// logLik is the mean log-likelihood of the probes' labels under params.
-func (f *fitData) logLik(params config.Params) (float64, error) {
-	b, err := personas.NewBehaviour(personas.UtilityName, personas.BehaviourEnv{Catalog: f.cat}, params)
-	if err != nil {
-		return 0, err
-	}
-	s := b.(personas.Scorer)
-	var sum float64
-	for _, p := range f.probes {
-		q := min(1-probFloor, max(probFloor, s.ClickProbability(f.states[p.user], p.item)))
-		if p.liked {
-			sum += math.Log(q)
-		} else {
-			sum += math.Log1p(-q)
+// design is the probit's design matrix: an intercept, then clickTerms.
+func (f *fitData) design() [][]float64 {
+	x := make([][]float64, len(f.terms))
+	for i := range f.terms {
+		row := make([]float64, 1+len(clickTerms))
+		row[0] = 1
+		for k, c := range clickTerms {
+			row[1+k] = c.value(&f.terms[i])
 		}
+		x[i] = row
 	}
-	return sum / float64(len(f.probes)), nil
+	return x
 }
 
-// search evaluates every point of fitGrid, then refines the best one
-// coefficient at a time, multiplying by a factor that shrinks from 1.5
-// towards 1 (a coefficient at 0 moves to 0.05 first). Ties keep the earlier
-// point, so the search is deterministic.
-func (f *fitData) search(base config.Params) (config.Params, float64, int, error) {
-	best, bestLL, evaluated := base, math.Inf(-1), 0
-	try := func(p config.Params) (bool, error) {
-		ll, err := f.logLik(p)
-		evaluated++
-		if err != nil {
-			return false, err
-		}
-		if ll > bestLL+1e-12 {
-			best, bestLL = p, ll
-			return true, nil
-		}
-		return false, nil
-	}
-	point := make([]int, len(fitGrid))
-	for {
-		p := maps.Clone(base)
-		for k, name := range clickParams {
-			p[name] = fitGrid[k][point[k]]
-		}
-		if _, err := try(p); err != nil {
-			return nil, 0, evaluated, err
-		}
-		if !next(point) {
-			break
-		}
-	}
-	for _, factor := range []float64{1.5, 1.2, 1.08, 1.03} {
-		for improved := true; improved; {
-			improved = false
-			for _, name := range clickParams {
-				for _, up := range []bool{true, false} {
-					p := maps.Clone(best)
-					x := p.Float(name)
-					switch {
-					case x == 0 && up:
-						x = 0.05
-					case up:
-						x *= factor
-					default:
-						x /= factor
-					}
-					if name == "noise" && x < 0.01 {
-						continue
-					}
-					p[name] = x
-					ok, err := try(p)
-					if err != nil {
-						return nil, 0, evaluated, err
-					}
-					improved = improved || ok
-				}
+// fitClicks maximises the probit likelihood of the labels over the click
+// coefficients (every weight ≥ 0) with σ held at params' noise, and
+// returns params with the fitted ones and the mean log-likelihood. A term
+// that is 0 on every probe (latent interests, for personas from logs)
+// keeps its coefficient from params.
+func (f *fitData) fitClicks(params config.Params) (config.Params, float64) {
+	x := f.design()
+	p := len(clickTerms) + 1
+	active := make([]bool, p)
+	active[0] = true
+	for k := 1; k < p; k++ {
+		for i := range x {
+			if x[i][k] != 0 {
+				active[k] = true
+				break
 			}
 		}
 	}
-	return best, bestLL, evaluated, nil
+	w, ll := fitProbit(x, f.labels, active)
+	sigma := params.Float("noise")
+	out := maps.Clone(params)
+	out["threshold"] = round(-w[0]*sigma, 4)
+	for k, c := range clickTerms {
+		if active[1+k] {
+			out[c.param] = round(w[1+k]*sigma, 4)
+		}
+	}
+	return out, ll
 }
 
-// ratingGrid is the coarse grid of (r₀, r₁) searched before refinement.
-var ratingGrid = [2][]float64{{0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4}, {0, 1, 2, 3, 4, 5, 6, 8}}
-
-// fitRatings chooses r₀ and r₁ minimising the squared error of the model's
-// noise-free ratings (ρ = 0) on the held-out ratings of the fitting split,
-// by a grid and a coordinate search in steps of 0.25 down to 0.01, then ρ
-// (0 to 2 in steps of 0.05) so that the standard deviation of the model's
-// drawn ratings matches the real one. Without ratings params come back
-// unchanged.
-func (f *fitData) fitRatings(params config.Params) (config.Params, error) {
-	if len(f.ratings) == 0 {
-		return params, nil
+// logLik is the mean probit log-likelihood of the labels under params.
+func (f *fitData) logLik(params config.Params) float64 {
+	x := f.design()
+	sigma := params.Float("noise")
+	w := make([]float64, len(clickTerms)+1)
+	w[0] = -params.Float("threshold") / sigma
+	for k, c := range clickTerms {
+		w[1+k] = params.Float(c.param) / sigma
 	}
-	rate := func(r0, r1, rho float64) ([]float64, error) {
-		p := maps.Clone(params)
-		p["rating_offset"], p["rating_scale"], p["rating_noise"] = r0, r1, rho
-		b, err := personas.NewBehaviour(personas.UtilityName, personas.BehaviourEnv{Catalog: f.cat}, p)
+	return probitLogLik(x, f.labels, w) / float64(len(x))
+}
+
+// fitRatings chooses r₀, r_q, r₁ and r_f by least squares on the
+// validation ratings, with the persona's rating bias as an offset,
+// r_q, r₁, r_f ≥ 0 and r₁'s term aff_true − β_d·aff_d using the fitted β_d;
+// then ρ by maximum likelihood of the ratings as the model draws them
+// (ratingNoise). Without ratings params come back unchanged.
+func (f *fitData) fitRatings(params config.Params) config.Params {
+	if len(f.ratings) == 0 {
+		return params
+	}
+	bd := params.Float("weight_dislike")
+	x := make([][]float64, len(f.ratings))
+	y := make([]float64, len(f.ratings))
+	for i := range f.ratings {
+		t := &f.ratingTerms[i]
+		x[i] = []float64{1, t.Quality, t.TrueAffinity - bd*t.Dislike, t.Factors}
+		y[i] = f.ratings[i] - t.RatingBias
+	}
+	active := []bool{true, false, false, false}
+	for i := range x {
+		for k := 1; k < 4; k++ {
+			active[k] = active[k] || x[i][k] != 0
+		}
+	}
+	coef := nonNegativeLeastSquares(x, y, active)
+	out := maps.Clone(params)
+	for k, name := range []string{"rating_offset", "rating_quality", "rating_scale", "rating_factors"} {
+		if active[k] {
+			out[name] = round(coef[k], 4)
+		}
+	}
+	means := make([]float64, len(x))
+	for i := range x {
+		means[i] = f.ratingTerms[i].RatingBias + dotRow(x[i], coef)
+	}
+	out["rating_noise"] = round(f.ratingNoise(means), 4)
+	return out
+}
+
+// ratingNoise is the ρ that maximises the likelihood of the validation
+// ratings given their predicted means r̄: a rating is the normal draw
+// r̄ + ρ·(1.5 − conformity)·ζ rounded to a whole star and clamped into 1–5,
+// so P(k) = Φ((k + ½ − r̄)/s) − Φ((k − ½ − r̄)/s), the outer stars taking
+// the open tails. A golden-section search over ρ in [0.01, 5].
+func (f *fitData) ratingNoise(means []float64) float64 {
+	ll := func(rho float64) float64 {
+		var sum float64
+		for i, r := range f.ratings {
+			sd := rho * f.ratingTerms[i].NoiseScale
+			k := min(5, max(1, math.Round(r)))
+			hi, lo := 0.0, math.Inf(-1)
+			if k < 5 {
+				hi = logPhi((k + 0.5 - means[i]) / sd)
+			}
+			if k > 1 {
+				lo = logPhi((k - 0.5 - means[i]) / sd)
+			}
+			// log(Φ(b) − Φ(a)) = log Φ(b) + log(1 − exp(log Φ(a) − log Φ(b))).
+			sum += hi + math.Log1p(-math.Exp(lo-hi))
+		}
+		return sum
+	}
+	a, b := 0.01, 5.0
+	g := (math.Sqrt(5) - 1) / 2
+	c, d := b-g*(b-a), a+g*(b-a)
+	fc, fd := ll(c), ll(d)
+	for b-a > 1e-5 {
+		if fc > fd {
+			b, d, fd = d, c, fc
+			c = b - g*(b-a)
+			fc = ll(c)
+		} else {
+			a, c, fc = c, d, fd
+			d = a + g*(b-a)
+			fd = ll(d)
+		}
+	}
+	return (a + b) / 2
+}
+
+// heldOutGain compares base (with taste model baseTaste) and fitted (with
+// fittedTaste) on ds's real hold-out, per sampler and ratio: the
+// simulator's AUC and the accuracy of its own click draws.
+func heldOutGain(ds *Dataset, base config.Params, baseTaste *personas.TasteModel, fitted config.Params, fittedTaste *personas.TasteModel, opt Options) ([]report.FitGain, error) {
+	sets := probeSets(ds, opt)
+	measure := func(params config.Params, taste *personas.TasteModel) ([][2]float64, error) {
+		b, err := newUtilityModel(ds.Catalog, taste, params, opt.Seed)
 		if err != nil {
 			return nil, err
 		}
-		s := b.(personas.Scorer)
-		out := make([]float64, len(f.ratings))
-		for k, r := range f.ratings {
-			out[k] = s.Rate(f.states[r.user], 0, r.item)
+		states, err := personas.Build(ds.Personas(), ds.Catalog, opt.Seed)
+		if err != nil {
+			return nil, err
+		}
+		out := make([][2]float64, len(sets))
+		for si := range sets {
+			sim, clicks, _, err := simulatorScores(context.Background(), ds, states, b, &sets[si])
+			if err != nil {
+				return nil, err
+			}
+			labels := make([]bool, len(sets[si].probes))
+			for k, p := range sets[si].probes {
+				labels[k] = p.liked
+			}
+			auc := perUserAUC(userSpans(&sets[si]), labels, sim)
+			var defined []float64
+			for _, a := range auc {
+				if !math.IsNaN(a) {
+					defined = append(defined, a)
+				}
+			}
+			out[si] = [2]float64{mean(defined), Classify(labels, clicks).Accuracy}
 		}
 		return out, nil
 	}
-	truth := make([]float64, len(f.ratings))
-	for k, r := range f.ratings {
-		truth[k] = r.rating
+	before, err := measure(base, baseTaste)
+	if err != nil {
+		return nil, err
 	}
-	best, bestErr := [2]float64{}, math.Inf(1)
-	try := func(r0, r1 float64) error {
-		pred, err := rate(r0, r1, 0)
-		if err != nil {
-			return err
-		}
-		if e := float64(Errors(pred, truth).RMSE); e < bestErr-1e-12 {
-			best, bestErr = [2]float64{r0, r1}, e
-		}
-		return nil
+	after, err := measure(fitted, fittedTaste)
+	if err != nil {
+		return nil, err
 	}
-	for _, r0 := range ratingGrid[0] {
-		for _, r1 := range ratingGrid[1] {
-			if err := try(r0, r1); err != nil {
-				return nil, err
-			}
+	gains := make([]report.FitGain, len(sets))
+	for si := range sets {
+		gains[si] = report.FitGain{
+			Sampler: sets[si].sampler, Ratio: sets[si].ratio(),
+			AUCDefault: metrics.Float(before[si][0]), AUCFitted: metrics.Float(after[si][0]),
+			AccDefault: before[si][1], AccFitted: after[si][1],
 		}
 	}
-	for _, step := range []float64{0.25, 0.1, 0.03, 0.01} {
-		for improved := true; improved; {
-			before := best
-			for _, d := range [][2]float64{{step, 0}, {-step, 0}, {0, step}, {0, -step}} {
-				if r1 := best[1] + d[1]; r1 >= 0 {
-					if err := try(best[0]+d[0], r1); err != nil {
-						return nil, err
-					}
-				}
-			}
-			improved = best != before
-		}
-	}
-	out := maps.Clone(params)
-	out["rating_offset"], out["rating_scale"] = round3(best[0]), round3(best[1])
-	_, sdReal := meanSD(truth)
-	bestRho, bestGap := 0.0, math.Inf(1)
-	for k := range 41 {
-		rho := 0.05 * float64(k)
-		draws, err := rate(best[0], best[1], rho)
-		if err != nil {
-			return nil, err
-		}
-		_, sd := meanSD(draws)
-		if gap := math.Abs(float64(sd - sdReal)); gap < bestGap-1e-12 {
-			bestRho, bestGap = rho, gap
-		}
-	}
-	out["rating_noise"] = round3(bestRho)
-	return out, nil
+	return gains, nil
 }
 
-// next advances a mixed-radix counter over fitGrid; false after the last.
-func next(point []int) bool {
-	for k := len(point) - 1; k >= 0; k-- {
-		point[k]++
-		if point[k] < len(fitGrid[k]) {
-			return true
-		}
-		point[k] = 0
-	}
-	return false
-}
-
-// BehaviourYAML renders params (only the FittedParams that differ from the
-// model's defaults, and any other non-default ones) as a scenario fragment:
-// behaviour: {model: utility, params: {...}}.
+// BehaviourYAML renders params (the FittedParams, taste_model when set, and
+// any other parameter that differs from the model's defaults) as a
+// scenario fragment: behaviour: {model: utility, params: {...}}.
 func BehaviourYAML(params config.Params, comment string) []byte {
 	defaults := utilityDefaults()
 	var b []byte
@@ -363,6 +557,8 @@ func BehaviourYAML(params config.Params, comment string) []byte {
 		switch x := v.(type) {
 		case float64:
 			b = fmt.Appendf(b, "    %s: %s\n", name, formatCoef(x))
+		case string:
+			b = fmt.Appendf(b, "    %s: %q\n", name, x)
 		default:
 			b = fmt.Appendf(b, "    %s: %v\n", name, x)
 		}

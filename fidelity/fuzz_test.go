@@ -1,6 +1,8 @@
 package fidelity
 
 import (
+	"bytes"
+	"math"
 	"testing"
 
 	"github.com/recloop/recloop/catalog"
@@ -48,6 +50,26 @@ func FuzzDerive(f *testing.F) {
 		}
 		if rows+ds.Unknown+ds.Repeats > len(log) {
 			t.Fatalf("%d rows kept + %d unknown + %d repeats > %d read", rows, ds.Unknown, ds.Repeats, len(log))
+		}
+	})
+}
+
+// FuzzReadProbes feeds the probe dump reader arbitrary bytes: it returns
+// probes or an error, and every probe it returns has a 0/1 label and a
+// finite score.
+func FuzzReadProbes(f *testing.F) {
+	f.Add([]byte(`{"sampler":"uniform","ratio":"1:1","user":"1","item":"50","label":1,"popularity":3,"score":0.9,"click":true,"baselines":{"random":3}}` + "\n"))
+	f.Add([]byte("{\"label\":2}\n"))
+	f.Add([]byte("\n\n{}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		probes, err := ReadProbes(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for _, p := range probes {
+			if p.Label != 0 && p.Label != 1 || math.IsNaN(p.Score) || math.IsInf(p.Score, 0) {
+				t.Fatalf("accepted %+v", p)
+			}
 		}
 	})
 }

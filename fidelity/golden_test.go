@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/recloop/recloop/fidelity/report"
 	"github.com/recloop/recloop/personas"
 )
 
@@ -42,14 +43,17 @@ func TestReportGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func() *Report {
-		b := utility(t, ds.Catalog, nil)
-		fitted, fit, err := Fit(context.Background(), ds, nil, Options{Seed: 2})
+	opt := Options{Seed: 2, Bootstrap: 200, Recommenders: []string{"random", "popular", "itemknn", "content"}}
+	run := func() *report.Report {
+		fitted, taste, fit, err := Fit(context.Background(), ds, nil, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b = utility(t, ds.Catalog, fitted)
-		rep, err := Evaluate(context.Background(), ds, b, personas.UtilityName, fitted, Options{Seed: 2})
+		b, err := newUtilityModel(ds.Catalog, taste, fitted, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Evaluate(context.Background(), ds, b, personas.UtilityName, fitted, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +73,7 @@ func TestReportGolden(t *testing.T) {
 	if err := rep.WriteTable(&table); err != nil {
 		t.Fatal(err)
 	}
-	yml, err := PersonasYAML(ds, "planted.csv")
+	yml, err := PersonasYAML(ds, "planted.csv", "planted.taste.json")
 	if err != nil {
 		t.Fatal(err)
 	}

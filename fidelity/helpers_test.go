@@ -19,7 +19,7 @@ type world struct {
 }
 
 // plantedWorld builds n personas with known traits (uniform in [0.05,
-// 0.95], drawn from the seed) and tastes (two categories and two tags of
+// 0.95], drawn from the seed; mainstreamness included) and tastes (two categories and two tags of
 // the catalog), and lets them play the utility model with params against
 // random slates: slateSize items for rounds rounds, patience high enough
 // that nobody leaves.
@@ -40,7 +40,7 @@ func plantedWorld(tb testing.TB, n, items, rounds int, params config.Params) *wo
 				Categories: map[string]float64{cats[r.IntN(len(cats))]: 1, cats[r.IntN(len(cats))]: 0.5},
 				Tags:       map[string]float64{tags[r.IntN(len(tags))]: 0.6, tags[r.IntN(len(tags))]: 0.4},
 			},
-			Traits: personas.Traits{Activity: trait(), Conformity: trait(), Curiosity: trait(), Pickiness: trait()},
+			Traits: personas.Traits{Activity: trait(), Conformity: trait(), Curiosity: trait(), Pickiness: trait(), Mainstreamness: trait()},
 		}
 	}
 	full := config.Params{"patience": 1e6}

@@ -1,28 +1,17 @@
 package fidelity
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
+	"github.com/recloop/recloop/fidelity/report"
 	"github.com/recloop/recloop/metrics"
 )
 
-// Classification is a confusion matrix and the scores derived from it.
-// Precision, recall and F1 are 0 when undefined (no predicted or no actual
-// positives).
-type Classification struct {
-	TP        int     `json:"tp"`
-	FP        int     `json:"fp"`
-	TN        int     `json:"tn"`
-	FN        int     `json:"fn"`
-	Accuracy  float64 `json:"accuracy"`
-	Precision float64 `json:"precision"`
-	Recall    float64 `json:"recall"`
-	F1        float64 `json:"f1"`
-}
-
 // Classify scores predictions against labels (same length).
-func Classify(labels, predicted []bool) Classification {
-	var c Classification
+func Classify(labels, predicted []bool) report.Classification {
+	var c report.Classification
 	for i, y := range labels {
 		switch p := predicted[i]; {
 		case y && p:
@@ -73,16 +62,10 @@ func AUC(labels []bool, scores []float64) float64 {
 	return (sumPos - nPos*(nPos+1)/2) / (nPos * nNeg)
 }
 
-// ErrorStats are the rating errors of predictions against truths.
-type ErrorStats struct {
-	N    int           `json:"n"`
-	RMSE metrics.Float `json:"rmse"`
-	MAE  metrics.Float `json:"mae"`
-}
-
-// Errors computes RMSE and MAE (NaN for no pairs).
-func Errors(predicted, truth []float64) ErrorStats {
-	e := ErrorStats{N: len(truth), RMSE: metrics.Float(math.NaN()), MAE: metrics.Float(math.NaN())}
+// Errors computes RMSE, MAE and Pearson's correlation (NaN for no pairs,
+// and Pearson NaN when either side is constant).
+func Errors(predicted, truth []float64) report.ErrorStats {
+	e := report.ErrorStats{N: len(truth), RMSE: metrics.Float(math.NaN()), MAE: metrics.Float(math.NaN()), Pearson: metrics.Float(math.NaN())}
 	if e.N == 0 {
 		return e
 	}
@@ -94,6 +77,7 @@ func Errors(predicted, truth []float64) ErrorStats {
 	}
 	e.RMSE = metrics.Float(math.Sqrt(sq / float64(e.N)))
 	e.MAE = metrics.Float(abs / float64(e.N))
+	e.Pearson = metrics.Float(pearson(predicted, truth))
 	return e
 }
 
@@ -190,4 +174,10 @@ func meanSD(xs []float64) (mean, sd metrics.Float) {
 		ss += (x - m) * (x - m)
 	}
 	return metrics.Float(m), metrics.Float(math.Sqrt(ss / float64(len(xs))))
+}
+
+// slicesSortByScore orders probe indexes by descending score, keeping the
+// given order among ties.
+func slicesSortByScore(order []int, scores []float64) {
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(scores[b], scores[a]) })
 }

@@ -19,28 +19,32 @@ import (
 //	conformity = 1 − pct(mean squared gap between the user's ratings and the items' mean ratings)
 //	curiosity  = pct(number of categories making up 80% of the consumption)
 //	pickiness  = pct(share of ratings below LikeAt)
+//	mainstreamness = pct(mean popularity of the consumed items, ln(1 + c_i)/ln(1 + max_j c_j) with c the seed counts)
 //
 // A user without ratings gets 0.5 for conformity and pickiness; a catalog
 // without categories counts tags for curiosity.
 func deriveTraits(cat *catalog.Catalog, users []*userLog, opt DeriveOptions) []personas.Traits {
 	itemMean := itemMeanRatings(cat, users)
+	pop := logPopularity(cat)
 	n := len(users)
-	activity, gap, breadth, low := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	activity, gap, breadth, low, mainstream := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
 	for i, u := range users {
-		u.stats = userStats(cat, u, itemMean, opt)
+		u.stats = userStats(cat, u, itemMean, pop, opt)
 		activity[i] = float64(u.stats.Interactions)
 		gap[i] = float64(u.stats.RatingGap)
 		breadth[i] = float64(u.stats.Categories80)
 		low[i] = float64(u.stats.LowShare)
+		mainstream[i] = u.stats.Mainstream
 	}
-	pa, pg, pb, pl := Percentiles(activity), Percentiles(gap), Percentiles(breadth), Percentiles(low)
+	pa, pg, pb, pl, pm := Percentiles(activity), Percentiles(gap), Percentiles(breadth), Percentiles(low), Percentiles(mainstream)
 	out := make([]personas.Traits, n)
 	for i := range out {
 		out[i] = personas.Traits{
-			Activity:   round3(pa[i]),
-			Conformity: round3(1 - pg[i]),
-			Curiosity:  round3(pb[i]),
-			Pickiness:  round3(pl[i]),
+			Activity:       round3(pa[i]),
+			Conformity:     round3(1 - pg[i]),
+			Curiosity:      round3(pb[i]),
+			Pickiness:      round3(pl[i]),
+			Mainstreamness: round3(pm[i]),
 		}
 	}
 	return out
@@ -66,13 +70,32 @@ func itemMeanRatings(cat *catalog.Catalog, users []*userLog) []float64 {
 	return sum
 }
 
-func userStats(cat *catalog.Catalog, u *userLog, itemMean []float64, opt DeriveOptions) Stats {
+// logPopularity is ln(1 + c_i)/ln(1 + max_j c_j) for the items' popularity
+// priors c (the seed counts), the scale the utility model reads popularity
+// on.
+func logPopularity(cat *catalog.Catalog) []float64 {
+	var top float64
+	for i := range cat.Len() {
+		top = max(top, cat.Item(i).Popularity)
+	}
+	out := make([]float64, cat.Len())
+	if top == 0 {
+		return out
+	}
+	for i := range out {
+		out[i] = math.Log1p(cat.Item(i).Popularity) / math.Log1p(top)
+	}
+	return out
+}
+
+func userStats(cat *catalog.Catalog, u *userLog, itemMean, pop []float64, opt DeriveOptions) Stats {
 	st := Stats{Interactions: u.split, RatingGap: metrics.Float(math.NaN()), LowShare: metrics.Float(math.NaN())}
 	var gap, rated, low float64
 	useTags := len(cat.Categories()) == 0
 	share := map[int32]float64{}
 	for k, in := range u.rows[:u.split] {
 		idx := u.items[k]
+		st.Mainstream += pop[idx] / float64(u.split)
 		if in.Rating > 0 {
 			d := in.Rating - itemMean[idx]
 			gap += d * d

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/recloop/recloop/fidelity/report"
 	"github.com/recloop/recloop/internal/rng"
 	"github.com/recloop/recloop/metrics"
 	"github.com/recloop/recloop/personas"
@@ -14,52 +15,40 @@ import (
 	"github.com/recloop/recloop/trajectory"
 )
 
-// Verdicts compares two rankings of the same recommenders: by simulated
-// CTR, and by offline accuracy on the held-out part.
-type Verdicts struct {
-	Recommenders []RecommenderScore `json:"recommenders"`
-	SpearmanHR   metrics.Float      `json:"spearman_hr10"`
-	KendallHR    metrics.Float      `json:"kendall_hr10"`
-	SpearmanNDCG metrics.Float      `json:"spearman_ndcg10"`
-	KendallNDCG  metrics.Float      `json:"kendall_ndcg10"`
-}
-
-// RecommenderScore is one recommender's simulated and offline figures.
-type RecommenderScore struct {
-	Name string `json:"name"`
-	// CTR is clicks per shown item over the simulated rounds.
-	CTR    float64 `json:"ctr"`
-	HR10   float64 `json:"hr10"`
-	NDCG10 float64 `json:"ndcg10"`
-	// Users counts the users with a held-out liked item (the offline
-	// metrics' denominator).
-	Users int `json:"users"`
-}
-
 // offlineK is the cut-off of the offline metrics.
 const offlineK = 10
+
+// pairLevel is the significance, after Holm's correction over all pairs,
+// at which an offline difference between two recommenders counts.
+const pairLevel = 0.05
 
 // verdicts trains each recommender on the seed log, scores its top 10 for
 // every user against the held-out liked items, and runs the behaviour
 // against a fresh copy for opt.Rounds rounds (closed loop, the simulator
-// proper) to get its CTR.
-func verdicts(ctx context.Context, ds *Dataset, states []*personas.State, b personas.Behaviour, name string, opt Options) (*Verdicts, error) {
-	v := &Verdicts{}
+// proper) to get its CTR. The rankings by CTR and by the offline metrics
+// are compared by rank correlation, with the chance of as strong an
+// agreement among random rankings, and pair by pair where the offline
+// difference is significant.
+func verdicts(ctx context.Context, ds *Dataset, states []*personas.State, b personas.Behaviour, name string, opt Options) (*report.Verdicts, error) {
+	v := &report.Verdicts{}
 	variants := make([]simulator.Variant, len(opt.Recommenders))
+	perUser := make([][]float64, len(opt.Recommenders))
 	for i, rec := range opt.Recommenders {
 		offline, err := newRecommender(ds, rec, opt.Seed)
 		if err != nil {
 			return nil, err
 		}
-		score := RecommenderScore{Name: rec}
-		if err := offlineScores(ctx, ds, offline, &score); err != nil {
+		score := report.Recommender{Name: rec}
+		if perUser[i], err = offlineScores(ctx, ds, offline, &score); err != nil {
 			return nil, err
 		}
+		closeRecommender(offline)
 		v.Recommenders = append(v.Recommenders, score)
 		online, err := newRecommender(ds, rec, opt.Seed)
 		if err != nil {
 			return nil, err
 		}
+		defer closeRecommender(online)
 		variants[i] = simulator.Variant{Name: rec, Recommender: rec, New: simulator.Instance(online)}
 	}
 	sink := &ctrSink{clicks: map[string]int{}, shown: map[string]int{}}
@@ -70,17 +59,62 @@ func verdicts(ctx context.Context, ds *Dataset, states []*personas.State, b pers
 	if _, err := simulator.Run(ctx, cfg, ds.Catalog, states, variants, sink); err != nil {
 		return nil, fmt.Errorf("fidelity: simulating the recommenders: %w", err)
 	}
-	ctr, hr, ndcg := make([]float64, len(variants)), make([]float64, len(variants)), make([]float64, len(variants))
+	n := len(variants)
+	ctr, hr, ndcg := make([]float64, n), make([]float64, n), make([]float64, n)
 	for i := range v.Recommenders {
 		s := &v.Recommenders[i]
-		if n := sink.shown[s.Name]; n > 0 {
-			s.CTR = float64(sink.clicks[s.Name]) / float64(n)
+		if shown := sink.shown[s.Name]; shown > 0 {
+			s.CTR = float64(sink.clicks[s.Name]) / float64(shown)
 		}
 		ctr[i], hr[i], ndcg[i] = s.CTR, s.HR10, s.NDCG10
 	}
 	v.SpearmanHR, v.KendallHR = metrics.Float(Spearman(ctr, hr)), metrics.Float(KendallTauB(ctr, hr))
 	v.SpearmanNDCG, v.KendallNDCG = metrics.Float(Spearman(ctr, ndcg)), metrics.Float(KendallTauB(ctr, ndcg))
+	key := rng.Key(opt.Seed, rng.PurposeBootstrap, rng.StringKey("verdicts"))
+	v.SpearmanNDCGP = metrics.Float(RankAgreementP(ctr, ndcg, Spearman, key))
+	v.KendallNDCGP = metrics.Float(RankAgreementP(ctr, ndcg, KendallTauB, key))
+	v.Pairs = comparePairs(v.Recommenders, perUser, opt.Bootstrap, key)
+	for _, p := range v.Pairs {
+		if p.Significant {
+			v.Significant++
+			if p.Agrees {
+				v.Agreeing++
+			}
+		}
+	}
+	v.Agreement = nan()
+	if v.Significant > 0 {
+		v.Agreement = metrics.Float(float64(v.Agreeing) / float64(v.Significant))
+	}
 	return v, nil
+}
+
+// comparePairs tests every pair of recommenders on their per-user NDCG@10
+// (sign-flip permutation p over users, Holm-corrected over the pairs) and
+// says whether simulated CTR orders each pair as NDCG@10 does.
+func comparePairs(recs []report.Recommender, perUser [][]float64, b int, key uint64) []report.Pair {
+	var pairs []report.Pair
+	var ps []float64
+	for i := range recs {
+		for j := i + 1; j < len(recs); j++ {
+			d := make([]float64, len(perUser[i]))
+			for u := range d {
+				d[u] = perUser[i][u] - perUser[j][u]
+			}
+			diff := recs[i].NDCG10 - recs[j].NDCG10
+			ctrDiff := recs[i].CTR - recs[j].CTR
+			pairs = append(pairs, report.Pair{
+				Names: [2]string{recs[i].Name, recs[j].Name}, NDCGDiff: diff, CTRDiff: ctrDiff,
+				Agrees: diff*ctrDiff > 0,
+			})
+			ps = append(ps, metrics.SignFlipP(d, b, rng.Key(key, uint64(i), uint64(j))))
+		}
+	}
+	for k, p := range metrics.Holm(ps) {
+		pairs[k].P = metrics.Float(p)
+		pairs[k].Significant = p < pairLevel
+	}
+	return pairs
 }
 
 func newRecommender(ds *Dataset, name string, seed uint64) (recommenders.Recommender, error) {
@@ -99,10 +133,18 @@ func newRecommender(ds *Dataset, name string, seed uint64) (recommenders.Recomme
 	return r, nil
 }
 
+func closeRecommender(r recommenders.Recommender) {
+	if c, ok := r.(recommenders.Closer); ok {
+		_ = c.Close()
+	}
+}
+
 // offlineScores fills HR@10 (a held-out liked item in the top 10) and
 // NDCG@10 (binary relevance, ideal DCG over min(10, liked) items) averaged
-// over the users with a held-out liked item.
-func offlineScores(ctx context.Context, ds *Dataset, r recommenders.Recommender, s *RecommenderScore) error {
+// over the users with a held-out liked item, and returns each such user's
+// NDCG@10 in user order.
+func offlineScores(ctx context.Context, ds *Dataset, r recommenders.Recommender, s *report.Recommender) ([]float64, error) {
+	var perUser []float64
 	for u := range ds.Users {
 		user := &ds.Users[u]
 		relevant := map[string]bool{}
@@ -114,13 +156,9 @@ func offlineScores(ctx context.Context, ds *Dataset, r recommenders.Recommender,
 		if len(relevant) == 0 {
 			continue
 		}
-		req := recommenders.Request{User: user.Persona.ID, K: offlineK, History: make([]recommenders.HistoryItem, len(user.Seed))}
-		for k, in := range user.Seed {
-			req.History[k] = recommenders.HistoryItem{Item: in.Item, Round: -1, Rating: in.Rating}
-		}
-		slate, err := r.Recommend(ctx, req)
+		slate, err := r.Recommend(ctx, seedRequest(user, offlineK))
 		if err != nil {
-			return fmt.Errorf("fidelity: %s recommending for %s: %w", s.Name, user.Persona.ID, err)
+			return nil, fmt.Errorf("fidelity: %s recommending for %s: %w", s.Name, user.Persona.ID, err)
 		}
 		hit, dcg := 0.0, 0.0
 		for rank, it := range slate.Items[:min(offlineK, len(slate.Items))] {
@@ -135,13 +173,14 @@ func offlineScores(ctx context.Context, ds *Dataset, r recommenders.Recommender,
 		}
 		s.HR10 += hit
 		s.NDCG10 += dcg / idcg
+		perUser = append(perUser, dcg/idcg)
 		s.Users++
 	}
 	if s.Users > 0 {
 		s.HR10 /= float64(s.Users)
 		s.NDCG10 /= float64(s.Users)
 	}
-	return nil
+	return perUser, nil
 }
 
 // ctrSink counts shown and clicked items per variant.

@@ -19,19 +19,37 @@ type personaOut struct {
 	Interests   catalog.Taste   `yaml:"interests"`
 	Dislikes    *catalog.Taste  `yaml:"dislikes,omitempty"`
 	Traits      personas.Traits `yaml:"traits"`
+	RatingBias  float64         `yaml:"rating_bias,omitempty"`
+	Evidence    *evidenceOut    `yaml:"evidence,omitempty"`
 	History     []string        `yaml:"history,flow"`
 	Segments    []string        `yaml:"segments,omitempty,flow"`
 }
 
+type evidenceOut struct {
+	Liked    []string `yaml:"liked,omitempty,flow"`
+	Disliked []string `yaml:"disliked,omitempty,flow"`
+}
+
 // PersonasYAML renders the dataset's personas as a persona file, with a
-// header that records how it was derived so it can be derived again.
-func PersonasYAML(ds *Dataset, source string) ([]byte, error) {
+// header that records how it was derived so it can be derived again, and
+// which taste model file (tasteFile, "" for none) holds their learned
+// taste.
+func PersonasYAML(ds *Dataset, source, tasteFile string) ([]byte, error) {
 	var buf bytes.Buffer
 	o := ds.Options
 	fmt.Fprintf(&buf, "# Derived by recloop personas from-logs from %s.\n", source)
-	fmt.Fprintf(&buf, "# %d users (seed %d, sample %d); per user the last %g of the interactions (at least one) are held out;\n",
-		len(ds.Users), o.Seed, o.Sample, o.HoldOut)
+	if o.Split == GlobalTime {
+		fmt.Fprintf(&buf, "# %d users (seed %d, sample %d); global-time split: the last %g of all interactions are held out;\n",
+			len(ds.Users), o.Seed, o.Sample, o.HoldOut)
+	} else {
+		fmt.Fprintf(&buf, "# %d users (seed %d, sample %d); per user the last %g of the interactions (at least one) are held out;\n",
+			len(ds.Users), o.Seed, o.Sample, o.HoldOut)
+	}
 	fmt.Fprintf(&buf, "# history is the rest, oldest first. liked: rating >= %g or unrated; disliked: rating <= %g.\n", o.LikeAt, o.DislikeAt)
+	if tasteFile != "" {
+		fmt.Fprintf(&buf, "# Their learned taste is in %s: name it in the scenario's behaviour, params: {taste_model: %s};\n", tasteFile, tasteFile)
+		fmt.Fprintf(&buf, "# recloop fidelity --fit writes coefficients fitted to this log (fitted-behaviour.yaml) to go with it.\n")
+	}
 	fmt.Fprintf(&buf, "# Skipped %d users with fewer than %d interactions; %d rows named unknown items; %d repeats dropped.\n",
 		ds.Skipped, o.MinInteractions, ds.Unknown, ds.Repeats)
 	out := struct {
@@ -41,7 +59,10 @@ func PersonasYAML(ds *Dataset, source string) ([]byte, error) {
 		p := &ds.Users[i].Persona
 		po := personaOut{
 			ID: p.ID, Name: p.Name, Description: p.Description,
-			Interests: p.Interests, Traits: p.Traits, History: p.History, Segments: p.Segments,
+			Interests: p.Interests, Traits: p.Traits, RatingBias: p.RatingBias, History: p.History, Segments: p.Segments,
+		}
+		if len(p.Evidence.Liked)+len(p.Evidence.Disliked) > 0 {
+			po.Evidence = &evidenceOut{Liked: p.Evidence.Liked, Disliked: p.Evidence.Disliked}
 		}
 		if !p.Dislikes.IsZero() {
 			d := p.Dislikes

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/recloop/recloop/fidelity"
+	fidreport "github.com/recloop/recloop/fidelity/report"
 	"github.com/recloop/recloop/metrics"
 )
 
@@ -17,11 +17,23 @@ func openBytes(data []byte) Opener {
 }
 
 func TestFidelitySection(t *testing.T) {
-	rep := fidelity.Report{Behaviour: "utility", Users: 943, HeldOut: 20000,
-		Discrimination: []fidelity.Discrimination{{Ratio: "1:1", Shown: 1886, Classification: fidelity.Classification{Accuracy: 0.74, Precision: 0.7, Recall: 0.7, F1: 0.7}, AUC: 0.88, RandomF1: 0.5}},
-		Ratings:        fidelity.Ratings{ErrorStats: fidelity.ErrorStats{N: 500, RMSE: 1.45, MAE: 1.1}, Baseline: fidelity.ErrorStats{N: 500, RMSE: 0.98, MAE: 0.8}},
-		Verdicts: &fidelity.Verdicts{Recommenders: []fidelity.RecommenderScore{{Name: hostileScript, CTR: 0.12, HR10: 0.3, NDCG10: 0.2}, {Name: "popular", CTR: 0.1, HR10: 0.2, NDCG10: 0.1}},
-			SpearmanHR: 1, KendallHR: 1, SpearmanNDCG: 1, KendallNDCG: 1},
+	rep := fidreport.Report{Behaviour: "utility", Users: 943, HeldOut: 20000, Split: "per-user",
+		Samplers: []fidreport.Sampler{{Name: fidreport.Uniform, Ratios: []fidreport.Discrimination{{
+			Ratio: "1:1", Shown: 1886, Clicks: fidreport.Classification{Accuracy: 0.74, Precision: 0.7, Recall: 0.7, F1: 0.7}, RandomF1: 0.5,
+			Scorers: []fidreport.Scorer{
+				{Name: fidreport.SimulatorName, AUC: 0.9, AUCLo: 0.89, AUCHi: 0.91},
+				{Name: hostileScript, AUC: 0.8, AUCLo: 0.79, AUCHi: 0.81},
+			},
+			Best: hostileScript, Lift: 0.1, LiftLo: 0.09, LiftHi: 0.11,
+		}}}},
+		Ratings: fidreport.Ratings{
+			Expected:  &fidreport.ErrorStats{N: 500, RMSE: 0.95, MAE: 0.75, Pearson: 0.55},
+			Drawn:     fidreport.ErrorStats{N: 500, RMSE: 1.45, MAE: 1.1},
+			Baselines: []fidreport.RatingBaseline{{Name: "user + item bias", ErrorStats: fidreport.ErrorStats{N: 500, RMSE: 0.98, MAE: 0.8}}},
+		},
+		Verdicts: &fidreport.Verdicts{Recommenders: []fidreport.Recommender{{Name: hostileScript, CTR: 0.12, HR10: 0.3, NDCG10: 0.2}, {Name: "popular", CTR: 0.1, HR10: 0.2, NDCG10: 0.1}},
+			SpearmanHR: 1, KendallHR: 1, SpearmanNDCG: 1, KendallNDCG: 1, SpearmanNDCGP: 0.5, KendallNDCGP: 0.5, Significant: 1, Agreeing: 1},
+		Targets: []fidreport.Target{{Name: "uniform AUC", Goal: "≥ 0.90", Value: 0.9, Met: true}},
 	}
 	data, err := json.Marshal(rep)
 	if err != nil {
@@ -38,7 +50,9 @@ func TestFidelitySection(t *testing.T) {
 	assertContains(t, page, `<h2 id="fidelity">Fidelity: how far to trust the simulator</h2>`, `<a href="#fidelity">Fidelity</a>`,
 		"the utility behaviour model against 943 real users",
 		"Ranking 2 recommenders by simulated CTR agrees with ranking them by NDCG@10",
-		"<td>1:1</td><td>1886</td><td>0.740</td>", "RMSE 1.450, MAE 1.100", "gives RMSE 0.980")
+		"<td>uniform</td><td>1:1</td><td>1886</td><td>0.740</td>", "<td>simulator</td><td>0.900 (0.890–0.910)</td>",
+		"better than the best simple scorer", "<td>simulator, expected rating</td><td>500</td><td>0.950</td>",
+		"item bias</td><td>500</td><td>0.980</td>", "Of the 1 pairs whose offline difference is significant", "<td>uniform AUC</td>")
 	if strings.Contains(page, hostileScript) {
 		t.Error("a recommender name reached the page unescaped")
 	}
@@ -56,7 +70,7 @@ func TestAgreementSentence(t *testing.T) {
 		rho  float64
 		want string
 	}{{0.9, " agrees with"}, {0.5, "partly agrees with"}, {-0.2, "disagrees with"}} {
-		v := &fidelity.Verdicts{SpearmanNDCG: metrics.Float(tc.rho), KendallNDCG: metrics.Float(tc.rho)}
+		v := &fidreport.Verdicts{SpearmanNDCG: metrics.Float(tc.rho), KendallNDCG: metrics.Float(tc.rho)}
 		if got := agreementSentence(v); !strings.Contains(got, tc.want) {
 			t.Errorf("ρ = %g: %q, want %q", tc.rho, got, tc.want)
 		}

@@ -1,26 +1,31 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/recloop/recloop/config"
 	"github.com/recloop/recloop/fidelity"
+	fidreport "github.com/recloop/recloop/fidelity/report"
 	"github.com/recloop/recloop/personas"
+	"github.com/recloop/recloop/recommenders"
 )
 
 const (
 	fidelityFile = "fidelity.json"
 	fittedFile   = "fitted-behaviour.yaml"
+	tasteFile    = "taste-model.json"
 )
 
 var fidelityCommand = command{
 	name:    "fidelity",
-	summary: "check a behaviour model against the held-out part of a log (--fit tunes the utility model)",
+	summary: "check a behaviour model against the held-out part of a log, beside baselines (--fit fits the utility model)",
 	run:     fidelityCmd,
 }
 
@@ -37,13 +42,15 @@ func fidelityCmd(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "fidelity", "")
 	var lf logFlags
 	addLogFlags(fs, &lf)
-	behaviour := fs.String("behaviour", "", "YAML file with behaviour: {model: utility|llm, params: {...}} (default: the utility model's defaults)")
-	fit := fs.Bool("fit", false, "tune the utility model's global coefficients on the seed part, evaluate the fitted model and write "+fittedFile)
-	out := fs.String("out", ".", "directory for "+fidelityFile+" (and "+fittedFile+")")
+	behaviour := fs.String("behaviour", "", "YAML file with behaviour: {model: utility|llm, params: {...}} (default: the utility model's defaults with the taste model learned from the log)")
+	fit := fs.Bool("fit", false, "fit the utility model's coefficients and taste model on the seed part, evaluate the fitted model, and write "+fittedFile+" and "+tasteFile)
+	out := fs.String("out", ".", "directory for "+fidelityFile+" (and, with --fit, "+fittedFile+" and "+tasteFile+")")
 	recs := fs.String("recommenders", strings.Join(fidelity.DefaultRecommenders, ","), "comma-separated recommenders ranked by the verdict check (fewer than two skips it)")
+	baselines := fs.String("baselines", strings.Join(fidelity.DefaultBaselines, ","), "comma-separated recommenders that score the same probes as the simulator")
 	rounds := fs.Int("rounds", 5, "simulated rounds of the verdict check")
 	slate := fs.Int("slate", 10, "slate size of the verdict check")
-	personaFile := fs.String("personas", "", "evaluate the personas of this file (written by personas from-logs, perhaps edited) instead of fresh ones; the split still comes from the log")
+	dump := fs.String("dump", "", "write every probe (user, item, label, scores, popularity) to this JSON-lines file")
+	personaFile := fs.String("personas", "", "evaluate (and, with --fit, fit) the personas of this file (written by personas from-logs, perhaps edited) instead of fresh ones; the split still comes from the log")
 	quiet := fs.Bool("quiet", false, "print no table")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -53,7 +60,7 @@ func fidelityCmd(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if *fit && name != personas.UtilityName {
-		return usageError{err: fmt.Errorf("--fit tunes the utility model, but --behaviour names %q", name)}
+		return usageError{err: fmt.Errorf("--fit fits the utility model, but --behaviour names %q", name)}
 	}
 	ds, _, err := lf.load()
 	if err != nil {
@@ -73,20 +80,39 @@ func fidelityCmd(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	bEnv := personas.BehaviourEnv{Catalog: ds.Catalog, Seed: lf.seed}
+	if *behaviour != "" {
+		bEnv.Dir = filepath.Dir(*behaviour)
+	}
+	if params.String("taste_model") == "" {
+		bEnv.Taste = ds.Taste
+	}
 	if client != nil {
 		bEnv.LLM = client
 	}
-	opt := fidelity.Options{Seed: lf.seed, Rounds: *rounds, SlateSize: *slate, Recommenders: splitList(*recs)}
-	var fitRep *fidelity.FitReport
+	opt := fidelity.Options{Seed: lf.seed, Rounds: *rounds, SlateSize: *slate, Recommenders: splitList(*recs), Baselines: splitList(*baselines)}
+	if err := checkRecommenders(slices.Concat(opt.Recommenders, opt.Baselines)); err != nil {
+		return err
+	}
+	var fitRep *fidreport.Fit
 	if *fit {
-		fitted, rep, err := fidelity.Fit(ctx, ds, params, opt)
+		fitted, taste, rep, err := fidelity.Fit(ctx, ds, params, opt)
 		if err != nil {
 			return err
 		}
-		params, fitRep = fitted, rep
-		comment := fmt.Sprintf("Fitted by recloop fidelity --fit (seed %d) on the seed part of %d users.\nInclude it in a scenario, or pass it to recloop fidelity --behaviour.", lf.seed, len(ds.Users))
-		path := filepath.Join(*out, fittedFile)
-		if err := writeOutput(path, fidelity.BehaviourYAML(params, comment)); err != nil {
+		taste.Source = lf.source()
+		var model bytes.Buffer
+		if err := taste.WriteJSON(&model); err != nil {
+			return err
+		}
+		if err := writeOutput(filepath.Join(*out, tasteFile), model.Bytes()); err != nil {
+			return err
+		}
+		params, fitRep, bEnv.Taste = fitted, rep, taste
+		params["taste_model"] = tasteFile
+		comment := fmt.Sprintf("Fitted by recloop fidelity --fit (seed %d) on the seed part of %d users.\n"+
+			"taste_model is relative to the directory of the file that names it (a scenario's directory).\n"+
+			"Include it in a scenario, or pass it to recloop fidelity --behaviour.", lf.seed, len(ds.Users))
+		if err := writeOutput(filepath.Join(*out, fittedFile), fidelity.BehaviourYAML(params, comment)); err != nil {
 			return err
 		}
 	}
@@ -94,7 +120,20 @@ func fidelityCmd(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return withExitCode(ExitInvalid, err)
 	}
-	rep, err := fidelity.Evaluate(ctx, ds, b, name, params, opt)
+	var rep *fidreport.Report
+	evaluate := func(dump io.Writer) error {
+		opt.Dump = dump
+		rep, err = fidelity.Evaluate(ctx, ds, b, name, params, opt)
+		return err
+	}
+	if *dump != "" {
+		if err := os.MkdirAll(filepath.Dir(*dump), 0o755); err != nil {
+			return err
+		}
+		err = writeFileAtomic(*dump, evaluate)
+	} else {
+		err = evaluate(nil)
+	}
 	if err != nil {
 		return err
 	}
@@ -112,8 +151,26 @@ func fidelityCmd(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		fmt.Fprintf(env.stdout, "\nwrote %s\n", filepath.Join(*out, fidelityFile))
 		if *fit {
-			fmt.Fprintf(env.stdout, "wrote %s\n", filepath.Join(*out, fittedFile))
+			fmt.Fprintf(env.stdout, "wrote %s and %s\n", filepath.Join(*out, fittedFile), filepath.Join(*out, tasteFile))
 		}
+		if *dump != "" {
+			fmt.Fprintf(env.stdout, "wrote %s\n", *dump)
+		}
+	}
+	return nil
+}
+
+// checkRecommenders reports every name that is not a registered
+// recommender or a well-formed composition, before anything is computed.
+func checkRecommenders(names []string) error {
+	var bad []string
+	for _, n := range names {
+		if err := recommenders.Check(n); err != nil {
+			bad = append(bad, err.Error())
+		}
+	}
+	if len(bad) > 0 {
+		return usageError{err: fmt.Errorf("%s", strings.Join(bad, "; "))}
 	}
 	return nil
 }

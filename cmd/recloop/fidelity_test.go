@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/fidelity"
+	fidreport "github.com/recloop/recloop/fidelity/report"
 	"github.com/recloop/recloop/llm/llmtest"
 	"github.com/recloop/recloop/personas"
 )
@@ -90,15 +92,34 @@ func TestPersonasFromLogs(t *testing.T) {
 	if len(ps) != 20 || ps[0].Description == "" || len(ps[0].History) == 0 {
 		t.Errorf("derived %d personas, first %+v", len(ps), ps[0])
 	}
+	// Their taste model is written beside them, and the file says so.
+	taste := strings.TrimSuffix(out, ".yaml") + ".taste.json"
+	if !strings.Contains(stdout, "wrote their taste model to "+taste) {
+		t.Errorf("stdout: %s", stdout)
+	}
+	if _, err := personas.ReadTasteModel(taste); err != nil {
+		t.Errorf("taste model: %v", err)
+	}
+	if head, _ := os.ReadFile(out); !bytes.Contains(head, []byte("taste_model: derived.taste.json")) {
+		t.Errorf("the persona file does not name its taste model:\n%.600s", head)
+	}
 	// Same flags, same bytes.
 	again := filepath.Join(t.TempDir(), "again.yaml")
 	if code, _, stderr := cli(t, context.Background(), "personas", "from-logs", "--log", logPath, "--catalog", catPath, "--sample", "20", "--out", again); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
+	// The headers name each file's own taste model; all else is the same.
 	a, _ := os.ReadFile(out)
 	b, _ := os.ReadFile(again)
+	a = bytes.ReplaceAll(a, []byte("derived.taste.json"), []byte("X"))
+	b = bytes.ReplaceAll(b, []byte("again.taste.json"), []byte("X"))
 	if !bytes.Equal(a, b) {
 		t.Error("two derivations with the same seed differ")
+	}
+	ta, _ := os.ReadFile(taste)
+	tb, _ := os.ReadFile(strings.TrimSuffix(again, ".yaml") + ".taste.json")
+	if len(ta) == 0 || !bytes.Equal(ta, tb) {
+		t.Error("two derivations with the same seed learned different taste models")
 	}
 }
 
@@ -133,7 +154,9 @@ func TestFidelityFit(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"Discrimination", "1:9", "Verdict agreement", "itemknn", "Fit on the seed part", "weight_popularity", "wrote "} {
+	for _, want := range []string{"Discrimination, uniform negatives", "Discrimination, popularity-matched negatives", "Lift over the best baseline",
+		"1:9", "Ratings of held-out items", "user + item bias", "Verdict agreement", "chance p", "calibrated(mf)", "Fit on the seed part",
+		"Taste model:", "weight_factors", "Targets", "wrote "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
 		}
@@ -142,33 +165,42 @@ func TestFidelityFit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep struct {
-		Users          int
-		Discrimination []struct{ AUC float64 }
-		Verdicts       struct{ Recommenders []struct{ Name string } }
-		Fit            struct{ Fitted map[string]float64 }
-	}
+	var rep fidreport.Report
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Users == 0 || len(rep.Discrimination) != 3 || len(rep.Verdicts.Recommenders) != 4 || len(rep.Fit.Fitted) != len(fidelity.FittedParams) {
+	if rep.Users == 0 || len(rep.Samplers) != 2 || len(rep.Verdicts.Recommenders) != len(fidelity.DefaultRecommenders) || len(rep.Fit.Fitted) != len(fidelity.FittedParams) {
 		t.Errorf("fidelity.json: %s", data)
 	}
-	for _, d := range rep.Discrimination {
-		if d.AUC < 0.6 {
-			t.Errorf("AUC %.3f on data the utility model generated", d.AUC)
+	for _, s := range rep.Samplers {
+		for _, d := range s.Ratios {
+			if sim := d.Scorer(fidreport.SimulatorName); sim == nil || sim.AUC < 0.6 || len(d.Scorers) != 1+len(fidelity.DefaultBaselines) {
+				t.Errorf("%s %s: %+v on data the utility model generated", s.Name, d.Ratio, d.Scorers)
+			}
 		}
 	}
+	if _, err := os.Stat(filepath.Join(out, "taste-model.json")); err != nil {
+		t.Errorf("--fit wrote no taste model: %v", err)
+	}
 
-	// The fitted YAML is a behaviour block a scenario accepts…
+	// The fitted YAML is a behaviour block a scenario beside it accepts…
 	fitted := filepath.Join(out, "fitted-behaviour.yaml")
 	block, err := os.ReadFile(fitted)
 	if err != nil {
 		t.Fatal(err)
 	}
-	scenario := writeFile(t, t.TempDir(), "s.yaml", smallScenario+string(block))
+	if !bytes.Contains(block, []byte(`taste_model: "taste-model.json"`)) {
+		t.Errorf("the fitted block names no taste model:\n%s", block)
+	}
+	scenario := writeFile(t, out, "s.yaml", "catalog: {file: "+catPath+"}\n"+smallScenarioWithoutCatalog+string(block))
 	if code, _, stderr := cli(t, context.Background(), "validate", scenario); code != ExitOK {
 		t.Errorf("a scenario with the fitted block: exit %d: %s", code, stderr)
+	}
+	// …and one elsewhere, where the taste model is not, is refused at the
+	// taste_model field.
+	elsewhere := writeFile(t, t.TempDir(), "s.yaml", "catalog: {file: "+catPath+"}\n"+smallScenarioWithoutCatalog+string(block))
+	if code, _, stderr := cli(t, context.Background(), "validate", elsewhere); code != ExitInvalid || !strings.Contains(stderr, "behaviour.params.taste_model") {
+		t.Errorf("a scenario whose taste model is missing: exit %d: %s", code, stderr)
 	}
 	// …and a behaviour file fidelity accepts back.
 	out2 := t.TempDir()
@@ -250,15 +282,14 @@ func TestFidelityWithLLMPersona(t *testing.T) {
 	}
 	first := run()
 	calls := server.Count()
-	var rep struct {
-		Behaviour      string
-		Discrimination []struct{ Shown, TP, FP int }
-		Verdicts       struct{ Recommenders []struct{ CTR float64 } }
-	}
+	var rep fidreport.Report
 	if err := json.Unmarshal(first, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Behaviour != "llm" || len(rep.Discrimination) != 3 || rep.Discrimination[0].Shown == 0 || rep.Discrimination[0].TP+rep.Discrimination[0].FP == 0 {
+	if rep.Behaviour != "llm" || len(rep.Samplers) != 2 || len(rep.Samplers[0].Ratios) != 3 {
+		t.Fatalf("fidelity.json: %s", first)
+	}
+	if d := rep.Samplers[0].Ratios[0]; d.Shown == 0 || d.Clicks.TP+d.Clicks.FP == 0 || rep.Ratings.Expected != nil {
 		t.Errorf("fidelity.json: %s", first)
 	}
 	if len(rep.Verdicts.Recommenders) != 2 || rep.Verdicts.Recommenders[0].CTR == 0 || calls == 0 {
@@ -291,5 +322,72 @@ func TestFidelityWithPersonaFile(t *testing.T) {
 	code, _, stderr = cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--personas", stranger, "--quiet", "--out", out)
 	if code != ExitInvalid || !strings.Contains(stderr, "u-nobody") {
 		t.Errorf("unknown persona: exit %d, %s", code, stderr)
+	}
+}
+
+// smallScenarioWithoutCatalog is smallScenario for a catalog given apart.
+const smallScenarioWithoutCatalog = `
+name: small
+seed: 7
+rounds: 6
+slate_size: 5
+personas:
+  population:
+    - {archetype: cinephile, count: 12}
+    - {archetype: blockbuster-fan, count: 12}
+variants:
+  - {name: popular, recommender: popular}
+  - {name: content, recommender: content}
+metrics: {bootstrap: 200}
+`
+
+// --dump writes one line per probe, as many as the report shows, and
+// --split global-time is recorded in fidelity.json.
+func TestFidelityDumpAndGlobalSplit(t *testing.T) {
+	catPath, logPath := loggedWorld(t)
+	out := t.TempDir()
+	dump := filepath.Join(out, "probes", "p.jsonl")
+	code, stdout, stderr := cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--split", "global-time",
+		"--recommenders", "", "--dump", dump, "--out", out)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "global-time split") || !strings.Contains(stdout, "wrote "+dump) {
+		t.Errorf("stdout: %s", stdout)
+	}
+	f, err := os.Open(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	probes, err := fidelity.ReadProbes(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(out, "fidelity.json"))
+	var rep fidreport.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	shown := 0
+	for _, s := range rep.Samplers {
+		for _, d := range s.Ratios {
+			shown += d.Shown
+			got := fidelity.ProbeAUC(probes, s.Name, d.Ratio, func(p *fidelity.Probe) float64 { return p.Score })
+			if sim := d.Scorer(fidreport.SimulatorName); math.Abs(got-float64(sim.AUC)) > 1e-12 {
+				t.Errorf("%s %s: the dump gives AUC %.6f, the report %.6f", s.Name, d.Ratio, got, float64(sim.AUC))
+			}
+		}
+	}
+	if rep.Split != "global-time" || shown == 0 || len(probes) != shown {
+		t.Errorf("split %q; %d probes dumped, %d shown", rep.Split, len(probes), shown)
+	}
+	code, _, stderr = cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--split", "sideways", "--out", out)
+	if code != ExitInvalid || !strings.Contains(stderr, "--split") {
+		t.Errorf("bad split: exit %d, %s", code, stderr)
+	}
+	code, _, stderr = cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--baselines", "popular,nosuch", "--out", out)
+	if code != ExitInvalid || !strings.Contains(stderr, "nosuch") {
+		t.Errorf("bad baseline: exit %d, %s", code, stderr)
 	}
 }

@@ -23,8 +23,8 @@ func TestGateExitCodes(t *testing.T) {
 	}{
 		{"pass", gatedScenario("  - {name: content keeps CTR, check: \"ctr[content] - baseline >= -0.05\"}\n", ""), ExitOK, ""},
 		{"tightened", gatedScenario("  - {name: content keeps CTR, check: \"ctr[content] - baseline >= -0.05\"}\n  - {name: impossible CTR, check: \"ctr[content] >= 0.99\"}\n", ""), ExitGateFailed, "impossible CTR"},
-		{"inconclusive fails", gatedScenario("  - {name: tiny margin, check: \"top_category_share[content] - baseline <= 0.01\"}\n", ""), ExitGateFailed, "tiny margin"},
-		{"inconclusive allowed", gatedScenario("  - {name: tiny margin, check: \"top_category_share[content] - baseline <= 0.01\"}\n", "inconclusive: pass\n"), ExitOK, ""},
+		{"inconclusive fails", gatedScenario("  - {name: tiny margin, check: \"top_category_share[content] - baseline <= 0.1\"}\n", ""), ExitGateFailed, "tiny margin"},
+		{"inconclusive allowed", gatedScenario("  - {name: tiny margin, check: \"top_category_share[content] - baseline <= 0.1\"}\n", "inconclusive: pass\n"), ExitOK, ""},
 		{"bad gate", gatedScenario("  - \"ctr[nobody] >= 1\"\n", ""), ExitInvalid, ""},
 	}
 	for _, tc := range tests {

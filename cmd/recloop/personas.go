@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
@@ -40,13 +43,22 @@ type logFlags struct {
 	llm                     string
 }
 
+// source names the log, as the derived files' headers record it.
+func (lf *logFlags) source() string {
+	if lf.movieLens != "" {
+		return lf.movieLens
+	}
+	return lf.log
+}
+
 func addLogFlags(fs *flag.FlagSet, lf *logFlags) {
 	fs.StringVar(&lf.log, "log", "", "interaction log (.csv with user,item,rating,timestamp columns, or .jsonl); needs --catalog")
 	fs.StringVar(&lf.catalog, "catalog", "", "catalog file for --log (.yaml, .json, .jsonl or .csv)")
 	fs.StringVar(&lf.movieLens, "movielens", "", "a MovieLens directory (ml-100k, ml-1m, ml-latest or ml-latest-small): catalog and log in one")
 	fs.IntVar(&lf.derive.Sample, "sample", 0, "derive a seeded sample of this many users (0 = every user)")
 	fs.Uint64Var(&lf.seed, "seed", 1, "seed of the sample and of every random draw")
-	fs.Float64Var(&lf.derive.HoldOut, "holdout", 0.2, "share of each user's most recent interactions held out")
+	fs.StringVar(&lf.derive.Split, "split", fidelity.PerUser, "how the log is split: per-user (each user's most recent interactions held out) or global-time (everything after one moment held out)")
+	fs.Float64Var(&lf.derive.HoldOut, "holdout", 0.2, "share held out: of each user's interactions (per-user), or of the whole log (global-time)")
 	fs.IntVar(&lf.derive.MinInteractions, "min-interactions", 5, "skip users with fewer interactions")
 	fs.StringVar(&lf.llm, "llm", "", "YAML file with an LLM provider section (the keys of a scenario's llm:)")
 }
@@ -64,7 +76,7 @@ func (lf *logFlags) load() (*fidelity.Dataset, string, error) {
 		return nil, "", usageError{err: errors.New("give either --movielens or --log with --catalog, not both")}
 	case lf.movieLens != "":
 		source = lf.movieLens
-		cat, log, err = catalog.LoadMovieLens(lf.movieLens)
+		cat, log, lf.derive.Tags, err = catalog.LoadMovieLensTagged(lf.movieLens)
 	case lf.log != "" && lf.catalog != "":
 		source = lf.log
 		if cat, err = catalog.Load(lf.catalog); err == nil {
@@ -81,6 +93,9 @@ func (lf *logFlags) load() (*fidelity.Dataset, string, error) {
 	}
 	if lf.derive.HoldOut <= 0 || lf.derive.HoldOut >= 1 {
 		return nil, "", usageError{err: fmt.Errorf("--holdout %g: want a share between 0 and 1", lf.derive.HoldOut)}
+	}
+	if lf.derive.Split != fidelity.PerUser && lf.derive.Split != fidelity.GlobalTime {
+		return nil, "", usageError{err: fmt.Errorf("--split %q: want %s or %s", lf.derive.Split, fidelity.PerUser, fidelity.GlobalTime)}
 	}
 	lf.derive.Seed = lf.seed
 	ds, err := fidelity.Derive(cat, log, lf.derive)
@@ -116,8 +131,12 @@ func fromLogs(ctx context.Context, env *cliEnv, args []string) error {
 	var lf logFlags
 	addLogFlags(fs, &lf)
 	out := fs.String("out", "personas.yaml", "persona file to write (- for standard output)")
+	tastePath := fs.String("taste-model", "", "taste model file to write beside the personas (default: the persona file's name with .taste.json; none with --out -)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *tastePath == "" && *out != "-" {
+		*tastePath = strings.TrimSuffix(*out, filepath.Ext(*out)) + ".taste.json"
 	}
 	ds, source, err := lf.load()
 	if err != nil {
@@ -132,7 +151,24 @@ func fromLogs(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 	}
-	data, err := fidelity.PersonasYAML(ds, source)
+	tasteName := ""
+	if *tastePath != "" {
+		ds.Taste.Source = source
+		var model bytes.Buffer
+		if err := ds.Taste.WriteJSON(&model); err != nil {
+			return err
+		}
+		if err := writeOutput(*tastePath, model.Bytes()); err != nil {
+			return err
+		}
+		tasteName = *tastePath
+		if *out != "-" {
+			if rel, err := filepath.Rel(filepath.Dir(*out), *tastePath); err == nil {
+				tasteName = rel
+			}
+		}
+	}
+	data, err := fidelity.PersonasYAML(ds, source, tasteName)
 	if err != nil {
 		return err
 	}
@@ -145,5 +181,8 @@ func fromLogs(ctx context.Context, env *cliEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "wrote %d personas to %s (%d skipped with fewer than %d interactions)\n",
 		len(ds.Users), *out, ds.Skipped, ds.Options.MinInteractions)
+	if *tastePath != "" {
+		fmt.Fprintf(env.stdout, "wrote their taste model to %s\n", *tastePath)
+	}
 	return nil
 }
