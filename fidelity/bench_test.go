@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"path/filepath"
 	"testing"
 
 	"github.com/recloop/recloop/catalog"
@@ -117,22 +116,11 @@ func BenchmarkFit100K(b *testing.B) {
 	}
 }
 
-// movieLens100K loads the real MovieLens 100k from ../shared/data (never
-// copied into the repository), or skips.
-func movieLens100K(tb testing.TB) (*catalog.Catalog, []catalog.Interaction) {
-	tb.Helper()
-	cat, log, err := catalog.LoadMovieLens(filepath.Join("..", "..", "shared", "data", "ml-100k"))
-	if err != nil {
-		tb.Skipf("MovieLens 100k is not at ../shared/data/ml-100k (it is licensed for research use and never copied here): %v", err)
-	}
-	return cat, log
-}
-
 // BenchmarkFidelityML100K times what recloop fidelity --movielens ml-100k
 // --fit does, step by step, beside the cost of scoring the probes with the
 // four baselines alone: the offline evaluation a team would run anyway.
 func BenchmarkFidelityML100K(b *testing.B) {
-	cat, log := movieLens100K(b)
+	cat, log := ptMovieLens(b)
 	ds, err := Derive(cat, log, DeriveOptions{Seed: 1})
 	if err != nil {
 		b.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
 	"github.com/recloop/recloop/fidelity/report"
+	"github.com/recloop/recloop/internal/linalg"
 	"github.com/recloop/recloop/metrics"
 	"github.com/recloop/recloop/personas"
 )
@@ -436,7 +437,7 @@ func (f *fitData) fitRatings(params config.Params) config.Params {
 	}
 	means := make([]float64, len(x))
 	for i := range x {
-		means[i] = f.ratingTerms[i].RatingBias + dotRow(x[i], coef)
+		means[i] = f.ratingTerms[i].RatingBias + linalg.Dot(x[i], coef)
 	}
 	out["rating_noise"] = round(f.ratingNoise(means), 4)
 	return out

@@ -64,12 +64,8 @@ func newtonProbit(x [][]float64, labels []bool, w []float64, free []bool) {
 		g := make([]float64, n)
 		h := make([]float64, n*n)
 		for i, row := range x {
-			eta := dotRow(row, w)
-			s := 1.0
-			if !labels[i] {
-				s = -1
-			}
-			lam := s * mills(s*eta)
+			eta := linalg.Dot(row, w)
+			lam := millsTerm(eta, labels[i])
 			curv := lam * (lam + eta)
 			for a, ka := range idx {
 				g[a] += lam * row[ka]
@@ -107,12 +103,7 @@ func newtonProbit(x [][]float64, labels []bool, w []float64, free []bool) {
 func probitGradient(x [][]float64, labels []bool, w []float64) []float64 {
 	g := make([]float64, len(w))
 	for i, row := range x {
-		eta := dotRow(row, w)
-		s := 1.0
-		if !labels[i] {
-			s = -1
-		}
-		lam := s * mills(s*eta)
+		lam := millsTerm(linalg.Dot(row, w), labels[i])
 		for k, v := range row {
 			g[k] += lam * v
 		}
@@ -124,7 +115,7 @@ func probitGradient(x [][]float64, labels []bool, w []float64) []float64 {
 func probitLogLik(x [][]float64, labels []bool, w []float64) float64 {
 	var ll float64
 	for i, row := range x {
-		eta := dotRow(row, w)
+		eta := linalg.Dot(row, w)
 		if !labels[i] {
 			eta = -eta
 		}
@@ -133,12 +124,12 @@ func probitLogLik(x [][]float64, labels []bool, w []float64) float64 {
 	return ll
 }
 
-func dotRow(row, w []float64) float64 {
-	var s float64
-	for k, v := range row {
-		s += v * w[k]
+// millsTerm is ∂ log Φ(s·η)/∂η = s·φ(s·η)/Φ(s·η) for the label's sign s.
+func millsTerm(eta float64, label bool) float64 {
+	if label {
+		return mills(eta)
 	}
-	return s
+	return -mills(-eta)
 }
 
 // logPhi is log Φ(z), accurate far into the lower tail.
@@ -184,15 +175,7 @@ func nonNegativeLeastSquares(x [][]float64, y []float64, active []bool) []float6
 			}
 		}
 		n := len(idx)
-		a, b := make([]float64, n*n), make([]float64, n)
-		for i, row := range x {
-			for r, kr := range idx {
-				b[r] += row[kr] * y[i]
-				for s, ks := range idx {
-					a[r*n+s] += row[kr] * row[ks]
-				}
-			}
-		}
+		a, b := normalEquations(x, y, idx)
 		for r := range n {
 			a[r*n+r] += 1e-9 * float64(len(x))
 		}
@@ -219,7 +202,7 @@ func nonNegativeLeastSquares(x [][]float64, y []float64, active []bool) []float6
 			}
 			var g float64
 			for i, row := range x {
-				g += row[k] * (y[i] - dotRow(row, c))
+				g += row[k] * (y[i] - linalg.Dot(row, c))
 			}
 			if g > best {
 				best, bestAt = g, k
@@ -231,4 +214,19 @@ func nonNegativeLeastSquares(x [][]float64, y []float64, active []bool) []float6
 		free[bestAt] = true
 	}
 	return c
+}
+
+// normalEquations are XᵀX and Xᵀy over the columns idx of x.
+func normalEquations(x [][]float64, y []float64, idx []int) (a, b []float64) {
+	n := len(idx)
+	a, b = make([]float64, n*n), make([]float64, n)
+	for i, row := range x {
+		for r, kr := range idx {
+			b[r] += row[kr] * y[i]
+			for s, ks := range idx {
+				a[r*n+s] += row[kr] * row[ks]
+			}
+		}
+	}
+	return a, b
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/recloop/recloop/internal/linalg"
 	"github.com/recloop/recloop/internal/rng"
 )
 
@@ -22,7 +23,7 @@ func ptProbitData(n int, w []float64, key uint64) ([][]float64, []bool) {
 		for k := 1; k < len(w); k++ {
 			x[i][k] = r.NormFloat64()
 		}
-		labels[i] = r.Float64() < ptPhi(dotRow(x[i], w))
+		labels[i] = r.Float64() < ptPhi(linalg.Dot(x[i], w))
 	}
 	return x, labels
 }
@@ -41,7 +42,7 @@ func ptProbitSE(x [][]float64, w []float64, free []bool) []float64 {
 	n := len(idx)
 	info := make([]float64, n*n)
 	for _, row := range x {
-		eta := dotRow(row, w)
+		eta := linalg.Dot(row, w)
 		p := ptPhi(eta)
 		phi := math.Exp(-eta*eta/2) / math.Sqrt(2*math.Pi)
 		c := phi * phi / (p * (1 - p))
@@ -222,15 +223,7 @@ func ptBruteNNLS(x [][]float64, y []float64, active []bool) ([]float64, float64)
 			continue
 		}
 		n := len(idx)
-		a, b := make([]float64, n*n), make([]float64, n)
-		for i, row := range x {
-			for r, kr := range idx {
-				b[r] += row[kr] * y[i]
-				for s, ks := range idx {
-					a[r*n+s] += row[kr] * row[ks]
-				}
-			}
-		}
+		a, b := normalEquations(x, y, idx)
 		sol := solveSPD(a, b, n)
 		c := make([]float64, p)
 		for r, k := range idx {
@@ -244,7 +237,7 @@ func ptBruteNNLS(x [][]float64, y []float64, active []bool) ([]float64, float64)
 		}
 		var rss float64
 		for i, row := range x {
-			d := y[i] - dotRow(row, c)
+			d := y[i] - linalg.Dot(row, c)
 			rss += d * d
 		}
 		if rss < bestRSS {
@@ -325,7 +318,7 @@ func TestActiveSetMatchesExhaustiveSearch(t *testing.T) {
 		x, w, noise := ptRandomDesign(seed, 30, 5)
 		y := make([]float64, len(x))
 		for i, row := range x {
-			y[i] = dotRow(row, w) + (noise()-0.5)*2
+			y[i] = linalg.Dot(row, w) + (noise()-0.5)*2
 		}
 		got := nonNegativeLeastSquares(x, y, active)
 		want, _ := ptBruteNNLS(x, y, active)
@@ -340,7 +333,7 @@ func TestActiveSetMatchesExhaustiveSearch(t *testing.T) {
 		x, w, u := ptRandomDesign(1000+seed, 400, 4)
 		labels := make([]bool, len(x))
 		for i, row := range x {
-			labels[i] = u() < ptPhi(dotRow(row, w))
+			labels[i] = u() < ptPhi(linalg.Dot(row, w))
 		}
 		got, ll := fitProbit(x, labels, active[:4])
 		_, bestLL := ptBruteProbit(x, labels, active[:4])

@@ -23,7 +23,7 @@ import (
 var ptMovieLensDir = filepath.Join("..", "..", "shared", "data", "ml-100k")
 
 // ptMovieLens loads MovieLens 100k, or skips the test when it is absent.
-func ptMovieLens(t *testing.T) (*catalog.Catalog, []catalog.Interaction) {
+func ptMovieLens(t testing.TB) (*catalog.Catalog, []catalog.Interaction) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(ptMovieLensDir, "u.data")); err != nil {
 		t.Skipf("MovieLens 100k is not at %s (%v): it is never copied into the repository", ptMovieLensDir, err)
@@ -33,10 +33,6 @@ func ptMovieLens(t *testing.T) (*catalog.Catalog, []catalog.Interaction) {
 		t.Fatal(err)
 	}
 	return cat, log
-}
-
-func ptRow(user, item string, rating float64, ts int64) catalog.Interaction {
-	return catalog.Interaction{User: user, Item: item, Rating: rating, Timestamp: ts}
 }
 
 // ptProbes turns a probe set into dump lines (no simulator, no baselines),
@@ -215,7 +211,7 @@ func ptSkewedLog(t *testing.T, nItems int, s float64) (*catalog.Catalog, []catal
 		}
 		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(keys[b], keys[a]) })
 		for k, i := range order[:30] {
-			log = append(log, ptRow(fmt.Sprintf("u%03d", u), items[i].ID, 5, int64(k*1000+u)))
+			log = append(log, row(fmt.Sprintf("u%03d", u), items[i].ID, 5, int64(k*1000+u)))
 		}
 	}
 	sortLog(log)
@@ -336,7 +332,7 @@ func ptStaggeredLog(t *testing.T) (*catalog.Catalog, []catalog.Interaction) {
 			if r.Float64() < 0.3 {
 				rating = 2
 			}
-			log = append(log, ptRow(fmt.Sprintf("u%02d", u), items[i].ID, rating, ts))
+			log = append(log, row(fmt.Sprintf("u%02d", u), items[i].ID, rating, ts))
 		}
 	}
 	sortLog(log)
@@ -518,7 +514,7 @@ func ptSplitLog() []catalog.Interaction {
 			item, at, _ := strings.Cut(r, "@")
 			var ts int64
 			fmt.Sscan(at, &ts)
-			log = append(log, ptRow(user, item, 4, ts))
+			log = append(log, row(user, item, 4, ts))
 		}
 	}
 	sortLog(log)
@@ -741,7 +737,7 @@ func ptUserLog(user string, seed []ptRated, heldComedies int) []catalog.Interact
 	ts := int64(0)
 	add := func(g string, rating float64) {
 		ts++
-		log = append(log, ptRow(user, fmt.Sprintf("%s-%02d", g, next[g]), rating, ts))
+		log = append(log, row(user, fmt.Sprintf("%s-%02d", g, next[g]), rating, ts))
 		next[g]++
 	}
 	for _, r := range seed {

@@ -56,15 +56,9 @@ func Targets(r *report.Report) []report.Target {
 	return out
 }
 
-func ratio(r *report.Report, sampler, ratio string) *report.Discrimination {
-	s := r.Sampler(sampler)
-	if s == nil {
-		return nil
-	}
-	for i := range s.Ratios {
-		if s.Ratios[i].Ratio == ratio {
-			return &s.Ratios[i]
-		}
+func ratio(r *report.Report, sampler, name string) *report.Discrimination {
+	if s := r.Sampler(sampler); s != nil {
+		return s.Ratio(name)
 	}
 	return nil
 }

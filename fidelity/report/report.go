@@ -244,6 +244,16 @@ func (r *Report) Sampler(name string) *Sampler {
 	return nil
 }
 
+// Ratio returns the check at the named ratio ("1:3"), or nil.
+func (s *Sampler) Ratio(name string) *Discrimination {
+	for i := range s.Ratios {
+		if s.Ratios[i].Ratio == name {
+			return &s.Ratios[i]
+		}
+	}
+	return nil
+}
+
 // Scorer returns the named scorer's row, or nil.
 func (d *Discrimination) Scorer(name string) *Scorer {
 	for i := range d.Scorers {

@@ -51,7 +51,7 @@ func splitShare(r *Report) string {
 }
 
 func (r *Report) writeSampler(w io.Writer, s *Sampler) error {
-	d := s.ratio(headlineRatio)
+	d := s.Ratio(headlineRatio)
 	if d == nil {
 		return nil
 	}
@@ -70,15 +70,6 @@ func (r *Report) writeSampler(w io.Writer, s *Sampler) error {
 	}
 	if d.Best != "" {
 		fmt.Fprintf(w, "Lift over the best baseline (%s): %s\n", d.Best, withCI(float64(d.Lift), float64(d.LiftLo), float64(d.LiftHi), true))
-	}
-	return nil
-}
-
-func (s *Sampler) ratio(name string) *Discrimination {
-	for i := range s.Ratios {
-		if s.Ratios[i].Ratio == name {
-			return &s.Ratios[i]
-		}
 	}
 	return nil
 }
