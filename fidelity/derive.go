@@ -163,8 +163,6 @@ type Dataset struct {
 	// lacks, Repeats the repeated (user, item) rows dropped (the first
 	// interaction is kept).
 	Skipped, Unknown, Repeats int
-	// source names the log for the taste model file.
-	source string
 }
 
 // Personas returns the users' personas.
