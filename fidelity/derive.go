@@ -109,8 +109,8 @@ type Stats struct {
 	Categories80 int `json:"categories_80"`
 	// LowShare is the share of ratings below LikeAt (NaN without ratings).
 	LowShare metrics.Float `json:"low_share"`
-	// Mainstream is the mean popularity, on the utility model's log scale
-	// in [0, 1], of the items the user consumed.
+	// Mainstream is the mean popularity of the items the user consumed,
+	// ln(1 + c_i)/ln(1 + max_j c_j) with c the seed counts, in [0, 1].
 	Mainstream float64 `json:"mainstream"`
 }
 

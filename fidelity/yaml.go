@@ -61,7 +61,7 @@ func PersonasYAML(ds *Dataset, source, tasteFile string) ([]byte, error) {
 			ID: p.ID, Name: p.Name, Description: p.Description,
 			Interests: p.Interests, Traits: p.Traits, RatingBias: p.RatingBias, History: p.History, Segments: p.Segments,
 		}
-		if len(p.Evidence.Liked)+len(p.Evidence.Disliked) > 0 {
+		if !p.Evidence.IsZero() {
 			po.Evidence = &evidenceOut{Liked: p.Evidence.Liked, Disliked: p.Evidence.Disliked}
 		}
 		if !p.Dislikes.IsZero() {

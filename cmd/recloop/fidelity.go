@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -100,11 +99,7 @@ func fidelityCmd(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 		taste.Source = lf.source()
-		var model bytes.Buffer
-		if err := taste.WriteJSON(&model); err != nil {
-			return err
-		}
-		if err := writeOutput(filepath.Join(*out, tasteFile), model.Bytes()); err != nil {
+		if err := writeOutputWith(filepath.Join(*out, tasteFile), taste.WriteJSON); err != nil {
 			return err
 		}
 		params, fitRep, bEnv.Taste = fitted, rep, taste
@@ -127,10 +122,7 @@ func fidelityCmd(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	if *dump != "" {
-		if err := os.MkdirAll(filepath.Dir(*dump), 0o755); err != nil {
-			return err
-		}
-		err = writeFileAtomic(*dump, evaluate)
+		err = writeOutputWith(*dump, evaluate)
 	} else {
 		err = evaluate(nil)
 	}
@@ -218,8 +210,14 @@ func splitList(s string) []string {
 }
 
 func writeOutput(path string, data []byte) error {
+	return writeOutputWith(path, func(w io.Writer) error { _, err := w.Write(data); return err })
+}
+
+// writeOutputWith creates path's directory and writes path atomically
+// with write.
+func writeOutputWith(path string, write func(io.Writer) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, func(w io.Writer) error { _, err := w.Write(data); return err })
+	return writeFileAtomic(path, write)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -154,11 +153,7 @@ func fromLogs(ctx context.Context, env *cliEnv, args []string) error {
 	tasteName := ""
 	if *tastePath != "" {
 		ds.Taste.Source = source
-		var model bytes.Buffer
-		if err := ds.Taste.WriteJSON(&model); err != nil {
-			return err
-		}
-		if err := writeOutput(*tastePath, model.Bytes()); err != nil {
+		if err := writeOutputWith(*tastePath, ds.Taste.WriteJSON); err != nil {
 			return err
 		}
 		tasteName = *tastePath
