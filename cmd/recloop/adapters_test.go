@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/recloop/recloop/recommenders/protocol"
+	"github.com/recloop/recloop/runner"
 )
 
 func needPython(t *testing.T) {
@@ -62,7 +63,7 @@ func TestPythonExampleRunsBesideBuiltins(t *testing.T) {
 	needPython(t)
 	out := t.TempDir()
 	code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, "../../examples/python-recommender/scenario.yaml")
-	if code != ExitOK {
+	if code != runner.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	v := readVariants(t, out)
@@ -107,7 +108,7 @@ func TestHTTPExampleKeepsTheTokenSecret(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	path := writeFile(t, dir, "http.yaml", text)
 	code, stdoutText, stderr := cli(t, context.Background(), "run", "--out", out, path)
-	if code != ExitOK {
+	if code != runner.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if v := readVariants(t, out)["service"]; v.Errors.Calls == 0 || v.Errors.Errors != 0 {
@@ -188,8 +189,8 @@ metrics: {bootstrap: 50}
 `)
 	out := filepath.Join(dir, "out")
 	code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, path)
-	if code != ExitRuntime {
-		t.Fatalf("exit %d, want %d (the failed variant exceeds the error tolerance): %s", code, ExitRuntime, stderr)
+	if code != runner.ExitRuntime {
+		t.Fatalf("exit %d, want %d (the failed variant exceeds the error tolerance): %s", code, runner.ExitRuntime, stderr)
 	}
 	v := readVariants(t, out)
 	// The server answered the first 60 calls; every later one is an error.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/recloop/recloop/llm/cache"
+	"github.com/recloop/recloop/runner"
 )
 
 func TestCacheCommand(t *testing.T) {
@@ -21,18 +22,18 @@ func TestCacheCommand(t *testing.T) {
 		}
 	}
 	code, stdout, stderr := cli(t, context.Background(), "cache", "stats", "--dir", dir)
-	if code != ExitOK || !strings.Contains(stdout, "2 entries") {
+	if code != runner.ExitOK || !strings.Contains(stdout, "2 entries") {
 		t.Fatalf("stats: exit %d, %q %q", code, stdout, stderr)
 	}
 	code, stdout, _ = cli(t, context.Background(), "cache", "prune", "--dir", dir, "--older-than", "720h")
-	if code != ExitOK || !strings.Contains(stdout, "removed 0 entries") {
+	if code != runner.ExitOK || !strings.Contains(stdout, "removed 0 entries") {
 		t.Fatalf("prune of fresh entries: exit %d, %q", code, stdout)
 	}
 	code, stdout, _ = cli(t, context.Background(), "cache", "prune", "--dir", dir, "--older-than", "1ns")
-	if code != ExitOK || !strings.Contains(stdout, "removed 2 entries") {
+	if code != runner.ExitOK || !strings.Contains(stdout, "removed 2 entries") {
 		t.Fatalf("prune: exit %d, %q", code, stdout)
 	}
-	if code, _, stderr := cli(t, context.Background(), "cache", "explode"); code != ExitInvalid || !strings.Contains(stderr, "unknown cache action") {
+	if code, _, stderr := cli(t, context.Background(), "cache", "explode"); code != runner.ExitInvalid || !strings.Contains(stderr, "unknown cache action") {
 		t.Fatalf("bad action: exit %d, %q", code, stderr)
 	}
 }

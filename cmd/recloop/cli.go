@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+
+	"github.com/recloop/recloop/runner"
 )
 
 // command is one subcommand, in a file of its own.
@@ -37,9 +39,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
-			return ExitInvalid
+			return runner.ExitInvalid
 		}
-		return ExitOK
+		return runner.ExitOK
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -49,7 +51,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	fmt.Fprintf(stderr, "recloop: unknown command %q\n\n", args[0])
 	usage(stderr)
-	return ExitInvalid
+	return runner.ExitInvalid
 }
 
 func usage(w io.Writer) {

@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 
-	"github.com/recloop/recloop/metrics"
 	"github.com/recloop/recloop/reports"
+	"github.com/recloop/recloop/runner"
 )
 
 var compareCommand = command{
@@ -23,31 +21,10 @@ var compareCommand = command{
 			fs.Usage()
 			return usageError{err: errors.New("compare takes two results.json files")}
 		}
-		base, err := readResultsFile(pos[0])
+		cs, err := runner.Compare(pos[0], pos[1])
 		if err != nil {
 			return err
-		}
-		cand, err := readResultsFile(pos[1])
-		if err != nil {
-			return err
-		}
-		cs, err := metrics.CompareRuns(base, cand, 0, cand.Seed)
-		if err != nil {
-			return withExitCode(ExitInvalid, err)
 		}
 		return reports.Comparisons(env.stdout, cs)
 	},
-}
-
-func readResultsFile(path string) (*metrics.Results, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r, err := reports.ReadJSON(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return r, nil
 }

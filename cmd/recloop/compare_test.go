@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/recloop/recloop/runner"
 )
 
 // Runs of the same scenario compare persona by persona; runs of different
@@ -15,18 +17,18 @@ func TestCompareRuns(t *testing.T) {
 	scenario := writeFile(t, dir, "small.yaml", smallScenario)
 	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	for _, out := range []string{a, b} {
-		if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != ExitOK {
+		if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != runner.ExitOK {
 			t.Fatalf("run: %d %s", code, stderr)
 		}
 	}
 	code, stdout, stderr := cli(t, context.Background(), "compare", filepath.Join(a, "results.json"), filepath.Join(b, "results.json"))
-	if code != ExitOK || !strings.Contains(stdout, "ctr") || strings.Contains(stdout, "]*") {
+	if code != runner.ExitOK || !strings.Contains(stdout, "ctr") || strings.Contains(stdout, "]*") {
 		t.Fatalf("compare identical runs: exit %d, a significant difference?\n%s\n%s", code, stdout, stderr)
 	}
 
 	// --baseline adds the comparison with the previous run to results.json.
 	c := filepath.Join(dir, "c")
-	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--baseline", filepath.Join(a, "results.json"), "--out", c, scenario); code != ExitOK {
+	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--baseline", filepath.Join(a, "results.json"), "--out", c, scenario); code != runner.ExitOK {
 		t.Fatalf("run --baseline: %d %s", code, stderr)
 	}
 	var res struct {
@@ -53,11 +55,11 @@ func TestCompareRuns(t *testing.T) {
 
 	other := writeFile(t, dir, "other.yaml", strings.Replace(smallScenario, "count: 12}", "count: 13}", 1))
 	d := filepath.Join(dir, "d")
-	if code, _, _ := cli(t, context.Background(), "run", "--quiet", "--out", d, other); code != ExitOK {
+	if code, _, _ := cli(t, context.Background(), "run", "--quiet", "--out", d, other); code != runner.ExitOK {
 		t.Fatal("other run failed")
 	}
 	code, _, stderr = cli(t, context.Background(), "compare", filepath.Join(a, "results.json"), filepath.Join(d, "results.json"))
-	if code != ExitInvalid || !strings.Contains(stderr, "persona sets differ") {
+	if code != runner.ExitInvalid || !strings.Contains(stderr, "persona sets differ") {
 		t.Errorf("incompatible runs: exit %d %q", code, stderr)
 	}
 }

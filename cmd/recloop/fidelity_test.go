@@ -17,6 +17,7 @@ import (
 	fidreport "github.com/recloop/recloop/fidelity/report"
 	"github.com/recloop/recloop/llm/llmtest"
 	"github.com/recloop/recloop/personas"
+	"github.com/recloop/recloop/runner"
 )
 
 // loggedWorld writes a synthetic catalog (catalog.yaml) and the log (log.csv)
@@ -71,7 +72,7 @@ func TestPersonasFromLogs(t *testing.T) {
 	catPath, logPath := loggedWorld(t)
 	out := filepath.Join(t.TempDir(), "derived.yaml")
 	code, stdout, stderr := cli(t, context.Background(), "personas", "from-logs", "--log", logPath, "--catalog", catPath, "--sample", "20", "--out", out)
-	if code != ExitOK {
+	if code != runner.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if !strings.Contains(stdout, "wrote 20 personas") {
@@ -105,7 +106,7 @@ func TestPersonasFromLogs(t *testing.T) {
 	}
 	// Same flags, same bytes.
 	again := filepath.Join(t.TempDir(), "again.yaml")
-	if code, _, stderr := cli(t, context.Background(), "personas", "from-logs", "--log", logPath, "--catalog", catPath, "--sample", "20", "--out", again); code != ExitOK {
+	if code, _, stderr := cli(t, context.Background(), "personas", "from-logs", "--log", logPath, "--catalog", catPath, "--sample", "20", "--out", again); code != runner.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	// The headers name each file's own taste model; all else is the same.
@@ -138,8 +139,8 @@ func TestPersonasFromLogsUsage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		code, _, stderr := cli(t, context.Background(), tc.args...)
-		if code != ExitInvalid || !strings.Contains(stderr, tc.want) {
-			t.Errorf("%s: exit %d, stderr %q; want exit %d mentioning %q", tc.name, code, stderr, ExitInvalid, tc.want)
+		if code != runner.ExitInvalid || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d mentioning %q", tc.name, code, stderr, runner.ExitInvalid, tc.want)
 		}
 	}
 }
@@ -151,7 +152,7 @@ func TestFidelityFit(t *testing.T) {
 	catPath, logPath := loggedWorld(t)
 	out := t.TempDir()
 	code, stdout, stderr := cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--fit", "--out", out)
-	if code != ExitOK {
+	if code != runner.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, want := range []string{"Discrimination, uniform negatives", "Discrimination, popularity-matched negatives", "Lift over the best baseline",
@@ -193,20 +194,20 @@ func TestFidelityFit(t *testing.T) {
 		t.Errorf("the fitted block names no taste model:\n%s", block)
 	}
 	scenario := writeFile(t, out, "s.yaml", "catalog: {file: "+catPath+"}\n"+smallScenarioWithoutCatalog+string(block))
-	if code, _, stderr := cli(t, context.Background(), "validate", scenario); code != ExitOK {
+	if code, _, stderr := cli(t, context.Background(), "validate", scenario); code != runner.ExitOK {
 		t.Errorf("a scenario with the fitted block: exit %d: %s", code, stderr)
 	}
 	// …and one elsewhere, where the taste model is not, is refused at the
 	// taste_model field.
 	elsewhere := writeFile(t, t.TempDir(), "s.yaml", "catalog: {file: "+catPath+"}\n"+smallScenarioWithoutCatalog+string(block))
-	if code, _, stderr := cli(t, context.Background(), "validate", elsewhere); code != ExitInvalid || !strings.Contains(stderr, "behaviour.params.taste_model") {
+	if code, _, stderr := cli(t, context.Background(), "validate", elsewhere); code != runner.ExitInvalid || !strings.Contains(stderr, "behaviour.params.taste_model") {
 		t.Errorf("a scenario whose taste model is missing: exit %d: %s", code, stderr)
 	}
 	// …and a behaviour file fidelity accepts back.
 	out2 := t.TempDir()
 	code, _, stderr = cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--behaviour", fitted,
 		"--recommenders", "popular", "--quiet", "--out", out2)
-	if code != ExitOK {
+	if code != runner.ExitOK {
 		t.Fatalf("exit %d with the fitted behaviour: %s", code, stderr)
 	}
 	data2, err := os.ReadFile(filepath.Join(out2, "fidelity.json"))
@@ -222,12 +223,12 @@ func TestFidelityBadBehaviour(t *testing.T) {
 	dir := t.TempDir()
 	bad := writeFile(t, dir, "b.yaml", "behaviour:\n  model: utility\n  params:\n    noise: -1\n    wieght: 2\n")
 	code, _, stderr := cli(t, context.Background(), "fidelity", "--movielens", "../../catalog/testdata/ml-100k", "--behaviour", bad)
-	if code != ExitInvalid || !strings.Contains(stderr, "b.yaml:4") || !strings.Contains(stderr, "wieght") {
+	if code != runner.ExitInvalid || !strings.Contains(stderr, "b.yaml:4") || !strings.Contains(stderr, "wieght") {
 		t.Errorf("exit %d, stderr %q; want both problems located in b.yaml", code, stderr)
 	}
 	llmFit := writeFile(t, dir, "l.yaml", "behaviour:\n  model: llm\n")
 	code, _, stderr = cli(t, context.Background(), "fidelity", "--movielens", "../../catalog/testdata/ml-100k", "--behaviour", llmFit, "--fit")
-	if code != ExitInvalid {
+	if code != runner.ExitInvalid {
 		t.Errorf("--fit with an llm behaviour: exit %d, stderr %q", code, stderr)
 	}
 }
@@ -243,7 +244,7 @@ func TestPersonasFromLogsWithLLMSummary(t *testing.T) {
 	cfg := writeFile(t, dir, "llm.yaml", "base_url: "+server.URL()+"\nmodel: test-model\napi_key_env: RECLOOP_FIDELITY_TEST_KEY\ncache: {dir: "+filepath.Join(dir, "cache")+"}\n")
 	out := filepath.Join(dir, "p.yaml")
 	code, _, stderr := cli(t, context.Background(), "personas", "from-logs", "--log", logPath, "--catalog", catPath, "--sample", "3", "--llm", cfg, "--out", out)
-	if code != ExitOK {
+	if code != runner.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	ps, errs := personas.LoadFile(out)
@@ -271,7 +272,7 @@ func TestFidelityWithLLMPersona(t *testing.T) {
 		out := t.TempDir()
 		code, _, stderr := cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--sample", "4",
 			"--behaviour", behaviour, "--llm", provider, "--recommenders", "popular,content", "--rounds", "2", "--slate", "5", "--quiet", "--out", out)
-		if code != ExitOK {
+		if code != runner.ExitOK {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
 		data, err := os.ReadFile(filepath.Join(out, "fidelity.json"))
@@ -306,12 +307,12 @@ func TestFidelityWithPersonaFile(t *testing.T) {
 	catPath, logPath := loggedWorld(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "p.yaml")
-	if code, _, stderr := cli(t, context.Background(), "personas", "from-logs", "--log", logPath, "--catalog", catPath, "--sample", "5", "--out", file); code != ExitOK {
+	if code, _, stderr := cli(t, context.Background(), "personas", "from-logs", "--log", logPath, "--catalog", catPath, "--sample", "5", "--out", file); code != runner.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	out := t.TempDir()
 	code, _, stderr := cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--personas", file, "--recommenders", "", "--quiet", "--out", out)
-	if code != ExitOK {
+	if code != runner.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	data, _ := os.ReadFile(filepath.Join(out, "fidelity.json"))
@@ -320,7 +321,7 @@ func TestFidelityWithPersonaFile(t *testing.T) {
 	}
 	stranger := writeFile(t, dir, "s.yaml", "personas:\n  - id: u-nobody\n    interests: {categories: {drama: 1}}\n")
 	code, _, stderr = cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--personas", stranger, "--quiet", "--out", out)
-	if code != ExitInvalid || !strings.Contains(stderr, "u-nobody") {
+	if code != runner.ExitInvalid || !strings.Contains(stderr, "u-nobody") {
 		t.Errorf("unknown persona: exit %d, %s", code, stderr)
 	}
 }
@@ -349,7 +350,7 @@ func TestFidelityDumpAndGlobalSplit(t *testing.T) {
 	dump := filepath.Join(out, "probes", "p.jsonl")
 	code, stdout, stderr := cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--split", "global-time",
 		"--recommenders", "", "--dump", dump, "--out", out)
-	if code != ExitOK {
+	if code != runner.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if !strings.Contains(stdout, "global-time split") || !strings.Contains(stdout, "wrote "+dump) {
@@ -383,11 +384,11 @@ func TestFidelityDumpAndGlobalSplit(t *testing.T) {
 		t.Errorf("split %q; %d probes dumped, %d shown", rep.Split, len(probes), shown)
 	}
 	code, _, stderr = cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--split", "sideways", "--out", out)
-	if code != ExitInvalid || !strings.Contains(stderr, "--split") {
+	if code != runner.ExitInvalid || !strings.Contains(stderr, "--split") {
 		t.Errorf("bad split: exit %d, %s", code, stderr)
 	}
 	code, _, stderr = cli(t, context.Background(), "fidelity", "--log", logPath, "--catalog", catPath, "--baselines", "popular,nosuch", "--out", out)
-	if code != ExitInvalid || !strings.Contains(stderr, "nosuch") {
+	if code != runner.ExitInvalid || !strings.Contains(stderr, "nosuch") {
 		t.Errorf("bad baseline: exit %d, %s", code, stderr)
 	}
 }

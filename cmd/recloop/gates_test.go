@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/recloop/recloop/runner"
 )
 
 func gatedScenario(gates string, extra string) string {
@@ -21,11 +23,11 @@ func TestGateExitCodes(t *testing.T) {
 		code  int
 		named string
 	}{
-		{"pass", gatedScenario("  - {name: content keeps CTR, check: \"ctr[content] - baseline >= -0.05\"}\n", ""), ExitOK, ""},
-		{"tightened", gatedScenario("  - {name: content keeps CTR, check: \"ctr[content] - baseline >= -0.05\"}\n  - {name: impossible CTR, check: \"ctr[content] >= 0.99\"}\n", ""), ExitGateFailed, "impossible CTR"},
-		{"inconclusive fails", gatedScenario("  - {name: tiny margin, check: \"top_category_share[content] - baseline <= 0.1\"}\n", ""), ExitGateFailed, "tiny margin"},
-		{"inconclusive allowed", gatedScenario("  - {name: tiny margin, check: \"top_category_share[content] - baseline <= 0.1\"}\n", "inconclusive: pass\n"), ExitOK, ""},
-		{"bad gate", gatedScenario("  - \"ctr[nobody] >= 1\"\n", ""), ExitInvalid, ""},
+		{"pass", gatedScenario("  - {name: content keeps CTR, check: \"ctr[content] - baseline >= -0.05\"}\n", ""), runner.ExitOK, ""},
+		{"tightened", gatedScenario("  - {name: content keeps CTR, check: \"ctr[content] - baseline >= -0.05\"}\n  - {name: impossible CTR, check: \"ctr[content] >= 0.99\"}\n", ""), runner.ExitGateFailed, "impossible CTR"},
+		{"inconclusive fails", gatedScenario("  - {name: tiny margin, check: \"top_category_share[content] - baseline <= 0.1\"}\n", ""), runner.ExitGateFailed, "tiny margin"},
+		{"inconclusive allowed", gatedScenario("  - {name: tiny margin, check: \"top_category_share[content] - baseline <= 0.1\"}\n", "inconclusive: pass\n"), runner.ExitOK, ""},
+		{"bad gate", gatedScenario("  - \"ctr[nobody] >= 1\"\n", ""), runner.ExitInvalid, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

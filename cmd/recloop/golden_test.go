@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/recloop/recloop/runner"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -20,7 +22,7 @@ func TestSmallRunMatchesGolden(t *testing.T) {
 	scenario := writeFile(t, dir, "small.yaml", smallScenario)
 	out := filepath.Join(dir, "out")
 	var stdout, stderr bytes.Buffer
-	if code := Main(context.Background(), []string{"run", "--out", out, scenario}, nil, &stdout, &stderr); code != ExitOK {
+	if code := Main(context.Background(), []string{"run", "--out", out, scenario}, nil, &stdout, &stderr); code != runner.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	data, err := os.ReadFile(filepath.Join(out, "results.json"))

@@ -9,13 +9,14 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/recloop/recloop/metrics"
+	"github.com/recloop/recloop/runner"
 )
 
 // recloop init in an empty directory, then recloop run on its scenario,
 // works with no edits.
 func TestInitThenRun(t *testing.T) {
 	t.Chdir(t.TempDir())
-	if code, stdout, stderr := cli(t, context.Background(), "init"); code != ExitOK || !strings.Contains(stdout, "recloop/scenario.yaml") {
+	if code, stdout, stderr := cli(t, context.Background(), "init"); code != runner.ExitOK || !strings.Contains(stdout, "recloop/scenario.yaml") {
 		t.Fatalf("init: exit %d %s %s", code, stdout, stderr)
 	}
 	for _, f := range []string{"recloop/scenario.yaml", "recloop/personas.yaml", ".github/workflows/recloop.yml"} {
@@ -24,16 +25,16 @@ func TestInitThenRun(t *testing.T) {
 		}
 	}
 	code, stdout, stderr := cli(t, context.Background(), "run", "recloop/scenario.yaml")
-	if code != ExitOK || !strings.Contains(stdout, "VERDICT: PASS") {
+	if code != runner.ExitOK || !strings.Contains(stdout, "VERDICT: PASS") {
 		t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if traj, err := os.ReadFile("out/recloop/trajectories.jsonl"); err != nil || !strings.Contains(string(traj), `"persona":"my-first-persona"`) {
 		t.Errorf("the scaffolded persona did not take part (%v)", err)
 	}
-	if code, _, stderr := cli(t, context.Background(), "init"); code != ExitInvalid || !strings.Contains(stderr, "--force") {
+	if code, _, stderr := cli(t, context.Background(), "init"); code != runner.ExitInvalid || !strings.Contains(stderr, "--force") {
 		t.Errorf("a second init: exit %d %q", code, stderr)
 	}
-	if code, _, _ := cli(t, context.Background(), "init", "--force"); code != ExitOK {
+	if code, _, _ := cli(t, context.Background(), "init", "--force"); code != runner.ExitOK {
 		t.Errorf("init --force: exit %d", code)
 	}
 }

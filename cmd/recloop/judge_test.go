@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/recloop/recloop/llm/llmtest"
+	"github.com/recloop/recloop/runner"
 )
 
 func judgeScenario(url, cacheDir string) string {
@@ -55,7 +56,7 @@ func TestLLMJudgedRunAndRejudge(t *testing.T) {
 	scenario := writeFile(t, dir, "judged.yaml", judgeScenario(server.URL(), filepath.Join(dir, "cache")))
 	out := filepath.Join(dir, "out")
 	code, stdout, stderr := cli(t, context.Background(), "run", "--out", out, scenario)
-	if code != ExitOK {
+	if code != runner.ExitOK {
 		t.Fatalf("run: exit %d: %s", code, stderr)
 	}
 	verdicts := readFile(t, out, "verdicts.jsonl")
@@ -94,7 +95,7 @@ func TestLLMJudgedRunAndRejudge(t *testing.T) {
 	}
 
 	code, _, stderr = cli(t, context.Background(), "judge", "--quiet", out)
-	if code != ExitOK {
+	if code != runner.ExitOK {
 		t.Fatalf("judge: exit %d: %s", code, stderr)
 	}
 	if server.Count() != calls {
@@ -108,7 +109,7 @@ func TestLLMJudgedRunAndRejudge(t *testing.T) {
 	if again := readFile(t, out, "results.json"); !bytes.Equal(withoutUsage(t, again), withoutUsage(t, results)) {
 		t.Error("re-judging changed the results")
 	}
-	if code, _, stderr := cli(t, context.Background(), "judge", filepath.Join(dir, "nowhere")); code == ExitOK || !strings.Contains(stderr, "not a recloop run directory") {
+	if code, _, stderr := cli(t, context.Background(), "judge", filepath.Join(dir, "nowhere")); code == runner.ExitOK || !strings.Contains(stderr, "not a recloop run directory") {
 		t.Errorf("judge of a missing dir: exit %d %q", code, stderr)
 	}
 }
@@ -148,7 +149,7 @@ func TestLLMRankHallucinationsAreCounted(t *testing.T) {
 	body = strings.Replace(body, "  panel:\n    - {name: llm}\n", "", 1)
 	scenario := writeFile(t, dir, "rank.yaml", body)
 	out := filepath.Join(dir, "out")
-	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != ExitOK {
+	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != runner.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var res struct {
@@ -192,14 +193,14 @@ func TestJudgesCalibrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := cli(t, context.Background(), "judges", "calibrate", "--labels", labels, scenario)
-	if code != ExitOK || !strings.Contains(stdout, "judge llm against 12 human labels") || !strings.Contains(stdout, "faithfulness") {
+	if code != runner.ExitOK || !strings.Contains(stdout, "judge llm against 12 human labels") || !strings.Contains(stdout, "faithfulness") {
 		t.Fatalf("calibrate: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	code, _, stderr = cli(t, context.Background(), "judges", "calibrate", "--min-alpha", "0.5", "--labels", labels, scenario)
-	if code != ExitGateFailed || !strings.Contains(stderr, "agreement below the minimum") {
+	if code != runner.ExitGateFailed || !strings.Contains(stderr, "agreement below the minimum") {
 		t.Fatalf("gate: exit %d: %s", code, stderr)
 	}
-	if code, _, _ := cli(t, context.Background(), "judges", "calibrate", scenario); code != ExitInvalid {
+	if code, _, _ := cli(t, context.Background(), "judges", "calibrate", scenario); code != runner.ExitInvalid {
 		t.Errorf("no --labels: exit %d", code)
 	}
 }
@@ -220,7 +221,7 @@ func TestPairwiseDetectsAPositionBiasedJudge(t *testing.T) {
 	scenario := writeFile(t, dir, "pair.yaml", body)
 	out := filepath.Join(dir, "out")
 	code, stdout, stderr := cli(t, context.Background(), "run", "--out", out, scenario)
-	if code != ExitOK {
+	if code != runner.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var res struct {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/recloop/recloop/llm/llmtest"
+	"github.com/recloop/recloop/runner"
 )
 
 const secretKey = "sk-test-NEVER-WRITE-ME-4242"
@@ -87,14 +88,14 @@ func TestLLMPersonasEndToEnd(t *testing.T) {
 
 	// The dry run sends nothing and estimates the calls.
 	code, dryOut, stderr := cli(t, context.Background(), "run", "--dry-run", scenario)
-	if code != ExitOK || server.Count() != 0 {
+	if code != runner.ExitOK || server.Count() != 0 {
 		t.Fatalf("dry run: exit %d, %d requests: %s", code, server.Count(), stderr)
 	}
 	estimate := estimatedCalls(t, dryOut)
 
 	out1 := filepath.Join(dir, "run1")
 	code, _, stderr = cli(t, context.Background(), "run", "--quiet", "--out", out1, scenario)
-	if code != ExitOK {
+	if code != runner.ExitOK {
 		t.Fatalf("run: exit %d: %s", code, stderr)
 	}
 	calls := server.Count()
@@ -117,7 +118,7 @@ func TestLLMPersonasEndToEnd(t *testing.T) {
 
 	// Same scenario again: every answer from the cache, no HTTP call.
 	out2 := filepath.Join(dir, "run2")
-	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out2, scenario); code != ExitOK {
+	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out2, scenario); code != runner.ExitOK {
 		t.Fatalf("second run: exit %d: %s", code, stderr)
 	}
 	if server.Count() != calls {
@@ -133,7 +134,7 @@ func TestLLMPersonasEndToEnd(t *testing.T) {
 	// Replay with one persona's prompt changed: fails, naming the miss.
 	changed := writeFile(t, dir, "changed.yaml", llmScenario(server.URL(), cacheDir, "A retired teacher who loves thrillers.", ""))
 	code, _, stderr = cli(t, context.Background(), "run", "--quiet", "--cache", "replay", "--out", filepath.Join(dir, "replay"), changed)
-	if code == ExitOK || !strings.Contains(stderr, "miss") || !strings.Contains(stderr, `"ada"`) {
+	if code == runner.ExitOK || !strings.Contains(stderr, "miss") || !strings.Contains(stderr, `"ada"`) {
 		t.Errorf("replay with a changed prompt: exit %d, stderr %q", code, stderr)
 	}
 	if server.Count() != calls {
@@ -185,8 +186,8 @@ func TestLLMBudgetStopsTheRunWithExit4(t *testing.T) {
 	scenario := writeFile(t, dir, "llm.yaml", llmScenario(server.URL(), filepath.Join(dir, "cache"), "A teacher.", "  budget_usd: 0.002"))
 	out := filepath.Join(dir, "out")
 	code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario)
-	if code != ExitBudget {
-		t.Fatalf("exit %d, want %d: %s", code, ExitBudget, stderr)
+	if code != runner.ExitBudget {
+		t.Fatalf("exit %d, want %d: %s", code, runner.ExitBudget, stderr)
 	}
 	res := readResults(t, out)
 	if !res.Partial || !strings.Contains(res.Reason, "budget") {
@@ -201,7 +202,7 @@ func runLLMScenario(t *testing.T, server *llmtest.Server, edit func(string) stri
 	dir := t.TempDir()
 	scenario := writeFile(t, dir, "llm.yaml", edit(llmScenario(server.URL(), filepath.Join(dir, "cache"), "A teacher.", "")))
 	out := filepath.Join(dir, "out")
-	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != ExitOK {
+	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != runner.ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	return out

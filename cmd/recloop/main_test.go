@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/recloop/recloop/runner"
 )
 
 // cli runs the CLI as a function and returns its exit code and output.
@@ -85,7 +87,7 @@ func TestRunIsIdenticalAtAnyConcurrency(t *testing.T) {
 		out := filepath.Join(dir, run.name)
 		code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--concurrency", run.concurrency, "--out", out, scenario)
 		runtime.GOMAXPROCS(prev)
-		if code != ExitOK {
+		if code != runner.ExitOK {
 			t.Fatalf("%s: exit %d: %s", run.name, code, stderr)
 		}
 		outputs[run.name] = out
@@ -188,8 +190,8 @@ variants:
 				if cmd == "validate" {
 					code, _, stderr = cli(t, context.Background(), cmd, scenario)
 				}
-				if code != ExitInvalid {
-					t.Fatalf("%s: exit %d, want %d; stderr:\n%s", cmd, code, ExitInvalid, stderr)
+				if code != runner.ExitInvalid {
+					t.Fatalf("%s: exit %d, want %d; stderr:\n%s", cmd, code, runner.ExitInvalid, stderr)
 				}
 				for _, want := range append(tc.want, "3 problems") {
 					if !strings.Contains(stderr, want) {
@@ -223,8 +225,8 @@ func TestFlakyRecommenderDoesNotStopTheRun(t *testing.T) {
 		tolerance string
 		want      int
 	}{
-		{"above tolerance", "0.05", ExitRuntime},
-		{"within tolerance", "0.2", ExitOK},
+		{"above tolerance", "0.05", runner.ExitRuntime},
+		{"within tolerance", "0.2", runner.ExitOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			scenario := writeFile(t, dir, "flaky.yaml", base+"tolerance: {recommender_error_rate: "+tc.tolerance+"}\n")
@@ -272,8 +274,8 @@ func TestInterruptedRunIsPartialButReadable(t *testing.T) {
 	cancel()
 	out := filepath.Join(dir, "out")
 	code, _, stderr := cli(t, ctx, "run", "--quiet", "--out", out, scenario)
-	if code != ExitInterrupted {
-		t.Fatalf("exit %d, want %d: %s", code, ExitInterrupted, stderr)
+	if code != runner.ExitInterrupted {
+		t.Fatalf("exit %d, want %d: %s", code, runner.ExitInterrupted, stderr)
 	}
 	data, err := os.ReadFile(filepath.Join(out, "results.json"))
 	if err != nil {
@@ -295,17 +297,17 @@ func TestCommands(t *testing.T) {
 		stdout string
 		stderr string
 	}{
-		{[]string{}, ExitInvalid, "Commands:", ""},
-		{[]string{"help"}, ExitOK, "Commands:", ""},
-		{[]string{"frobnicate"}, ExitInvalid, "", `unknown command "frobnicate"`},
-		{[]string{"version"}, ExitOK, "trajectory schema: 1", ""},
-		{[]string{"list"}, ExitOK, "itemknn", ""},
-		{[]string{"list", "--markdown"}, ExitOK, "| parameter |", ""},
-		{[]string{"validate", "quickstart"}, ExitOK, "quickstart: ok", ""},
-		{[]string{"validate"}, ExitInvalid, "", "at least one scenario"},
-		{[]string{"run", "--no-such-flag", "x"}, ExitInvalid, "", "flag provided but not defined"},
-		{[]string{"run", "no-such-scenario"}, ExitInvalid, "", "built-in scenarios: engagement, feedback-loop, filter-bubble, llm-quickstart, quickstart"},
-		{[]string{"run", "-h"}, ExitOK, "", "Usage: recloop run"},
+		{[]string{}, runner.ExitInvalid, "Commands:", ""},
+		{[]string{"help"}, runner.ExitOK, "Commands:", ""},
+		{[]string{"frobnicate"}, runner.ExitInvalid, "", `unknown command "frobnicate"`},
+		{[]string{"version"}, runner.ExitOK, "trajectory schema: 1", ""},
+		{[]string{"list"}, runner.ExitOK, "itemknn", ""},
+		{[]string{"list", "--markdown"}, runner.ExitOK, "| parameter |", ""},
+		{[]string{"validate", "quickstart"}, runner.ExitOK, "quickstart: ok", ""},
+		{[]string{"validate"}, runner.ExitInvalid, "", "at least one scenario"},
+		{[]string{"run", "--no-such-flag", "x"}, runner.ExitInvalid, "", "flag provided but not defined"},
+		{[]string{"run", "no-such-scenario"}, runner.ExitInvalid, "", "built-in scenarios: engagement, feedback-loop, filter-bubble, llm-quickstart, quickstart"},
+		{[]string{"run", "-h"}, runner.ExitOK, "", "Usage: recloop run"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/recloop/recloop/runner"
 )
 
 // The sharded scenario: 3 variants × 2 replicates × 2 cells = 12 worlds,
@@ -26,14 +28,14 @@ func TestFourMergedShardsEqualTheWholeRun(t *testing.T) {
 	dir := t.TempDir()
 	scenario := writeFile(t, dir, "sharded.yaml", shardedScenario)
 	whole := filepath.Join(dir, "whole")
-	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", whole, scenario); code != ExitOK {
+	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", whole, scenario); code != runner.ExitOK {
 		t.Fatalf("whole run: exit %d: %s", code, stderr)
 	}
 	var shards []string
 	for i := 4; i >= 1; i-- { // any order
 		out := filepath.Join(dir, fmt.Sprintf("shard%d", i))
 		code, stdout, stderr := cli(t, context.Background(), "run", "--shard", fmt.Sprintf("%d/4", i), "--concurrency", "2", "--out", out, scenario)
-		if code != ExitOK {
+		if code != runner.ExitOK {
 			t.Fatalf("shard %d: exit %d: %s", i, code, stderr)
 		}
 		if !strings.Contains(stdout, fmt.Sprintf("wrote shard %d/4", i)) || !strings.Contains(stderr, "of 12 worlds") {
@@ -46,7 +48,7 @@ func TestFourMergedShardsEqualTheWholeRun(t *testing.T) {
 	}
 	merged := filepath.Join(dir, "merged")
 	code, stdout, stderr := cli(t, context.Background(), append([]string{"merge", "--out", merged}, shards...)...)
-	if code != ExitOK {
+	if code != runner.ExitOK {
 		t.Fatalf("merge: exit %d: %s", code, stderr)
 	}
 	if !strings.Contains(stdout, "itemknn keeps CTR") {
@@ -76,7 +78,7 @@ func TestMergeRefusesAnIncompleteSetOfShards(t *testing.T) {
 	var shards []string
 	for i := 1; i <= 3; i++ {
 		out := filepath.Join(dir, fmt.Sprintf("shard%d", i))
-		if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--shard", fmt.Sprintf("%d/3", i), "--out", out, scenario); code != ExitOK {
+		if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--shard", fmt.Sprintf("%d/3", i), "--out", out, scenario); code != runner.ExitOK {
 			t.Fatalf("shard %d: exit %d: %s", i, code, stderr)
 		}
 		shards = append(shards, out)
@@ -97,7 +99,7 @@ func TestMergeRefusesAnIncompleteSetOfShards(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := cli(t, context.Background(), tc.args...)
-			if code != ExitInvalid || !strings.Contains(stderr, tc.want) {
+			if code != runner.ExitInvalid || !strings.Contains(stderr, tc.want) {
 				t.Fatalf("exit %d, stderr %q, want an error saying %q", code, stderr, tc.want)
 			}
 		})

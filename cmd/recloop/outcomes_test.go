@@ -10,6 +10,7 @@ import (
 
 	"github.com/recloop/recloop/llm/llmtest"
 	"github.com/recloop/recloop/metrics"
+	"github.com/recloop/recloop/runner"
 )
 
 // shopperPersonas answers like a shopper: it buys the first item (most of
@@ -43,7 +44,7 @@ func TestLLMPersonasActThroughTheFunnelAndSearch(t *testing.T) {
 	scenario := writeFile(t, dir, "shop.yaml", llmScenario(server.URL(), filepath.Join(dir, "cache"), "A shopper.",
 		"funnel: [click, add_to_cart, purchase]\nengagement: {search: true}\nreturning: {}\n"))
 	out := filepath.Join(dir, "out")
-	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != ExitOK {
+	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario); code != runner.ExitOK {
 		t.Fatalf("run: exit %d: %s", code, stderr)
 	}
 	var asked bool
@@ -99,8 +100,8 @@ func TestEngagementScenarioShowsTheTradeOff(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "out")
 	code, stdout, stderr := cli(t, context.Background(), "run", "--out", out, "engagement")
-	if code != ExitGateFailed {
-		t.Fatalf("exit %d, want %d (the outcome gates fail): %s", code, ExitGateFailed, stderr)
+	if code != runner.ExitGateFailed {
+		t.Fatalf("exit %d, want %d (the outcome gates fail): %s", code, runner.ExitGateFailed, stderr)
 	}
 	var res metrics.Results
 	if err := json.Unmarshal(readFile(t, out, "results.json"), &res); err != nil {

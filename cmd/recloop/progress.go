@@ -4,15 +4,17 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/recloop/recloop/llm"
+	"github.com/recloop/recloop/runner"
 )
 
 // progress reports a run as it goes: a live line on a terminal, plain
-// periodic lines in CI logs.
+// periodic lines in CI logs. It is the CLI's runner.Observer.
 type progress struct {
 	w      io.Writer
 	tty    bool
@@ -26,17 +28,32 @@ type progress struct {
 	mu     sync.Mutex
 }
 
-func newProgress(w io.Writer, rounds int, stack *llm.Stack) *progress {
-	p := &progress{w: w, tty: isTerminal(w), start: time.Now(), rounds: rounds, llm: stack, stop: make(chan struct{})}
+// Started prints what is about to run and starts the live line.
+func (p *progress) Started(s runner.Start) {
+	what := ""
+	if s.Shard != nil {
+		what = fmt.Sprintf(" (shard %d/%d of %d worlds)", s.Shard.Index, s.Shard.Count, s.Worlds)
+	}
+	fmt.Fprintf(p.w, "recloop: %s: %d personas × %d variants × %d rounds, slate %d, %d items%s\n",
+		s.Scenario, s.Personas, s.Variants, s.Rounds, s.Slate, s.Items, what)
+	p.tty, p.start, p.rounds, p.llm, p.stop = isTerminal(p.w), time.Now(), s.Rounds, s.LLM, make(chan struct{})
 	p.every = 30 * time.Second
 	if p.tty {
 		p.every = 500 * time.Millisecond
 	}
-	if p.tty || stack != nil {
+	if p.tty || s.LLM != nil {
 		p.wg.Add(1)
 		go p.tick()
 	}
-	return p
+}
+
+// Judged prints what a judging pass did.
+func (p *progress) Judged(j runner.Judging) {
+	parts := make([]string, len(j.Panel))
+	for i, name := range j.Panel {
+		parts[i] = fmt.Sprintf("%s %d verdicts, %d failed", name, j.Verdicts[name], j.Errors[name])
+	}
+	fmt.Fprintf(p.w, "recloop: judged %d explanations (%s) in %s\n", j.Explanations, strings.Join(parts, "; "), j.Elapsed.Round(time.Millisecond))
 }
 
 func isTerminal(w io.Writer) bool {
@@ -62,9 +79,9 @@ func (p *progress) tick() {
 	}
 }
 
-// roundDone is the simulator's OnRound hook. Off a terminal it logs about
+// RoundDone is the simulator's round hook. Off a terminal it logs about
 // ten lines per run, whatever the number of rounds.
-func (p *progress) roundDone(round, rounds int) {
+func (p *progress) RoundDone(round, rounds int) {
 	p.done.Store(int64(round + 1))
 	if !p.tty && ((round+1)%max(1, rounds/10) == 0 || round+1 == rounds) {
 		p.print()
@@ -98,8 +115,8 @@ func (p *progress) line() string {
 	return s
 }
 
-// finish stops the ticker and ends the live line.
-func (p *progress) finish() {
+// Simulated stops the ticker and ends the live line.
+func (p *progress) Simulated() {
 	close(p.stop)
 	p.wg.Wait()
 	if p.tty {

@@ -1,4 +1,4 @@
-package main
+package runner
 
 import (
 	"github.com/recloop/recloop/llm"
@@ -7,6 +7,14 @@ import (
 	"github.com/recloop/recloop/recommenders/protocol"
 	"github.com/recloop/recloop/scenarios"
 )
+
+// llmUsageIfAny is the plan's LLM usage, or nil for a plan without a client.
+func llmUsageIfAny(plan *scenarios.Plan) *metrics.LLMUsage {
+	if plan.LLM == nil {
+		return nil
+	}
+	return llmUsage(plan)
+}
 
 // llmUsage turns the client's accounting into the results' summary.
 func llmUsage(plan *scenarios.Plan) *metrics.LLMUsage {
@@ -41,6 +49,37 @@ func llmUsage(plan *scenarios.Plan) *metrics.LLMUsage {
 func tally(u llm.Usage) metrics.LLMTally {
 	return metrics.LLMTally{Calls: u.Calls, CacheHits: u.CacheHits, PromptTokens: u.PromptTokens,
 		CompletionTokens: u.CompletionTokens, CostUSD: u.CostUSD}
+}
+
+// Accounting is what a run's clients counted outside the trajectory: the
+// LLM's usage and the recommenders' own counts, by variant.
+type Accounting struct {
+	LLM          *metrics.LLMUsage            `json:"llm,omitempty"`
+	Recommenders map[string]recommenderCounts `json:"recommenders,omitempty"`
+}
+
+// accountingOf reads the live clients of a plan.
+func accountingOf(plan *scenarios.Plan) Accounting {
+	a := Accounting{LLM: llmUsageIfAny(plan)}
+	if counts := countRecommenders(plan); len(counts) > 0 {
+		a.Recommenders = counts
+	}
+	return a
+}
+
+// add sums the accounting of two processes of one run (a simulation and a
+// later judging pass, or the shards of a merge).
+func (a Accounting) add(b Accounting) Accounting {
+	out := Accounting{LLM: addLLMUsage(a.LLM, b.LLM)}
+	for _, m := range []map[string]recommenderCounts{a.Recommenders, b.Recommenders} {
+		for name, c := range m {
+			if out.Recommenders == nil {
+				out.Recommenders = map[string]recommenderCounts{}
+			}
+			out.Recommenders[name] = out.Recommenders[name].add(c)
+		}
+	}
+	return out
 }
 
 // recommenderCounts is what a variant's recommenders counted themselves,
