@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"math"
+
 	"github.com/recloop/recloop/llm"
 	"github.com/recloop/recloop/metrics"
 	"github.com/recloop/recloop/recommenders"
@@ -24,7 +26,7 @@ func llmUsage(plan *scenarios.Plan) *metrics.LLMUsage {
 	t := totals.Total
 	out := &metrics.LLMUsage{
 		Model: cfg.Model, Calls: t.Calls, CacheHits: t.CacheHits,
-		PromptTokens: t.PromptTokens, CompletionTokens: t.CompletionTokens, CostUSD: t.CostUSD,
+		PromptTokens: t.PromptTokens, CompletionTokens: t.CompletionTokens, CostUSD: dollars(t.CostUSD),
 		Retries: t.Retries, Errors: t.Errors, BudgetUSD: cfg.BudgetUSD,
 		CacheEntries: stats.Entries, CacheBytes: stats.Bytes,
 	}
@@ -48,7 +50,7 @@ func llmUsage(plan *scenarios.Plan) *metrics.LLMUsage {
 
 func tally(u llm.Usage) metrics.LLMTally {
 	return metrics.LLMTally{Calls: u.Calls, CacheHits: u.CacheHits, PromptTokens: u.PromptTokens,
-		CompletionTokens: u.CompletionTokens, CostUSD: u.CostUSD}
+		CompletionTokens: u.CompletionTokens, CostUSD: dollars(u.CostUSD)}
 }
 
 // Accounting is what a run's clients counted outside the trajectory: the
@@ -204,7 +206,7 @@ func addLLMUsage(a, b *metrics.LLMUsage) *metrics.LLMUsage {
 	out.CacheHits += b.CacheHits
 	out.PromptTokens += b.PromptTokens
 	out.CompletionTokens += b.CompletionTokens
-	out.CostUSD += b.CostUSD
+	out.CostUSD = dollars(out.CostUSD + b.CostUSD)
 	out.Retries += b.Retries
 	out.Errors += b.Errors
 	out.CacheEntries = max(a.CacheEntries, b.CacheEntries)
@@ -230,9 +232,15 @@ func addTallies(a, b map[string]metrics.LLMTally) map[string]metrics.LLMTally {
 			sum.CacheHits += t.CacheHits
 			sum.PromptTokens += t.PromptTokens
 			sum.CompletionTokens += t.CompletionTokens
-			sum.CostUSD += t.CostUSD
+			sum.CostUSD = dollars(sum.CostUSD + t.CostUSD)
 			out[k] = sum
 		}
 	}
 	return out
 }
+
+// dollars rounds a cost to a billionth of a dollar. Calls finish in any
+// order, and a float sum depends on its order in the last bits: rounded,
+// the same calls cost the same bytes, whatever the concurrency, and a
+// re-judged run's sum of two passes equals the run's own.
+func dollars(x float64) float64 { return math.Round(x*1e9) / 1e9 }
