@@ -112,7 +112,7 @@ func TestHandComputedHeadline(t *testing.T) {
 			}
 		})
 	}
-	if got := HeadlineMetrics(); !slices.Equal(got, names(v.Metrics)) {
+	if got := headlineOrder; !slices.Equal(got, names(v.Metrics)) {
 		t.Errorf("headline order %v, want %v", names(v.Metrics), got)
 	}
 }
@@ -217,7 +217,7 @@ func TestHandComputedColdStartAndSegments(t *testing.T) {
 	}
 	for k, want := range wantSegments {
 		got := v.Segments[k]
-		ctr := got.Metrics[slices.Index(SegmentMetrics(), CTR)]
+		ctr := got.Metrics[slices.IndexFunc(got.Metrics, func(m Value) bool { return m.Name == CTR })]
 		if got.Segment != want.name || got.Personas != want.personas || !approx(float64(ctr.Value), want.ctr) {
 			t.Errorf("segment %d = %s (%d personas, ctr %v), want %s (%d, %v)", k, got.Segment, got.Personas, ctr.Value, want.name, want.personas, want.ctr)
 		}
