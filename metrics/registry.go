@@ -309,7 +309,7 @@ var registry = []Metric{
 			return float64(v.Protocol.ViolationRate), true
 		}},
 	{Name: "hallucination_rate", Title: "Hallucinated item ids", Group: GroupExplanations, Scope: ScopeVariant, Format: FormatShare, Better: LowerIsBetter,
-		Def: "item ids LLM-played personas named that the catalog does not hold / item ids they named",
+		Def: "item ids LLM-played personas named in their answers that were not on the slate / item ids they named",
 		figure: func(v *VariantResult, _ string) (float64, bool) {
 			if v.Voices == nil {
 				return 0, false
@@ -324,7 +324,7 @@ var registry = []Metric{
 			}
 			return float64(v.RecommenderLLM.HallucinationRate), true
 		}},
-	{Name: "interview_satisfaction", Title: "Interview satisfaction", Group: GroupExplanations, Scope: ScopeVariant, Better: HigherIsBetter, Unit: "1–10",
+	{Name: InterviewSatisfaction, Title: "Interview satisfaction", Group: GroupExplanations, Scope: ScopeVariant, Better: HigherIsBetter, Unit: "1–10",
 		Def: "satisfaction LLM-played personas gave in the post-run interview, 1–10",
 		figure: func(v *VariantResult, _ string) (float64, bool) {
 			if v.Voices == nil {

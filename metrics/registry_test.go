@@ -145,7 +145,7 @@ func TestGateFigures(t *testing.T) {
 	r := &Results{Variants: []VariantResult{v, {Name: "bare"}}}
 	for name, want := range map[string]float64{
 		"p50_latency_ms": 1, "p95_latency_ms": 2, "p99_latency_ms": 3, "error_rate": 0.04,
-		ColdCTRRatio: 0.5, ColdAcceptanceRatio: 0.6, "hallucination_rate": 0.07, "interview_satisfaction": 8,
+		ColdCTRRatio: 0.5, ColdAcceptanceRatio: 0.6, "hallucination_rate": 0.07, InterviewSatisfaction: 8,
 		"recommender_hallucination_rate": 0.09, "protocol_violation_rate": 0.1, Retention: 0.5,
 		"violation_rate:grounding": 0.11, "judge:grounding:relevance": 3.5,
 	} {
@@ -154,7 +154,7 @@ func TestGateFigures(t *testing.T) {
 		}
 	}
 	// Parts a variant does not have are no value, not a zero.
-	for _, name := range []string{"hallucination_rate", "interview_satisfaction", "recommender_hallucination_rate",
+	for _, name := range []string{"hallucination_rate", InterviewSatisfaction, "recommender_hallucination_rate",
 		"protocol_violation_rate", Retention, "violation_rate:grounding", "judge:grounding:relevance", ActivePersonas} {
 		if _, ok := lookup(r, name, "bare", ""); ok {
 			t.Errorf("%s read from a variant without it", name)
