@@ -369,32 +369,34 @@ func sameValue(a, b Value) bool {
 		approx(float64(a.CILow), float64(b.CILow)) && approx(float64(a.CIHigh), float64(b.CIHigh))
 }
 
-func TestCompute(t *testing.T) {
+func TestReadResults(t *testing.T) {
 	cat := tinyCatalog(t)
 	stream := encodeEvents(t, handStream())
-	res, err := Compute(cat, handConfig, strings.NewReader(stream))
+	res, err := readResults(cat, handConfig, strings.NewReader(stream))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := aggregate(t, cat, handConfig, handStream())
 	if !slices.EqualFunc(res.Variants[0].Metrics, want.Variants[0].Metrics, sameValue) {
-		t.Error("Compute differs from Write")
+		t.Error("decoding differs from Write")
 	}
 
 	t.Run("schema", func(t *testing.T) {
-		_, err := Compute(cat, handConfig, strings.NewReader(`{"v":2,"kind":"run","run":{}}`))
+		_, err := readResults(cat, handConfig, strings.NewReader(`{"v":2,"kind":"run","run":{}}`))
 		if !errors.Is(err, trajectory.ErrSchema) {
 			t.Errorf("err = %v, want ErrSchema", err)
 		}
 	})
+	// A run killed mid-write loses its run_end with its last line.
 	t.Run("truncated last event is a partial run", func(t *testing.T) {
-		res, err := Compute(cat, handConfig, strings.NewReader(stream[:len(stream)-20]))
-		if err != nil || !res.Partial {
-			t.Fatalf("err %v, partial %v", err, res != nil && res.Partial)
+		res, err := readResults(cat, handConfig, strings.NewReader(stream[:len(stream)-20]))
+		if err != nil || !res.Partial || res.Reason != "the event stream has no run_end event" {
+			t.Fatalf("err %v, results %+v", err, res)
 		}
 	})
+	// Only the last line can be cut off; a broken line before it is an error.
 	t.Run("garbage", func(t *testing.T) {
-		if _, err := Compute(cat, handConfig, strings.NewReader("{]")); err == nil {
+		if _, err := readResults(cat, handConfig, strings.NewReader("{]\n"+stream)); err == nil {
 			t.Error("no error")
 		}
 	})

@@ -92,8 +92,6 @@ func (a *Aggregator) Results() *Results {
 	switch {
 	case a.ended:
 		res.Partial, res.Reason = a.runEnd.Partial, a.runEnd.Reason
-	case a.truncated:
-		res.Partial, res.Reason = true, "the event stream ends in a truncated event"
 	default:
 		res.Partial, res.Reason = true, "the event stream has no run_end event"
 	}
