@@ -17,10 +17,9 @@ type Aggregator struct {
 	cat *catalog.Catalog
 	cfg Config
 
-	run       *trajectory.RunInfo
-	ended     bool
-	runEnd    trajectory.RunEnd
-	truncated bool
+	run    *trajectory.RunInfo
+	ended  bool
+	runEnd trajectory.RunEnd
 
 	personas   []*persona
 	personaIdx map[string]int32

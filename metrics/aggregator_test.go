@@ -112,7 +112,7 @@ func TestHandComputedHeadline(t *testing.T) {
 			}
 		})
 	}
-	if got := HeadlineMetrics(); !slices.Equal(got, names(v.Metrics)) {
+	if got := headlineOrder; !slices.Equal(got, names(v.Metrics)) {
 		t.Errorf("headline order %v, want %v", names(v.Metrics), got)
 	}
 }
@@ -217,7 +217,7 @@ func TestHandComputedColdStartAndSegments(t *testing.T) {
 	}
 	for k, want := range wantSegments {
 		got := v.Segments[k]
-		ctr := got.Metrics[slices.Index(SegmentMetrics(), CTR)]
+		ctr := got.Metrics[slices.IndexFunc(got.Metrics, func(m Value) bool { return m.Name == CTR })]
 		if got.Segment != want.name || got.Personas != want.personas || !approx(float64(ctr.Value), want.ctr) {
 			t.Errorf("segment %d = %s (%d personas, ctr %v), want %s (%d, %v)", k, got.Segment, got.Personas, ctr.Value, want.name, want.personas, want.ctr)
 		}
@@ -369,32 +369,34 @@ func sameValue(a, b Value) bool {
 		approx(float64(a.CILow), float64(b.CILow)) && approx(float64(a.CIHigh), float64(b.CIHigh))
 }
 
-func TestCompute(t *testing.T) {
+func TestReadResults(t *testing.T) {
 	cat := tinyCatalog(t)
 	stream := encodeEvents(t, handStream())
-	res, err := Compute(cat, handConfig, strings.NewReader(stream))
+	res, err := readResults(cat, handConfig, strings.NewReader(stream))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := aggregate(t, cat, handConfig, handStream())
 	if !slices.EqualFunc(res.Variants[0].Metrics, want.Variants[0].Metrics, sameValue) {
-		t.Error("Compute differs from Write")
+		t.Error("decoding differs from Write")
 	}
 
 	t.Run("schema", func(t *testing.T) {
-		_, err := Compute(cat, handConfig, strings.NewReader(`{"v":2,"kind":"run","run":{}}`))
+		_, err := readResults(cat, handConfig, strings.NewReader(`{"v":2,"kind":"run","run":{}}`))
 		if !errors.Is(err, trajectory.ErrSchema) {
 			t.Errorf("err = %v, want ErrSchema", err)
 		}
 	})
+	// A run killed mid-write loses its run_end with its last line.
 	t.Run("truncated last event is a partial run", func(t *testing.T) {
-		res, err := Compute(cat, handConfig, strings.NewReader(stream[:len(stream)-20]))
-		if err != nil || !res.Partial {
-			t.Fatalf("err %v, partial %v", err, res != nil && res.Partial)
+		res, err := readResults(cat, handConfig, strings.NewReader(stream[:len(stream)-20]))
+		if err != nil || !res.Partial || res.Reason != "the event stream has no run_end event" {
+			t.Fatalf("err %v, results %+v", err, res)
 		}
 	})
+	// Only the last line can be cut off; a broken line before it is an error.
 	t.Run("garbage", func(t *testing.T) {
-		if _, err := Compute(cat, handConfig, strings.NewReader("{]")); err == nil {
+		if _, err := readResults(cat, handConfig, strings.NewReader("{]\n"+stream)); err == nil {
 			t.Error("no error")
 		}
 	})

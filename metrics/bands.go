@@ -18,22 +18,20 @@ const (
 	BandAbove  = "above"
 )
 
-func bandEdge(x float64) *float64 { return &x }
-
-// DefaultBands are the reference bands of issue 9: CTR 5–20%, conversion
-// from recommendations 2–8%, catalog coverage 50–80%, diversity (ILD)
-// 40–60%, serendipity 30–50%, cold-start CTR ratio 50–70%, P95 latency
-// under 200 ms.
+// DefaultBands are the registry's reference bands (issue 9), in the order
+// of All: CTR 5–20%, conversion from recommendations 2–8%, catalog coverage
+// 50–80%, diversity (ILD) 40–60%, serendipity 30–50%, cold-start CTR ratio
+// 50–70%, P95 latency under 200 ms.
 func DefaultBands() []Band {
-	return []Band{
-		{Metric: CTR, Low: bandEdge(0.05), High: bandEdge(0.20)},
-		{Metric: Conversion, Low: bandEdge(0.02), High: bandEdge(0.08)},
-		{Metric: Coverage, Low: bandEdge(0.5), High: bandEdge(0.8)},
-		{Metric: ILD, Low: bandEdge(0.4), High: bandEdge(0.6)},
-		{Metric: Serendipity, Low: bandEdge(0.3), High: bandEdge(0.5)},
-		{Metric: ColdCTRRatio, Low: bandEdge(0.5), High: bandEdge(0.7)},
-		{Metric: "p95_latency_ms", High: bandEdge(200)},
+	var out []Band
+	for _, m := range All() {
+		if m.Band != nil {
+			b := *m.Band
+			b.Metric = m.Name
+			out = append(out, b)
+		}
 	}
+	return out
 }
 
 // Place says where x falls against the band: below, within or above; ""

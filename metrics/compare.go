@@ -9,11 +9,6 @@ import (
 // paired comparisons, as METRICS.md asks.
 const DefaultABBootstrap = 10000
 
-// segmentComparisonMetrics are compared within every segment as well as
-// over all personas; the rest only over all personas, to bound the cost.
-var segmentComparisonMetrics = []string{CTR, Acceptance, MeanRating, Satisfaction, ExitRate, ILD, Novelty, CalibrationKL, TopCategoryShare,
-	Conversion, BounceRate, WeightedOutcome, RoundsRetained}
-
 // compare pairs every candidate with the baseline, persona by persona, on
 // every per-persona metric: over all personas and within each segment.
 func (a *Aggregator) compare(res *Results, segments []segment) []func() {
@@ -27,18 +22,11 @@ func (a *Aggregator) compare(res *Results, segments []segment) []func() {
 		b = DefaultABBootstrap
 	}
 	baseVals := a.personaValues(a.variants[base])
-	type group struct {
-		name    string
-		members []int32
-	}
-	all := group{members: make([]int32, len(a.personas))}
+	all := segment{members: make([]int32, len(a.personas))}
 	for p := range all.members {
 		all.members[p] = int32(p)
 	}
-	groups := []group{all}
-	for _, s := range segments {
-		groups = append(groups, group{name: s.name, members: s.members})
-	}
+	groups := append([]segment{all}, segments...)
 	var jobs []func()
 	for _, v := range a.variants {
 		if v.name == a.cfg.Baseline {
@@ -46,8 +34,9 @@ func (a *Aggregator) compare(res *Results, segments []segment) []func() {
 		}
 		vals := a.personaValues(v)
 		for m, pm := range a.metrics {
+			def, _ := Lookup(pm.name)
 			for _, g := range groups {
-				if g.name != "" && !slices.Contains(segmentComparisonMetrics, pm.name) {
+				if g.name != "" && !def.InSegments {
 					continue
 				}
 				d := a.pairedDifferences(baseVals[m], vals[m], g.members)

@@ -6,9 +6,10 @@ import (
 	"testing"
 )
 
-// FuzzCompute feeds arbitrary bytes to Compute: it may reject them, but it
-// must not panic, and whatever it accepts must encode as JSON.
-func FuzzCompute(f *testing.F) {
+// FuzzReadResults feeds arbitrary bytes through trajectory.ReadAll into an
+// Aggregator, as recloop reads a run: it may reject them, but it must not
+// panic, and whatever it accepts must encode as JSON.
+func FuzzReadResults(f *testing.F) {
 	cat := tinyCatalog(f)
 	f.Add(encodeEvents(f, handStream()))
 	f.Add(encodeEvents(f, goldenStream()))
@@ -18,7 +19,7 @@ func FuzzCompute(f *testing.F) {
 	f.Add(`{"v":1,"kind":"persona","persona":"p","profile":{"history":["a","a","q"],"latent_interests":{"tags":{"T1":2}}}}`)
 	cfg := Config{Bootstrap: 20, SerendipityTopN: 2, Seed: 1}
 	f.Fuzz(func(t *testing.T, in string) {
-		res, err := Compute(cat, cfg, strings.NewReader(in))
+		res, err := readResults(cat, cfg, strings.NewReader(in))
 		if err != nil {
 			return
 		}

@@ -193,7 +193,7 @@ func findComparison(r *Results, metric, variant, segment string) (Comparison, bo
 }
 
 // lookup finds a value a gate can check: a headline or segment metric, or
-// one of the named operational figures.
+// a figure the registry knows how to read.
 func lookup(r *Results, metric, variant, segment string) (float64, bool) {
 	var v *VariantResult
 	for i := range r.Variants {
@@ -219,77 +219,15 @@ func lookup(r *Results, metric, variant, segment string) (float64, bool) {
 	if m, ok := v.Metric(metric); ok {
 		return float64(m.Value), true
 	}
-	switch metric {
-	case "p50_latency_ms":
-		return float64(v.WallLatencyMS.P50), true
-	case "p95_latency_ms":
-		return float64(v.WallLatencyMS.P95), true
-	case "p99_latency_ms":
-		return float64(v.WallLatencyMS.P99), true
-	case "error_rate":
-		return float64(v.Errors.Rate), true
-	case "cold_ctr_ratio":
-		return float64(v.ColdStart.CTRRatio.Value), true
-	case "cold_acceptance_ratio":
-		return float64(v.ColdStart.AcceptanceRatio.Value), true
-	case "hallucination_rate":
-		if v.Voices != nil {
-			return float64(v.Voices.HallucinationRate), true
-		}
-	case "recommender_hallucination_rate":
-		if v.RecommenderLLM != nil {
-			return float64(v.RecommenderLLM.HallucinationRate), true
-		}
-	case "protocol_violation_rate":
-		if v.Protocol != nil {
-			return float64(v.Protocol.ViolationRate), true
-		}
-	case Retention:
-		// The share still coming back at the end of the run.
-		if curve := v.Rounds[Retention]; len(curve) > 0 {
-			return float64(curve[len(curve)-1]), true
-		}
-	case "interview_satisfaction":
-		if v.Voices != nil {
-			return float64(v.Voices.Satisfaction.Value), true
-		}
-	}
-	// judge:<judge>:<dimension> and violation_rate:<judge>
-	if rest, ok := strings.CutPrefix(metric, "violation_rate:"); ok && v.Explanations != nil {
-		for _, j := range v.Explanations.Judges {
-			if j.Judge == rest {
-				return float64(j.ViolationRate), true
-			}
-		}
-	}
-	if parts := strings.Split(metric, ":"); len(parts) == 3 && parts[0] == "judge" && v.Explanations != nil {
-		for _, j := range v.Explanations.Judges {
-			if j.Judge == parts[1] {
-				for _, d := range j.Dimensions {
-					if d.Name == parts[2] {
-						return float64(d.Mean.Value), true
-					}
-				}
-			}
-		}
+	if m, ok := Lookup(metric); ok && m.figure != nil {
+		return m.figure(v, m.arg)
 	}
 	return 0, false
 }
 
-// gateExtras are the figures gates can check besides the metrics in
-// Definitions.
-var gateExtras = []string{"p50_latency_ms", "p95_latency_ms", "p99_latency_ms", "error_rate", "cold_ctr_ratio",
-	"cold_acceptance_ratio", "hallucination_rate", "recommender_hallucination_rate", "protocol_violation_rate", "interview_satisfaction"}
-
-// GateMetricKnown reports whether a gate may name metric.
+// GateMetricKnown reports whether a gate or band may name metric: whether
+// the registry has it.
 func GateMetricKnown(metric string) bool {
-	if _, ok := Definitions[metric]; ok || isOutcomeMetric(metric) {
-		return true
-	}
-	for _, x := range gateExtras {
-		if x == metric {
-			return true
-		}
-	}
-	return strings.HasPrefix(metric, "judge:") || strings.HasPrefix(metric, "violation_rate:")
+	_, ok := Lookup(metric)
+	return ok
 }

@@ -61,7 +61,7 @@ func goldenStream() []trajectory.Event {
 }
 
 func TestGoldenResults(t *testing.T) {
-	res, err := Compute(tinyCatalog(t), handConfig, strings.NewReader(encodeEvents(t, goldenStream())))
+	res, err := readResults(tinyCatalog(t), handConfig, strings.NewReader(encodeEvents(t, goldenStream())))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"io"
 	"math"
 	"testing"
 
@@ -116,6 +117,16 @@ func aggregate(tb testing.TB, cat *catalog.Catalog, cfg Config, events []traject
 		}
 	}
 	return agg.Results()
+}
+
+// readResults decodes a trajectories.jsonl stream the way recloop does:
+// trajectory.ReadAll into an Aggregator.
+func readResults(cat *catalog.Catalog, cfg Config, r io.Reader) (*Results, error) {
+	a := NewAggregator(cat, cfg)
+	if err := trajectory.ReadAll(r, a); err != nil {
+		return nil, err
+	}
+	return a.Results(), nil
 }
 
 func approx(a, b float64) bool {

@@ -255,7 +255,7 @@ func TestILDMatchesPairwiseDistance(t *testing.T) {
 					}
 				}
 				want := 2 * sum / float64(k*(k-1))
-				if got := a.ild(items); math.Abs(got-want) > 1e-12 {
+				if got := slateILD(a, items); math.Abs(got-want) > 1e-12 {
 					t.Fatalf("slate %v: ild %v, pairwise %v", items, got, want)
 				}
 			}
@@ -264,7 +264,7 @@ func TestILDMatchesPairwiseDistance(t *testing.T) {
 	// By hand on the embeddings: cos(a,b) = 0, cos(a,c) = cos(b,c) = 1/√2.
 	// ILD([a,b,c]) = (1 + 2·(1 − 1/√2)) / 3.
 	a := NewAggregator(emb, Config{})
-	if got, want := a.ild([]int32{0, 1, 2}), (1+2*(1-1/math.Sqrt2))/3; math.Abs(got-want) > 1e-12 {
+	if got, want := slateILD(a, []int32{0, 1, 2}), (1+2*(1-1/math.Sqrt2))/3; math.Abs(got-want) > 1e-12 {
 		t.Errorf("ild = %v, want %v", got, want)
 	}
 }
@@ -329,4 +329,12 @@ func TestReplicatesAreAveragedWithinAPersonaBeforePairing(t *testing.T) {
 	if len(got) != 1 || math.Abs(got[0]-0.3) > 1e-12 {
 		t.Fatalf("segment: got %v, want [0.3] (p1~r1 has no candidate value)", got)
 	}
+}
+
+// slateILD is ILD(R) of one slate, added and finished the way step does it.
+func slateILD(a *Aggregator, items []int32) float64 {
+	for _, i := range items {
+		a.ildAdd(i)
+	}
+	return a.ildFinish(items)
 }

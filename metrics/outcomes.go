@@ -3,7 +3,6 @@ package metrics
 import (
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/recloop/recloop/trajectory"
 )
@@ -28,24 +27,6 @@ const (
 	// BounceWeight is the key of the bounce's weight in OutcomeWeights.
 	BounceWeight = "bounce"
 )
-
-// OutcomeDefinitions is the one-line meaning of every outcome metric; a
-// stage's conversion is defined in ConversionDefinition.
-var OutcomeDefinitions = map[string]string{
-	Conversion:      "impressions whose item reached the funnel's last stage / impressions, per persona, then averaged",
-	MeanDwell:       "mean completion fraction (0–1) of clicked items, per persona, then averaged",
-	BounceRate:      "bounced clicks (completion below engagement.bounce_below) / clicks, per persona, then averaged",
-	WeightedOutcome: "Σ over clicked items of the weight of the deepest stage reached (the bounce weight for a bounce) / slates viewed, per persona, then averaged",
-	SearchRate:      "slates after which the persona fell back to search / slates viewed, per persona, then averaged",
-	RoundsRetained:  "rounds from joining to the last visit before churning (to the end of the run if it never churned)",
-	ReturnGap:       "mean rounds between consecutive visits (1 = came back every round), per persona with two visits or more",
-	Retention:       "share of the personas that have joined who have not churned by the round (survival curve)",
-}
-
-// ConversionDefinition defines ConversionPrefix + stage.
-func ConversionDefinition(stage string) string {
-	return "impressions whose item reached stage " + stage + " / impressions, per persona, then averaged"
-}
 
 // DefaultOutcomeWeights values an item by the deepest funnel stage it
 // reached: the click 1, the last stage 8 (a purchase or completion is worth
@@ -231,24 +212,12 @@ func (a *Aggregator) retentionSeries(v *variantState, rounds int) []Float {
 
 // outcomeDefinitions adds this run's outcome metrics to defs.
 func (a *Aggregator) outcomeDefinitions(defs map[string]string) {
-	for _, m := range a.metrics[len(personaMetrics):] {
-		if stage, ok := strings.CutPrefix(m.name, ConversionPrefix); ok {
-			defs[m.name] = ConversionDefinition(stage)
-			continue
-		}
-		defs[m.name] = OutcomeDefinitions[m.name]
+	for _, pm := range a.metrics[len(personaMetrics):] {
+		m, _ := Lookup(pm.name)
+		defs[pm.name] = m.Def
 	}
 	if a.outcomes.returning {
-		defs[Retention] = OutcomeDefinitions[Retention]
+		m, _ := Lookup(Retention)
+		defs[Retention] = m.Def
 	}
-}
-
-// isOutcomeMetric reports whether a gate or band may name metric as an
-// outcome metric.
-func isOutcomeMetric(metric string) bool {
-	if _, ok := OutcomeDefinitions[metric]; ok {
-		return true
-	}
-	stage, ok := strings.CutPrefix(metric, ConversionPrefix)
-	return ok && stage != ""
 }

@@ -88,8 +88,8 @@ func TestOutcomeMetricsByHand(t *testing.T) {
 		}
 	}
 	for _, s := range v.Segments {
-		if len(s.Metrics) != len(SegmentMetrics())+len(tests) {
-			t.Errorf("segment %s has %d metrics, want the %d per-persona ones plus %d outcome metrics", s.Segment, len(s.Metrics), len(SegmentMetrics()), len(tests))
+		if len(s.Metrics) != len(personaMetrics)+len(tests) {
+			t.Errorf("segment %s has %d metrics, want the %d per-persona ones plus %d outcome metrics", s.Segment, len(s.Metrics), len(personaMetrics), len(tests))
 		}
 	}
 }
@@ -120,8 +120,8 @@ func TestDefaultOutcomeWeights(t *testing.T) {
 func TestNoOutcomeMetricsWithoutTheFeatures(t *testing.T) {
 	res := aggregate(t, tinyCatalog(t), handConfig, handStream())
 	v := &res.Variants[0]
-	if len(v.Metrics) != len(HeadlineMetrics()) {
-		t.Errorf("%d headline metrics, want %d", len(v.Metrics), len(HeadlineMetrics()))
+	if len(v.Metrics) != len(headlineOrder) {
+		t.Errorf("%d headline metrics, want %d", len(v.Metrics), len(headlineOrder))
 	}
 	for _, name := range []string{Conversion, BounceRate, WeightedOutcome, RoundsRetained} {
 		if _, ok := v.Metric(name); ok {
@@ -217,7 +217,7 @@ func TestBandPlacement(t *testing.T) {
 			t.Errorf("CTR %v: %q, want %q", tt.x, got, tt.want)
 		}
 	}
-	latency := Band{Metric: "p95_latency_ms", High: bandEdge(200)}
+	latency := *band(noEdge, 200)
 	if latency.Place(0) != BandWithin || latency.Place(250) != BandAbove {
 		t.Error("an open lower side")
 	}

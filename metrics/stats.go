@@ -34,22 +34,6 @@ func PairedBootstrapCI(d []float64, b int, key uint64) (lo, hi float64) {
 	return percentileInterval(stats)
 }
 
-// UnpairedBootstrapCI is the 95% percentile CI of mean(y) − mean(x) from b
-// resamples that draw x and y independently, ignoring any pairing. It exists
-// to show what pairing buys; A/B reports use PairedBootstrapCI.
-func UnpairedBootstrapCI(x, y []float64, b int, key uint64) (lo, hi float64) {
-	if len(x) == 0 || len(y) == 0 || b < 1 {
-		return math.NaN(), math.NaN()
-	}
-	r := newResampler(key)
-	stats := make([]float64, b)
-	for k := range stats {
-		mx := resampledMean(&r, x)
-		stats[k] = resampledMean(&r, y) - mx
-	}
-	return percentileInterval(stats)
-}
-
 // SignFlipP is the two-sided sign-flip permutation p-value of T = mean(d)
 // under H₀: d is symmetric about 0.
 //

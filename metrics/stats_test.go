@@ -148,9 +148,9 @@ func TestBootstrapCIEdges(t *testing.T) {
 		{"paired no resamples", func() (float64, float64) { return PairedBootstrapCI([]float64{1, 2}, 0, 1) }, math.NaN(), math.NaN()},
 		{"paired single", func() (float64, float64) { return PairedBootstrapCI([]float64{0.7}, 100, 1) }, 0.7, 0.7},
 		{"paired constant", func() (float64, float64) { return PairedBootstrapCI([]float64{3, 3, 3}, 100, 1) }, 3, 3},
-		{"unpaired empty x", func() (float64, float64) { return UnpairedBootstrapCI(nil, []float64{1}, 100, 1) }, math.NaN(), math.NaN()},
+		{"unpaired empty x", func() (float64, float64) { return unpairedBootstrapCI(nil, []float64{1}, 100, 1) }, math.NaN(), math.NaN()},
 		// one value per arm: every resample is 5 − 2 = 3.
-		{"unpaired singles", func() (float64, float64) { return UnpairedBootstrapCI([]float64{2}, []float64{5}, 100, 1) }, 3, 3},
+		{"unpaired singles", func() (float64, float64) { return unpairedBootstrapCI([]float64{2}, []float64{5}, 100, 1) }, 3, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,7 +212,7 @@ func TestPairedBootstrapCoverage(t *testing.T) {
 func TestPairingNarrowsTheInterval(t *testing.T) {
 	a, b := pairedSample(21, 200, 1, 0.1, 0.3)
 	plo, phi := PairedBootstrapCI(differences(a, b), 4000, 22)
-	ulo, uhi := UnpairedBootstrapCI(a, b, 4000, 22)
+	ulo, uhi := unpairedBootstrapCI(a, b, 4000, 22)
 	if !(plo < 0.3 && 0.3 < phi) {
 		t.Errorf("paired CI [%v, %v] misses 0.3", plo, phi)
 	}
@@ -227,7 +227,7 @@ func TestStatsDeterministic(t *testing.T) {
 	type ci struct{ lo, hi float64 }
 	run := func(key uint64) (ci, ci, float64) {
 		plo, phi := PairedBootstrapCI(d, 500, key)
-		ulo, uhi := UnpairedBootstrapCI(a, b, 500, key)
+		ulo, uhi := unpairedBootstrapCI(a, b, 500, key)
 		return ci{plo, phi}, ci{ulo, uhi}, SignFlipP(d, 500, key)
 	}
 	p1, u1, s1 := run(7)
@@ -270,4 +270,20 @@ func BenchmarkSignFlipDirect(b *testing.B) {
 	for b.Loop() {
 		monteCarloP(d, 10000, 1, directFlipper(d))
 	}
+}
+
+// unpairedBootstrapCI is the 95% percentile CI of mean(y) − mean(x) from b
+// resamples that draw x and y independently, ignoring any pairing: what
+// the A/B statistics would give without common random numbers.
+func unpairedBootstrapCI(x, y []float64, b int, key uint64) (lo, hi float64) {
+	if len(x) == 0 || len(y) == 0 || b < 1 {
+		return math.NaN(), math.NaN()
+	}
+	r := newResampler(key)
+	stats := make([]float64, b)
+	for k := range stats {
+		mx := resampledMean(&r, x)
+		stats[k] = resampledMean(&r, y) - mx
+	}
+	return percentileInterval(stats)
 }

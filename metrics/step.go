@@ -316,20 +316,13 @@ func (a *Aggregator) minDistance(hist []int32, i int32) float64 {
 	return best
 }
 
-// ild is ILD(R) = 2 / (k(k−1)) · Σ_{a<b} d(i_a, i_b) = 1 − Σ_{a<b} cos / (k(k−1)/2),
+// ILD(R) = 2 / (k(k−1)) · Σ_{a<b} d(i_a, i_b) = 1 − Σ_{a<b} cos / (k(k−1)/2),
 // NaN for k < 2. Without embeddings cos is the dot product of L2-normalised
 // multi-hot vectors, so Σ_{a<b} cos = (‖Σ_a x_a‖² − Σ_a ‖x_a‖²) / 2:
 // O(k·features) instead of k(k−1)/2 Similarity calls. ildAdd accumulates
 // the sum item by item (step does it while the item's features are in
 // cache) and ildFinish reads and resets it. With embeddings the cosines
 // are summed pairwise, since items without one fall back to features.
-func (a *Aggregator) ild(items []int32) float64 {
-	for _, i := range items {
-		a.ildAdd(i)
-	}
-	return a.ildFinish(items)
-}
-
 func (a *Aggregator) ildAdd(i int32) {
 	if a.cat.HasEmbeddings() {
 		return

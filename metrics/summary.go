@@ -52,26 +52,9 @@ var personaMetrics = []personaMetric{
 	}},
 }
 
-// headlineOrder is the fixed order of VariantResult.Metrics.
-var headlineOrder = []string{
-	CTR, Acceptance, MeanRating, Satisfaction, SessionLength, ExitRate,
-	Coverage, Gini, ILD, Novelty, Serendipity, ContentSerendipity, TrueSerendipityShare,
-	CalibrationKL, Entropy, EntropyNormalised, EntropySlope, TopCategoryShare, TasteDrift,
-	Homogenisation, NewItemExposure, RecommenderErrRate,
-}
-
-// HeadlineMetrics lists VariantResult.Metrics' names in their fixed order.
-func HeadlineMetrics() []string { return slices.Clone(headlineOrder) }
-
-// SegmentMetrics lists SegmentResult.Metrics' names (the per-persona
-// headline metrics) in their fixed order.
-func SegmentMetrics() []string {
-	names := make([]string, len(personaMetrics))
-	for k, m := range personaMetrics {
-		names[k] = m.name
-	}
-	return names
-}
+// headlineOrder is the fixed order of VariantResult.Metrics in a run
+// without a funnel or returning personas.
+var headlineOrder = headlineNames()
 
 // roundSeries are the per-round means kept in roundStats.acc.
 var roundSeries = []struct {
@@ -95,7 +78,7 @@ func (a *Aggregator) Results() *Results {
 		Items:       a.cat.Len(),
 		Rounds:      a.roundCount(),
 		Variants:    make([]VariantResult, len(a.variants)),
-		Definitions: maps.Clone(Definitions),
+		Definitions: definitions(),
 	}
 	if a.run != nil {
 		res.Scenario, res.Seed = a.run.Scenario, a.run.Seed
@@ -109,8 +92,6 @@ func (a *Aggregator) Results() *Results {
 	switch {
 	case a.ended:
 		res.Partial, res.Reason = a.runEnd.Partial, a.runEnd.Reason
-	case a.truncated:
-		res.Partial, res.Reason = true, "the event stream ends in a truncated event"
 	default:
 		res.Partial, res.Reason = true, "the event stream has no run_end event"
 	}

@@ -17,9 +17,12 @@ func val(name string, v, lo, hi float64, n int) metrics.Value {
 // sample is a small hand-made run: two variants, three rounds, an undefined
 // value, a segment whose name and an error message try to inject markup.
 func sample() *metrics.Results {
-	defs := make(map[string]string, len(metrics.Definitions))
-	for k, v := range metrics.Definitions {
-		defs[k] = v
+	// The definitions every results.json carries.
+	defs := map[string]string{}
+	for _, m := range metrics.All() {
+		if m.Scope != metrics.ScopeVariant && m.Needs == metrics.NeedsNothing {
+			defs[m.Name] = m.Def
+		}
 	}
 	return &metrics.Results{
 		Schema:   metrics.ResultsSchemaVersion,

@@ -347,7 +347,7 @@ func headlineNames(r *metrics.Results) []string {
 			names = append(names, m.Name)
 		}
 	}
-	return orderNames(names)
+	return metrics.SortNames(names)
 }
 
 func scorecardFor(r *metrics.Results) scorecard {
@@ -357,7 +357,7 @@ func scorecardFor(r *metrics.Results) scorecard {
 	}
 	for _, name := range headlineNames(r) {
 		info := infoFor(name)
-		row := scoreRow{Label: info.label, Arrow: info.dir.arrow(), Definition: r.Definitions[name]}
+		row := scoreRow{Label: info.label, Arrow: info.dir.Arrow(), Definition: r.Definitions[name]}
 		for i := range r.Variants {
 			v := &r.Variants[i]
 			m, ok := v.Metric(name)
@@ -379,7 +379,7 @@ func scorecardFor(r *metrics.Results) scorecard {
 
 func newMetricRow(name string, defs map[string]string) metricRow {
 	info := infoFor(name)
-	return metricRow{Label: info.label, Arrow: info.dir.arrow(), Definition: defs[name]}
+	return metricRow{Label: info.label, Arrow: info.dir.Arrow(), Definition: defs[name]}
 }
 
 func htmlCell(name string, m metrics.Value, ok, withN bool) valueCellHTML {
@@ -408,7 +408,7 @@ func segmentTableFor(v *metrics.VariantResult, defs map[string]string) segmentTa
 			names = append(names, m.Name)
 		}
 	}
-	for _, name := range orderNames(names) {
+	for _, name := range metrics.SortNames(names) {
 		row := newMetricRow(name, defs)
 		for _, s := range v.Segments {
 			m, ok := findMetric(s.Metrics, name)
@@ -464,8 +464,8 @@ func glossary(defs map[string]string) []glossaryEntry {
 	out := make([]glossaryEntry, 0, len(defs))
 	for _, name := range slices.Sorted(maps.Keys(defs)) {
 		entry := glossaryEntry{Name: name, Text: defs[name]}
-		if info, ok := metricInfos[name]; ok {
-			entry.Label = info.label
+		if m, ok := metrics.Lookup(name); ok && inGlossary(m) {
+			entry.Label = m.Title
 		}
 		out = append(out, entry)
 	}
@@ -542,4 +542,11 @@ func chartOptions(cs []chart) template.JS {
 	}
 	b.WriteByte('}')
 	return template.JS(b.String())
+}
+
+// inGlossary reports whether the glossary gives m's title: only for the
+// headline and per-round metrics every run reports.
+func inGlossary(m metrics.Metric) bool {
+	return (m.Scope == metrics.ScopePersona || m.Scope == metrics.ScopeGlobal || m.Scope == metrics.ScopeRound) &&
+		m.Needs == metrics.NeedsNothing
 }

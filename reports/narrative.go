@@ -28,12 +28,12 @@ func diffTone(c metrics.Comparison) string {
 		return ""
 	}
 	switch infoFor(c.Metric).dir {
-	case higherBetter:
+	case metrics.HigherIsBetter:
 		if c.Diff > 0 {
 			return "good"
 		}
 		return "bad"
-	case lowerBetter:
+	case metrics.LowerIsBetter:
 		if c.Diff < 0 {
 			return "good"
 		}
@@ -212,7 +212,7 @@ func leaderSentence(r *metrics.Results, metric string) string {
 			continue
 		}
 		better := m.Value > bestVal.Value
-		if info.dir == lowerBetter {
+		if info.dir == metrics.LowerIsBetter {
 			better = m.Value < bestVal.Value
 		}
 		if best < 0 || better {

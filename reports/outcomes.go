@@ -10,42 +10,11 @@ import (
 	"github.com/recloop/recloop/metrics"
 )
 
-// outcomeInfos present the metrics of runs with a funnel or returning
-// personas.
-var outcomeInfos = map[string]metricInfo{
-	metrics.Conversion:      display("Conversion", "Conv.", true, higherBetter),
-	metrics.MeanDwell:       display("Mean completion", "Dwell", true, higherBetter),
-	metrics.BounceRate:      display("Bounce rate", "Bounce", true, lowerBetter),
-	metrics.WeightedOutcome: display("Weighted outcome", "Outcome", false, higherBetter),
-	metrics.SearchRate:      display("Search fallback rate", "Search", true, lowerBetter),
-	metrics.RoundsRetained:  display("Rounds retained", "Retained", false, higherBetter),
-	metrics.ReturnGap:       display("Rounds between visits", "Gap", false, lowerBetter),
-	metrics.Retention:       display("Retention", "Retention", true, higherBetter),
-}
-
-var outcomeTexts = map[string]chartText{
-	metrics.Conversion: {"Share of shown items that went all the way down the funnel (a purchase, a completed film).",
-		"higher: what the clicks are for.", ""},
-	metrics.BounceRate: {"Share of clicks left almost at once: the item was not what the slate promised.",
-		"lower.", ""},
-	metrics.WeightedOutcome: {"Value per visit: each clicked item weighted by the deepest funnel stage it reached, a bounce by its own (negative) weight.",
-		"higher; a variant that wins clicks but loses here is buying clicks, not value.", "per visit"},
-	metrics.RoundsRetained: {"Rounds a persona kept coming back before it churned (to the end of the run if it never did).",
-		"higher: people come back to recommendations that serve them.", "rounds"},
-	metrics.Retention: {"Share of the personas that have joined who have not churned (stopped coming back) by each round: the survival curve.",
-		"higher and flat; a steep fall means the recommender drives people away.", ""},
-}
-
-// outcomeInfo describes an outcome metric, including a funnel stage's
-// conversion ("conversion_add_to_cart").
-func outcomeInfo(name string) (metricInfo, bool) {
-	if info, ok := outcomeInfos[name]; ok {
-		return info, true
-	}
-	if stage, ok := strings.CutPrefix(name, metrics.ConversionPrefix); ok && stage != "" {
-		return display("Conversion to "+stage, "→"+stage, true, higherBetter), true
-	}
-	return metricInfo{}, false
+// isOutcome reports whether name is a metric only runs with a funnel or
+// returning personas have.
+func isOutcome(name string) bool {
+	m, ok := metrics.Lookup(name)
+	return ok && m.Needs != metrics.NeedsNothing
 }
 
 // outcomeGroup is the terminal table of funnel, engagement-depth and
@@ -53,7 +22,7 @@ func outcomeInfo(name string) (metricInfo, bool) {
 func outcomeGroup(r *metrics.Results) (tableGroup, bool) {
 	var cols []column
 	for _, name := range headlineNamesOf(r) {
-		if _, ok := outcomeInfo(name); ok {
+		if isOutcome(name) {
 			cols = append(cols, metricColumn(name))
 		}
 	}
@@ -140,19 +109,6 @@ func retentionCell(curve []metrics.Float) string {
 	return strings.Join(lines, "\n")
 }
 
-// bandLabels name the band metrics that are not headline metrics.
-var bandLabels = map[string]string{
-	metrics.ColdCTRRatio: "Cold/warm CTR ratio",
-	"p95_latency_ms":     "P95 latency (ms)",
-}
-
-func bandLabel(metric string) string {
-	if l, ok := bandLabels[metric]; ok {
-		return l
-	}
-	return infoFor(metric).label
-}
-
 // bandText prints a band's range in its metric's unit: "5.0–20.0%", "< 200".
 func bandText(b metrics.Band) string {
 	info := infoFor(b.Metric)
@@ -190,7 +146,7 @@ func bandGroup(r *metrics.Results) (tableGroup, bool) {
 		if !bandApplies(r, b) {
 			continue
 		}
-		cols = append(cols, column{header: bandLabel(b.Metric) + " (typical " + bandText(b) + ")", cell: func(v *metrics.VariantResult) string {
+		cols = append(cols, column{header: infoFor(b.Metric).label + " (typical " + bandText(b) + ")", cell: func(v *metrics.VariantResult) string {
 			return bandCell(r, b, v.Name)
 		}})
 	}
@@ -269,7 +225,7 @@ func bandsFor(r *metrics.Results) *htmlBands {
 		if !bandApplies(r, b) {
 			continue
 		}
-		row := htmlBandRow{Label: bandLabel(b.Metric), Range: bandText(b)}
+		row := htmlBandRow{Label: infoFor(b.Metric).label, Range: bandText(b)}
 		for i := range r.Variants {
 			x, ok := r.BandValue(b, r.Variants[i].Name)
 			if !ok || math.IsNaN(x) {
@@ -294,11 +250,11 @@ func outcomeCharts(s *chartSet, r *metrics.Results) []chart {
 	first := len(s.charts)
 	var names []string
 	for _, name := range headlineNamesOf(r) {
-		if _, ok := outcomeInfo(name); ok && name != metrics.MeanDwell && name != metrics.ReturnGap && name != metrics.SearchRate {
+		if isOutcome(name) && name != metrics.MeanDwell && name != metrics.ReturnGap && name != metrics.SearchRate {
 			names = append(names, name)
 		}
 	}
-	for _, name := range orderNames(names) {
+	for _, name := range metrics.SortNames(names) {
 		rows, groups := variantIntervals(r, name)
 		if len(groups) == 0 {
 			continue

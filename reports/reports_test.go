@@ -407,14 +407,6 @@ func TestEscapeScriptJSON(t *testing.T) {
 	}
 }
 
-func TestOrderNames(t *testing.T) {
-	got := orderNames([]string{"zeta", metrics.Gini, metrics.CTR, "alpha", metrics.CTR})
-	want := []string{metrics.CTR, metrics.Gini, "alpha", "zeta"}
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("orderNames = %v, want %v", got, want)
-	}
-}
-
 func FuzzReadJSON(f *testing.F) {
 	var buf bytes.Buffer
 	if err := WriteJSON(&buf, sample()); err != nil {

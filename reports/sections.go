@@ -14,56 +14,16 @@ import (
 // and what good looks like.
 type chartText struct{ explain, good, unit string }
 
-var chartTexts = map[string]chartText{
-	metrics.CTR: {"Share of shown items that personas clicked, per round.",
-		"higher, and steady or rising as the recommender learns.", ""},
-	metrics.Acceptance: {"Share of clicks that personas rated 4 or more.", "higher.", ""},
-	metrics.MeanRating: {"Mean rating of clicked items.", "higher.", "1–5"},
-	metrics.ILD: {"How different the items within one slate are from each other (0 = identical, 1 = nothing in common).",
-		"higher; a falling line means slates narrow as the recommender learns.", "1 − cos"},
-	metrics.Novelty: {"How unpopular the recommended items are (bits; rarer items score higher).",
-		"higher means less popularity bias.", "bits"},
-	metrics.CalibrationKL: {"How far each slate's category mix is from the persona's history (bits).",
-		"neither extreme: near 0 mirrors the history exactly; a line falling toward 0 while consumption entropy falls is a bubble forming.", "bits"},
-	metrics.Entropy: {"How many different categories personas consume in a round (bits).",
-		"higher and flat; a falling line means personas' worlds are shrinking.", "bits"},
-	metrics.EntropyNormalised: {"Consumption entropy divided by its maximum for this catalog (0–1).",
-		"higher and flat.", "0–1"},
-	metrics.TopCategoryShare: {"Share of a persona's clicks in its single most consumed category.",
-		"lower; a rising line is a narrowing bubble.", ""},
-	metrics.Homogenisation: {"How alike different personas' consumption is so far (mean Jaccard index, cumulative).",
-		"lower; a rising line means everyone is pushed toward the same items.", "Jaccard"},
-	metrics.NewItemExposure: {"Share of slate slots given to new items (released mid-run or marked new).",
-		"above zero soon after release: new items get a chance to be seen.", ""},
-	metrics.Coverage:           {"Share of the catalog shown at least once so far (cumulative).", "higher.", ""},
-	metrics.ActivePersonas:     {"Personas still browsing (joined and not left).", "flat: personas stay.", "personas"},
-	metrics.ExitRate:           {"Share of active personas who left in this round.", "lower.", ""},
-	metrics.RecommenderErrRate: {"Share of recommender calls that failed in this round.", "zero.", ""},
-	metrics.Serendipity: {"Accepted items outside the 50 most popular ones the persona had not consumed, per slate slot.",
-		"higher: personas like what they would not have found on their own.", "per slot"},
-	metrics.ContentSerendipity: {"How far accepted items are from everything the persona consumed before (1 − cos).",
-		"higher: liked items that are new in kind, not more of the same.", "1 − cos"},
-	metrics.TrueSerendipityShare: {"Share of accepted items that match a persona's hidden (latent) interests but neither its stated interests nor its history — ground truth only a simulation has.",
-		"higher: the recommender uncovers interests personas did not know to ask for.", ""},
-	metrics.Satisfaction: {"Mean realised utility of consumed items.", "higher.", "utility"},
-	metrics.TasteDrift: {"How far personas' interests moved between start and end (1 − cosine; 0 = unchanged).",
-		"small: drift toward what personas liked is learning; large drift means the recommender reshapes tastes.", "1 − cos"},
-	metrics.EntropySlope: {"Least-squares slope of consumption entropy over rounds (bits per round).",
-		"zero or positive; negative means personas' worlds shrink round by round.", "bits/round"},
-}
-
 func textFor(name string, defs map[string]string) chartText {
-	if t, ok := chartTexts[name]; ok {
-		return t
-	}
-	if t, ok := outcomeTexts[name]; ok {
-		return t
+	m, _ := metrics.Lookup(name)
+	if m.Explain != "" {
+		return chartText{explain: m.Explain, good: m.Good, unit: m.Unit}
 	}
 	t := chartText{explain: defs[name]}
-	switch infoFor(name).dir {
-	case higherBetter:
+	switch m.Better {
+	case metrics.HigherIsBetter:
 		t.good = "higher."
-	case lowerBetter:
+	case metrics.LowerIsBetter:
 		t.good = "lower."
 	default:
 		t.good = "depends on the goal."
@@ -110,7 +70,7 @@ func overRoundsCharts(s *chartSet, r *metrics.Results) ([]chart, string) {
 		}
 	}
 	lead := []string{metrics.CTR, metrics.ILD, metrics.CalibrationKL, metrics.Entropy, metrics.TopCategoryShare, metrics.Homogenisation}
-	ordered := orderNames(names)
+	ordered := metrics.SortNames(names)
 	slices.SortStableFunc(ordered, func(a, b string) int {
 		ia, ib := slices.Index(lead, a), slices.Index(lead, b)
 		if ia < 0 {
@@ -384,7 +344,7 @@ func abFor(s *chartSet, r *metrics.Results) *abBlock {
 	ab := &abBlock{Baseline: r.Baseline}
 	first := len(s.charts)
 	candidates := comparedCandidates(r.Comparisons)
-	for _, name := range orderNames(names) {
+	for _, name := range metrics.SortNames(names) {
 		info := infoFor(name)
 		g := intervalGroup{Name: "difference"}
 		for _, cand := range candidates {
@@ -400,9 +360,9 @@ func abFor(s *chartSet, r *metrics.Results) *abBlock {
 		marks := gateMargins(r, name)
 		good := "depends on the goal; whiskers that cross 0 are not a detectable change."
 		switch info.dir {
-		case higherBetter:
+		case metrics.HigherIsBetter:
 			good = "the whole whisker right of 0 (higher is better); a whisker crossing 0 is no detectable change."
-		case lowerBetter:
+		case metrics.LowerIsBetter:
 			good = "the whole whisker left of 0 (lower is better); a whisker crossing 0 is no detectable change."
 		}
 		explain := "Paired difference per persona, averaged, with its 95% paired bootstrap CI; the vertical axis sits at 0 (no change)."

@@ -41,7 +41,7 @@ type tableGroup struct {
 func metricColumn(name string) column {
 	info := infoFor(name)
 	header := info.label
-	if a := info.dir.arrow(); a != "" {
+	if a := info.dir.Arrow(); a != "" {
 		header += " " + a
 	}
 	return column{header: header, metric: name, cell: func(v *metrics.VariantResult) string {
