@@ -73,6 +73,7 @@ type Stack struct {
 	rpm     *tokenBucket
 	tpm     *tokenBucket
 	format  atomic.Int32
+	schemas schemaCache
 	log     *slog.Logger
 
 	mu     sync.Mutex
@@ -344,7 +345,7 @@ func (s *Stack) structured(ctx context.Context, p callParams) (Response, error) 
 		break
 	}
 	content := extractJSON(resp.Content)
-	verr := Validate(p.Schema, []byte(content))
+	verr := s.schemas.validate(p.Schema, []byte(content))
 	if verr == nil {
 		resp.Content, resp.Usage = content, total
 		return resp, nil
@@ -359,7 +360,7 @@ func (s *Stack) structured(ctx context.Context, p callParams) (Response, error) 
 		return Response{Usage: total}, err
 	}
 	content = extractJSON(resp.Content)
-	if err := Validate(p.Schema, []byte(content)); err != nil {
+	if err := s.schemas.validate(p.Schema, []byte(content)); err != nil {
 		return Response{Usage: total}, fmt.Errorf("%w after one repair: %w", ErrMalformed, err)
 	}
 	resp.Content, resp.Usage = content, total
