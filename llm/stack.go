@@ -49,8 +49,15 @@ func WithSleep(sleep func(context.Context, time.Duration) error) Option {
 // rate limits.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
-// WithLogger sets where warnings go (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+// WithLogger sets where warnings go, the cache's included (by default
+// nowhere).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
 
 // Structured-output strategies, from strictest to most forgiving.
 const (
@@ -97,7 +104,7 @@ func New(cfg Config, opts ...Option) (*Stack, error) {
 		return nil, err
 	}
 	cfg = cfg.WithDefaults()
-	o := options{sleep: sleepCtx, now: time.Now, logger: slog.Default()}
+	o := options{sleep: sleepCtx, now: time.Now, logger: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -112,7 +119,7 @@ func New(cfg Config, opts ...Option) (*Stack, error) {
 		transport.MaxIdleConnsPerHost = cfg.MaxConcurrency
 		o.http = &http.Client{Timeout: timeout, Transport: transport}
 	}
-	c, err := cache.Open(cfg.Cache.Dir, cache.Mode(cfg.Cache.Mode))
+	c, err := cache.Open(cfg.Cache.Dir, cache.Mode(cfg.Cache.Mode), cache.WithLogger(o.logger))
 	if err != nil {
 		return nil, fmt.Errorf("llm: %w", err)
 	}

@@ -98,6 +98,7 @@ type LLMRank struct {
 	maxTokens  int
 	tmpl       *template.Template
 	version    string
+	log        *slog.Logger
 
 	rejected  atomic.Int64
 	proposed  atomic.Int64
@@ -132,6 +133,7 @@ func newLLMRank(env Env, p config.Params) (Recommender, error) {
 		maxTokens:  p.Int("max_tokens"),
 		tmpl:       tmpl,
 		version:    version,
+		log:        env.Log(),
 	}, nil
 }
 
@@ -192,7 +194,7 @@ func (r *LLMRank) Recommend(ctx context.Context, req Request) (Slate, error) {
 		return Slate{}, fmt.Errorf("recommenders: llmrank: user %q round %d: %w", req.User, req.Round, err)
 	}
 	r.fallbacks.Add(1)
-	slog.Debug("recommenders: llmrank: falling back to the base slate", "user", req.User, "round", req.Round, "err", err)
+	r.log.Debug("recommenders: llmrank: falling back to the base slate", "user", req.User, "round", req.Round, "err", err)
 	return Slate{Items: cands.Items[:min(req.K, len(cands.Items))]}, nil
 }
 

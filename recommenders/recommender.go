@@ -5,6 +5,7 @@ package recommenders
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
@@ -99,6 +100,17 @@ type Env struct {
 	LLM llm.Client
 	// Dir resolves relative file parameters (the scenario's directory).
 	Dir string
+	// Logger receives what recommenders report while they run (a child
+	// process's stderr, a fallback slate); nil discards it.
+	Logger *slog.Logger
+}
+
+// Log is env.Logger, or a logger that discards everything when that is nil.
+func (env Env) Log() *slog.Logger {
+	if env.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return env.Logger
 }
 
 // Factory builds a recommender from validated parameters.

@@ -34,6 +34,7 @@ type Plan struct {
 	// Judges is the panel that scores explanations after the loop.
 	Judges []judges.Panelist
 	built  [][]recommenders.Recommender
+	log    *slog.Logger
 }
 
 // Options override parts of a scenario from the command line.
@@ -42,6 +43,10 @@ type Options struct {
 	CacheMode string
 	// Rubric replaces judges.rubric (a path relative to the working directory).
 	Rubric string
+	// Logger receives the warnings of building and of everything built: the
+	// LLM client, recommenders, the simulator's and the judges'
+	// configurations. Nil discards them.
+	Logger *slog.Logger
 }
 
 // Prepare loads a scenario and builds it, reporting every problem it can
@@ -70,7 +75,7 @@ func Prepare(name string, opts Options) (*Plan, error) {
 			s.validateLLMCacheMode(&errs)
 		}
 	}
-	return s.build(errs)
+	return s.build(errs, opts.Logger)
 }
 
 func (s *Scenario) validateLLMCacheMode(errs *config.Errors) {
@@ -81,8 +86,12 @@ func (s *Scenario) validateLLMCacheMode(errs *config.Errors) {
 	}
 }
 
-func (s *Scenario) build(errs config.Errors) (*Plan, error) {
-	p := &Plan{Scenario: s}
+// build builds a plan whose parts log to log (nil: nowhere).
+func (s *Scenario) build(errs config.Errors, log *slog.Logger) (*Plan, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Plan{Scenario: s, log: log}
 	all, perrs := s.expandPersonas()
 	errs = append(errs, perrs...)
 	if s.catalogUsable(errs) {
@@ -92,7 +101,7 @@ func (s *Scenario) build(errs config.Errors) (*Plan, error) {
 		} else {
 			p.Catalog, p.Interactions = cat, log
 			if dropped := personas.Adapt(all, cat); len(dropped) > 0 {
-				slog.Warn("built-in personas: ignoring interests this catalog does not have",
+				p.log.Warn("built-in personas: ignoring interests this catalog does not have",
 					"count", len(dropped), "names", strings.Join(dropped, ", "))
 			}
 			if verrs := personas.Validate(all, cat, s.Rounds); len(verrs) > 0 {
@@ -107,7 +116,7 @@ func (s *Scenario) build(errs config.Errors) (*Plan, error) {
 	}
 	env := personas.BehaviourEnv{Catalog: p.Catalog, Seed: s.Seed, Dir: s.dir, Engagement: s.engagement()}
 	if s.LLM != nil {
-		stack, err := llm.New(*s.LLM)
+		stack, err := llm.New(*s.LLM, llm.WithLogger(p.log))
 		if err != nil {
 			return nil, s.located("llm", err)
 		}
@@ -174,7 +183,8 @@ func (s *Scenario) buildJudges(p *Plan) error {
 
 // JudgeConfig is the judging pass's configuration for this scenario.
 func (p *Plan) JudgeConfig(concurrency int) judges.RunConfig {
-	return judges.RunConfig{Sample: p.Scenario.Judges.Sample, Seed: p.Scenario.Seed, Concurrency: concurrency, Stop: StopsTheRun}
+	return judges.RunConfig{Sample: p.Scenario.Judges.Sample, Seed: p.Scenario.Seed, Concurrency: concurrency, Stop: StopsTheRun,
+		Logger: p.log}
 }
 
 // catalogUsable reports whether the catalog section is sound enough to load.
@@ -200,7 +210,8 @@ func asErrors(err error) config.Errors {
 func (s *Scenario) variant(p *Plan, i int) (simulator.Variant, error) {
 	v := s.Variants[i]
 	params, _ := recommenders.Resolve(nil, "", v.Recommender, v.Params)
-	env := recommenders.Env{Catalog: p.Catalog, Interactions: p.Interactions, Seed: rng.Key(s.Seed, rng.StringKey(v.Name), rng.PurposeRecommender), Variant: v.Name, Dir: s.dir}
+	env := recommenders.Env{Catalog: p.Catalog, Interactions: p.Interactions, Seed: rng.Key(s.Seed, rng.StringKey(v.Name), rng.PurposeRecommender), Variant: v.Name, Dir: s.dir,
+		Logger: p.log}
 	if p.LLM != nil {
 		env.LLM = p.LLM
 	}
@@ -405,7 +416,7 @@ func (p *Plan) SimulatorConfig(concurrency int, tool string) simulator.Config {
 	return simulator.Config{
 		Scenario: p.Scenario.Name, Seed: p.Scenario.Seed, Rounds: p.Scenario.Rounds, SlateSize: p.Scenario.SlateSize,
 		Concurrency: concurrency, Behaviour: p.Behaviour, BehaviourName: p.Scenario.Behaviour.Model, Tool: tool,
-		Fatal: StopsTheRun, Funnel: p.Scenario.Funnel, Returning: p.Scenario.returning(),
+		Fatal: StopsTheRun, Funnel: p.Scenario.Funnel, Returning: p.Scenario.returning(), Logger: p.log,
 	}
 }
 

@@ -1,8 +1,10 @@
 package scenarios
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -239,5 +241,36 @@ cells: %d
 	// 2 variants × 2 replicates × 2 cells.
 	if got := simulator.Units(len(plan.Variants), plan.States); got != 8 {
 		t.Errorf("%d units, want 8", got)
+	}
+}
+
+func TestPrepareLogsToTheGivenLogger(t *testing.T) {
+	dir := t.TempDir()
+	var items strings.Builder
+	items.WriteString("id,title,categories\n")
+	for i := range 40 {
+		fmt.Fprintf(&items, "m%d,Film %d,drama\n", i, i)
+	}
+	writeFileIn(t, dir, "items.csv", items.String())
+	scenario := writeFileIn(t, dir, "s.yaml", `name: s
+rounds: 2
+slate_size: 2
+catalog: {file: items.csv}
+personas: {population: [{archetype: cinephile, count: 1}]}
+variants: [{name: p, recommender: popular}]
+`)
+	var logged bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logged, nil))
+	plan, err := Prepare(scenario, Options{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plan.Close()
+	// The built-in cinephile likes more than drama: building says so.
+	if !strings.Contains(logged.String(), `msg="built-in personas: ignoring interests this catalog does not have"`) {
+		t.Errorf("logged %q, want the warning about dropped interests", logged.String())
+	}
+	if plan.SimulatorConfig(0, "test").Logger != logger || plan.JudgeConfig(0).Logger != logger {
+		t.Error("the simulator's or the judges' configuration does not carry the logger")
 	}
 }

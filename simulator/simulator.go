@@ -82,6 +82,9 @@ type Config struct {
 	// others get no request. Nil means every active persona visits every
 	// round.
 	Returning *personas.Returning
+	// Logger receives the warnings about failures the run survives (an
+	// interview, a recommender's Observe); nil discards them.
+	Logger *slog.Logger
 }
 
 // Summary is what the loop itself counted.
@@ -177,6 +180,9 @@ func worldShape(states []*personas.State) (replicates, cells int) {
 func newLoop(cfg Config, cat *catalog.Catalog, states []*personas.State, variants []Variant, sink trajectory.Sink) (*loop, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	reps, cells := worldShape(states)
 	units := len(variants) * reps * cells
@@ -386,7 +392,7 @@ func (l *loop) interview(ctx context.Context) []*trajectory.Interview {
 		g.Go(func() error {
 			answer, err := iv.Interview(gctx, st, name)
 			if err != nil {
-				slog.Warn("interview failed", "persona", st.Persona.ID, "variant", name, "err", err)
+				l.cfg.Logger.Warn("interview failed", "persona", st.Persona.ID, "variant", name, "err", err)
 				return nil
 			}
 			out[at] = &answer
@@ -580,7 +586,7 @@ func (l *loop) observe(ctx context.Context, round int) {
 		g.Go(func() error {
 			if err := w.impl.Observe(ctx, w.feedback); err != nil {
 				w.observeFailed = true
-				slog.Warn("recommender failed to observe feedback", "variant", l.variants[w.variant].Name, "round", round, "err", err)
+				l.cfg.Logger.Warn("recommender failed to observe feedback", "variant", l.variants[w.variant].Name, "round", round, "err", err)
 			}
 			return nil
 		})
