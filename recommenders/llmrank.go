@@ -68,7 +68,7 @@ var llmrankSpec = config.Spec{
 }
 
 func init() {
-	registerBuiltin(llmrankSpec, newLLMRank)
+	Register(llmrankSpec, newLLMRank)
 }
 
 //go:embed prompts/llmrank-v1.tmpl
@@ -107,7 +107,11 @@ type LLMRank struct {
 
 var _ HallucinationReporter = (*LLMRank)(nil)
 
-func newLLMRank(env Env, p config.Params) (Recommender, error) {
+// newLLMRank builds llmrank and, under ctx, its base.
+func newLLMRank(ctx context.Context, env Env, p config.Params) (Recommender, error) {
+	if env.Catalog == nil {
+		return nil, ErrNoCatalog
+	}
 	if env.LLM == nil {
 		return nil, ErrNoLLM
 	}
@@ -116,7 +120,7 @@ func newLLMRank(env Env, p config.Params) (Recommender, error) {
 	if !ok || !slices.Contains(llmrankBases, name) {
 		return nil, fmt.Errorf("%w: llmrank cannot draw candidates from %q", ErrUnknown, name)
 	}
-	base, err := New(name, env, spec.Defaults())
+	base, err := New(ctx, name, env, spec.Defaults())
 	if err != nil {
 		return nil, fmt.Errorf("recommenders: llmrank: building base %q: %w", name, err)
 	}

@@ -113,8 +113,10 @@ func (env Env) Log() *slog.Logger {
 	return env.Logger
 }
 
-// Factory builds a recommender from validated parameters.
-type Factory func(env Env, params config.Params) (Recommender, error)
+// Factory builds a recommender from validated parameters. ctx bounds the
+// build: external recommenders start a process or contact a service and
+// check it speaks the protocol before they return.
+type Factory func(ctx context.Context, env Env, params config.Params) (Recommender, error)
 
 var registry = config.NewRegistry[Factory]("recommender")
 
@@ -133,10 +135,10 @@ func Names() []string { return registry.Names() }
 // New builds a registered recommender or a composition such as
 // calibrated(explore(itemknn)). params must come from Resolve, or from the
 // spec's Resolve or Defaults (then inner layers get their defaults).
-func New(name string, env Env, params config.Params) (Recommender, error) {
+func New(ctx context.Context, name string, env Env, params config.Params) (Recommender, error) {
 	layers, err := parseName(name)
 	if err != nil {
 		return nil, err
 	}
-	return newComposed(layers, env, params)
+	return newComposed(ctx, layers, env, params)
 }

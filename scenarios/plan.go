@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -51,8 +52,9 @@ type Options struct {
 
 // Prepare loads a scenario and builds it, reporting every problem it can
 // find in one go: the scenario's own fields, the catalog, and the personas
-// checked against the catalog. Nothing is simulated.
-func Prepare(name string, opts Options) (*Plan, error) {
+// checked against the catalog. Nothing is simulated. ctx bounds the build:
+// external recommenders are started or contacted for the first world.
+func Prepare(ctx context.Context, name string, opts Options) (*Plan, error) {
 	s, errs := Load(name)
 	if s == nil {
 		return nil, errs.Err()
@@ -75,7 +77,7 @@ func Prepare(name string, opts Options) (*Plan, error) {
 			s.validateLLMCacheMode(&errs)
 		}
 	}
-	return s.build(errs, opts.Logger)
+	return s.build(ctx, errs, opts.Logger)
 }
 
 func (s *Scenario) validateLLMCacheMode(errs *config.Errors) {
@@ -87,7 +89,7 @@ func (s *Scenario) validateLLMCacheMode(errs *config.Errors) {
 }
 
 // build builds a plan whose parts log to log (nil: nowhere).
-func (s *Scenario) build(errs config.Errors, log *slog.Logger) (*Plan, error) {
+func (s *Scenario) build(ctx context.Context, errs config.Errors, log *slog.Logger) (*Plan, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -133,7 +135,7 @@ func (s *Scenario) build(errs config.Errors, log *slog.Logger) (*Plan, error) {
 	}
 	for i := range s.Variants {
 		at := config.Index("variants", i)
-		variant, err := s.variant(p, i)
+		variant, err := s.variant(ctx, p, i)
 		if err != nil {
 			p.Close()
 			return nil, s.located(config.Join(at, "recommender"), err)
@@ -207,7 +209,7 @@ func asErrors(err error) config.Errors {
 // variant builds variant i's recommender for its first world at once, so
 // that a bad configuration is reported before anything runs; every further
 // world (cell or replicate) gets a fresh instance with a seed of its own.
-func (s *Scenario) variant(p *Plan, i int) (simulator.Variant, error) {
+func (s *Scenario) variant(ctx context.Context, p *Plan, i int) (simulator.Variant, error) {
 	v := s.Variants[i]
 	params, _ := recommenders.Resolve(nil, "", v.Recommender, v.Params)
 	env := recommenders.Env{Catalog: p.Catalog, Interactions: p.Interactions, Seed: rng.Key(s.Seed, rng.StringKey(v.Name), rng.PurposeRecommender), Variant: v.Name, Dir: s.dir,
@@ -215,7 +217,7 @@ func (s *Scenario) variant(p *Plan, i int) (simulator.Variant, error) {
 	if p.LLM != nil {
 		env.LLM = p.LLM
 	}
-	first, err := recommenders.New(v.Recommender, env, params)
+	first, err := recommenders.New(ctx, v.Recommender, env, params)
 	if err != nil {
 		return simulator.Variant{}, err
 	}
@@ -225,14 +227,14 @@ func (s *Scenario) variant(p *Plan, i int) (simulator.Variant, error) {
 		timeout, _ = time.ParseDuration(v.Timeout)
 	}
 	var firstUsed bool
-	build := func(at simulator.World) (recommenders.Recommender, error) {
+	build := func(ctx context.Context, at simulator.World) (recommenders.Recommender, error) {
 		if at == (simulator.World{}) && !firstUsed {
 			firstUsed = true
 			return first, nil
 		}
 		worldEnv := env
 		worldEnv.Seed = rng.Key(env.Seed, uint64(at.Cell), uint64(at.Replicate))
-		r, err := recommenders.New(v.Recommender, worldEnv, params)
+		r, err := recommenders.New(ctx, v.Recommender, worldEnv, params)
 		if err == nil {
 			p.track(i, r)
 		}

@@ -63,7 +63,7 @@ func (f fixture) builtin(t testing.TB, name string) recommenders.Recommender {
 	if !ok {
 		t.Fatalf("no recommender %q", name)
 	}
-	r, err := recommenders.New(name, recommenders.Env{Catalog: f.cat, Seed: 5, Variant: name}, spec.Defaults())
+	r, err := recommenders.New(t.Context(), name, recommenders.Env{Catalog: f.cat, Seed: 5, Variant: name}, spec.Defaults())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,7 @@ var judgeCommand = command{
 		if err != nil {
 			return err
 		}
-		plan, err := scenarios.Prepare(info.Scenario, scenarios.Options{CacheMode: *cacheMode, Rubric: *rubric})
+		plan, err := scenarios.Prepare(ctx, info.Scenario, scenarios.Options{CacheMode: *cacheMode, Rubric: *rubric})
 		if err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ var judgesCommand = command{
 			fs.Usage()
 			return usageError{err: errors.New("usage: recloop judges calibrate --labels human.jsonl <scenario>")}
 		}
-		plan, err := scenarios.Prepare(pos[1], scenarios.Options{})
+		plan, err := scenarios.Prepare(ctx, pos[1], scenarios.Options{})
 		if err != nil {
 			return err
 		}

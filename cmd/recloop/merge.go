@@ -97,7 +97,7 @@ func mergeShards(ctx context.Context, env *cliEnv, args []string) error {
 	if *scenarioFlag != "" {
 		scenario = *scenarioFlag
 	}
-	plan, err := scenarios.Prepare(scenario, scenarios.Options{CacheMode: *cacheMode})
+	plan, err := scenarios.Prepare(ctx, scenario, scenarios.Options{CacheMode: *cacheMode})
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ var reportCommand = command{
 	run:     renderReport,
 }
 
-func renderReport(_ context.Context, env *cliEnv, args []string) error {
+func renderReport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "report", "<run-dir>")
 	out := fs.String("out", "", "where to write the report (default: <run-dir>/report.html)")
 	sample := fs.Int("personas", 0, fmt.Sprintf("personas in the drill-down, drawn with the run's seed (default %d)", reports.DefaultPersonaSample))
@@ -47,7 +47,7 @@ func renderReport(_ context.Context, env *cliEnv, args []string) error {
 	}
 	opts := reports.RunDirOptions(dir)
 	opts.PersonaSample = *sample
-	opts.Titles = itemTitles(dir, results)
+	opts.Titles = itemTitles(ctx, dir, results)
 	path := *out
 	if path == "" {
 		path = filepath.Join(dir, reportFile)
@@ -62,12 +62,12 @@ func renderReport(_ context.Context, env *cliEnv, args []string) error {
 // itemTitles names items in the drill-down when the run's scenario still
 // builds the catalog the run used (same number of items); otherwise the
 // report shows item ids. The saved results alone always suffice.
-func itemTitles(dir string, results *metrics.Results) func(string) string {
+func itemTitles(ctx context.Context, dir string, results *metrics.Results) func(string) string {
 	info, err := readRunInfo(dir)
 	if err != nil || info.Scenario == "" {
 		return nil
 	}
-	plan, err := scenarios.Prepare(info.Scenario, scenarios.Options{})
+	plan, err := scenarios.Prepare(ctx, info.Scenario, scenarios.Options{})
 	if err != nil {
 		slog.Debug("report: item titles unavailable", "scenario", info.Scenario, "err", err)
 		return nil

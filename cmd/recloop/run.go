@@ -67,7 +67,7 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	plan, err := scenarios.Prepare(pos[0], scenarios.Options{CacheMode: *cacheMode})
+	plan, err := scenarios.Prepare(ctx, pos[0], scenarios.Options{CacheMode: *cacheMode})
 	if err != nil {
 		return err
 	}

@@ -69,8 +69,8 @@ func init() {
 
 // New starts the child for one world, checks its handshake and health, and
 // sends the world's reset.
-func New(env recommenders.Env, p config.Params) (recommenders.Recommender, error) {
-	return protocol.Open(env, p, func(ctx context.Context) (protocol.Transport, error) {
+func New(ctx context.Context, env recommenders.Env, p config.Params) (recommenders.Recommender, error) {
+	return protocol.Open(ctx, env, p, func(ctx context.Context) (protocol.Transport, error) {
 		argv, err := SplitArgs(p.String("command"))
 		if err != nil {
 			return nil, err

@@ -266,7 +266,7 @@ func TestPythonExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(recommenders.Env{Catalog: cat, Seed: 3, Variant: "py", Dir: "../../examples/python-recommender"}, p)
+	r, err := New(t.Context(), recommenders.Env{Catalog: cat, Seed: 3, Variant: "py", Dir: "../../examples/python-recommender"}, p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -158,12 +158,12 @@ var (
 // Open builds an adapter for one world: it checks the shared parameters
 // (so that a bad policy is reported before anything is started or
 // contacted), lets connect open the transport (closing it itself if it
-// fails), and starts the world with NewAdapter.
-func Open(env recommenders.Env, p config.Params, connect func(context.Context) (Transport, error)) (*Adapter, error) {
+// fails), and starts the world with NewAdapter. ctx bounds all of it; the
+// adapter does not keep it.
+func Open(ctx context.Context, env recommenders.Env, p config.Params, connect func(context.Context) (Transport, error)) (*Adapter, error) {
 	if _, err := ParsePolicy(p.String("on_error")); err != nil {
 		return nil, err
 	}
-	ctx := context.Background()
 	t, err := connect(ctx)
 	if err != nil {
 		return nil, err
@@ -174,7 +174,7 @@ func Open(env recommenders.Env, p config.Params, connect func(context.Context) (
 // NewAdapter starts a world on the transport: it builds the fallback the
 // policy names and sends the first reset. On error it closes t.
 func NewAdapter(ctx context.Context, env recommenders.Env, p config.Params, t Transport) (*Adapter, error) {
-	a, err := newAdapter(env, p, t)
+	a, err := newAdapter(ctx, env, p, t)
 	if err == nil {
 		err = a.Reset(ctx)
 	}
@@ -187,7 +187,7 @@ func NewAdapter(ctx context.Context, env recommenders.Env, p config.Params, t Tr
 	return a, nil
 }
 
-func newAdapter(env recommenders.Env, p config.Params, t Transport) (*Adapter, error) {
+func newAdapter(ctx context.Context, env recommenders.Env, p config.Params, t Transport) (*Adapter, error) {
 	policy, err := ParsePolicy(p.String("on_error"))
 	if err != nil {
 		return nil, err
@@ -205,7 +205,7 @@ func newAdapter(env recommenders.Env, p config.Params, t Transport) (*Adapter, e
 	}
 	if policy.Action == ActionFallback {
 		spec, _ := recommenders.Lookup(policy.Fallback)
-		if a.fallback, err = recommenders.New(policy.Fallback, env, spec.Defaults()); err != nil {
+		if a.fallback, err = recommenders.New(ctx, policy.Fallback, env, spec.Defaults()); err != nil {
 			return a, fmt.Errorf("protocol: building fallback %q: %w", policy.Fallback, err)
 		}
 	}
