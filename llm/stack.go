@@ -80,8 +80,12 @@ type Stack struct {
 	rpm     *tokenBucket
 	tpm     *tokenBucket
 	format  atomic.Int32
-	schemas schemaCache
-	log     *slog.Logger
+	// legacyTokens is set once the server has refused max_completion_tokens:
+	// the cap then goes as max_tokens, which servers that predate the new
+	// name understand.
+	legacyTokens atomic.Bool
+	schemas      schemaCache
+	log          *slog.Logger
 
 	mu     sync.Mutex
 	totals Totals
@@ -406,11 +410,11 @@ func responseFormat(mode int32, schema *Schema) *openai.ChatCompletionResponseFo
 // chat makes one chat completion.
 func (s *Stack) chat(ctx context.Context, p callParams, msgs []Message, format *openai.ChatCompletionResponseFormat) (Response, error) {
 	creq := openai.ChatCompletionRequest{
-		Model:          p.Model,
-		Messages:       make([]openai.ChatCompletionMessage, len(msgs)),
-		MaxTokens:      p.MaxTokens,
-		Seed:           p.Seed,
-		ResponseFormat: format,
+		Model:               p.Model,
+		Messages:            make([]openai.ChatCompletionMessage, len(msgs)),
+		MaxCompletionTokens: p.MaxTokens,
+		Seed:                p.Seed,
+		ResponseFormat:      format,
 	}
 	for i, m := range msgs {
 		creq.Messages[i] = openai.ChatCompletionMessage{Role: m.Role, Content: m.Content}
@@ -418,12 +422,23 @@ func (s *Stack) chat(ctx context.Context, p callParams, msgs []Message, format *
 	if t := p.Temperature; t != nil {
 		creq.Temperature = float32(max(*t, greedyTemperature))
 	}
-	if isReasoningModel(p.Model) {
-		// These models refuse max_tokens and any temperature but their own;
-		// go-openai rejects such requests before sending them.
-		creq.MaxCompletionTokens, creq.MaxTokens, creq.Temperature = creq.MaxTokens, 0, 0
+	reasoning := isReasoningModel(p.Model)
+	if reasoning {
+		// These models refuse any temperature but their own; go-openai
+		// rejects such requests before sending them.
+		creq.Temperature = 0
+	}
+	if !reasoning && s.legacyTokens.Load() {
+		//lint:ignore SA1019 deprecated by OpenAI, but the only name servers that refuse max_completion_tokens know
+		creq.MaxCompletionTokens, creq.MaxTokens = 0, p.MaxTokens
 	}
 	out, err := s.client.CreateChatCompletion(ctx, creq)
+	if err != nil && creq.MaxCompletionTokens > 0 && !reasoning && refusesMaxCompletionTokens(err) {
+		if s.legacyTokens.CompareAndSwap(false, true) {
+			s.log.Warn("llm: endpoint refuses max_completion_tokens; sending max_tokens instead", "err", s.redact(err))
+		}
+		return s.chat(ctx, p, msgs, format)
+	}
 	if err != nil {
 		return Response{}, classify(err)
 	}
@@ -518,6 +533,15 @@ func errorDetails(err error) (status int, code, message string) {
 		return reqErr.HTTPStatusCode, "", string(reqErr.Body)
 	}
 	return 0, "", ""
+}
+
+// refusesMaxCompletionTokens tells a server that does not know the
+// max_completion_tokens parameter (it wants max_tokens) from other bad
+// requests.
+func refusesMaxCompletionTokens(err error) bool {
+	status, _, msg := errorDetails(err)
+	return (status == http.StatusBadRequest || status == http.StatusUnprocessableEntity) &&
+		strings.Contains(msg, "max_completion_tokens")
 }
 
 // rejectsFormat tells a server that does not support the requested

@@ -260,8 +260,8 @@ func TestLLMRankRequest(t *testing.T) {
 	if !reflect.DeepEqual(gotSchema, wantSchema) {
 		t.Errorf("schema %s", got.Schema())
 	}
-	if got.MaxTokens != 800 {
-		t.Errorf("max_tokens %d, want the default 800", got.MaxTokens)
+	if got.MaxCompletionTokens != 800 {
+		t.Errorf("max_completion_tokens %d, want the default 800", got.MaxCompletionTokens)
 	}
 	if len(got.Messages) != 2 || got.Messages[0].Role != "system" || got.Messages[1].Role != "user" {
 		t.Fatalf("messages %+v", got.Messages)

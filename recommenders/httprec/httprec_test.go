@@ -140,8 +140,10 @@ func TestMisbehavingServers(t *testing.T) {
 			good(w, r, call)
 		}, calls: 2},
 		{name: "500 until retries run out", params: map[string]any{"retries": 2},
-			recommend: func(w http.ResponseWriter, _ *protocol.RecommendRequest, _ int) { http.Error(w, "down", 503) },
-			wantErr:   protocol.ErrStatus, kind: "status", calls: 3},
+			recommend: func(w http.ResponseWriter, _ *protocol.RecommendRequest, _ int) {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+			},
+			wantErr: protocol.ErrStatus, kind: "status", calls: 3},
 		{name: "400 is not retried", recommend: func(w http.ResponseWriter, _ *protocol.RecommendRequest, _ int) { http.Error(w, "bad", 400) },
 			wantErr: protocol.ErrStatus, kind: "status", calls: 1},
 		{name: "slow", params: map[string]any{"timeout": "30ms", "retries": 1},
