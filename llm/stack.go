@@ -30,15 +30,10 @@ const greedyTemperature = 1e-6
 type Option func(*options)
 
 type options struct {
-	http   HTTPDoer
 	sleep  func(context.Context, time.Duration) error
 	now    func() time.Time
 	logger *slog.Logger
 }
-
-// WithHTTPClient replaces the HTTP client under the retry layer (the
-// config's timeout then is the caller's business).
-func WithHTTPClient(d HTTPDoer) Option { return func(o *options) { o.http = d } }
 
 // WithSleep replaces the wait used for retries and rate limits.
 func WithSleep(sleep func(context.Context, time.Duration) error) Option {
@@ -116,13 +111,11 @@ func New(cfg Config, opts ...Option) (*Stack, error) {
 	if err != nil {
 		return nil, &FieldError{Field: "timeout", Msg: err.Error()}
 	}
-	if o.http == nil {
-		transport := http.DefaultTransport.(*http.Transport).Clone()
-		// The default keeps 2 idle connections per host: with more calls in
-		// flight every answer would cost a new connection.
-		transport.MaxIdleConnsPerHost = cfg.MaxConcurrency
-		o.http = &http.Client{Timeout: timeout, Transport: transport}
-	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// The default keeps 2 idle connections per host: with more calls in
+	// flight every answer would cost a new connection.
+	transport.MaxIdleConnsPerHost = cfg.MaxConcurrency
+	client := &http.Client{Timeout: timeout, Transport: transport}
 	c, err := cache.Open(cfg.Cache.Dir, cache.Mode(cfg.Cache.Mode), cache.WithLogger(o.logger))
 	if err != nil {
 		return nil, fmt.Errorf("llm: %w", err)
@@ -142,7 +135,7 @@ func New(cfg Config, opts ...Option) (*Stack, error) {
 	}
 	oc := openai.DefaultConfig(s.apiKey)
 	oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	oc.HTTPClient = newRetryDoer(o.http, cfg.MaxAttempts, o.sleep, o.now, s.limiter.observe)
+	oc.HTTPClient = newRetryDoer(client, cfg.MaxAttempts, o.sleep, o.now, s.limiter.observe)
 	s.client = openai.NewClientWithConfig(oc)
 	return s, nil
 }

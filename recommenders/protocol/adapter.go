@@ -28,7 +28,7 @@ type Transport interface {
 }
 
 // ViolationReporter is implemented by recommenders that count what went
-// wrong with an external recommender's answers, per kind (see Kinds).
+// wrong with an external recommender's answers, per kind (see Kind).
 type ViolationReporter interface {
 	Violations() map[string]int64
 }
@@ -68,9 +68,6 @@ var kindNames = [numKinds]string{
 }
 
 func (k Kind) String() string { return kindNames[k] }
-
-// Kinds lists every violation kind's name, in a fixed order.
-func Kinds() []string { return kindNames[:] }
 
 // Policy names what happens when a call fails or its answer is invalid.
 type Policy struct {
