@@ -82,9 +82,8 @@ func TestErrDropsRepeatsAtTheSameSpot(t *testing.T) {
 }
 
 func TestSpecResolve(t *testing.T) {
-	lo, hi := Range(0, 1)
 	spec := Spec{Name: "thing", Params: []Param{
-		{Name: "rate", Kind: Float, Default: 0.5, Min: lo, Max: hi},
+		{Name: "rate", Kind: Float, Default: 0.5, Min: AtLeast(0), Max: AtMost(1)},
 		{Name: "k", Kind: Int, Default: 3, Min: AtLeast(1)},
 		{Name: "mode", Kind: String, Default: "a", Enum: []string{"a", "b"}},
 		{Name: "on", Kind: Bool, Default: true},

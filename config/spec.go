@@ -32,9 +32,6 @@ type Param struct {
 	Doc     string
 }
 
-// Range is a convenience for Param.Min/Max.
-func Range(lo, hi float64) (*float64, *float64) { return &lo, &hi }
-
 // AtLeast is a convenience for a lower bound only.
 func AtLeast(lo float64) *float64 { return &lo }
 

@@ -107,7 +107,7 @@ func Fit(ctx context.Context, ds *Dataset, base config.Params, opt Options) (con
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if rep.HeldOut, err = heldOutGain(ds, full, ds.Taste, best, taste, opt); err != nil {
+	if rep.HeldOut, err = heldOutGain(ctx, ds, full, ds.Taste, best, taste, opt); err != nil {
 		return nil, nil, nil, err
 	}
 	return best, taste, rep, nil
@@ -487,7 +487,7 @@ func (f *fitData) ratingNoise(means []float64) float64 {
 // heldOutGain compares base (with taste model baseTaste) and fitted (with
 // fittedTaste) on ds's real hold-out, per sampler and ratio: the
 // simulator's AUC and the accuracy of its own click draws.
-func heldOutGain(ds *Dataset, base config.Params, baseTaste *personas.TasteModel, fitted config.Params, fittedTaste *personas.TasteModel, opt Options) ([]report.FitGain, error) {
+func heldOutGain(ctx context.Context, ds *Dataset, base config.Params, baseTaste *personas.TasteModel, fitted config.Params, fittedTaste *personas.TasteModel, opt Options) ([]report.FitGain, error) {
 	sets := probeSets(ds, opt)
 	measure := func(params config.Params, taste *personas.TasteModel) ([][2]float64, error) {
 		b, err := newUtilityModel(ds.Catalog, taste, params, opt.Seed)
@@ -500,7 +500,7 @@ func heldOutGain(ds *Dataset, base config.Params, baseTaste *personas.TasteModel
 		}
 		out := make([][2]float64, len(sets))
 		for si := range sets {
-			sim, clicks, _, err := simulatorScores(context.Background(), ds, states, b, &sets[si])
+			sim, clicks, _, err := simulatorScores(ctx, ds, states, b, &sets[si])
 			if err != nil {
 				return nil, err
 			}

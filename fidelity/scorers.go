@@ -30,7 +30,7 @@ func scoreBaselines(ctx context.Context, ds *Dataset, sets []probeSet, opt Optio
 	}
 	n := ds.Catalog.Len()
 	for _, name := range opt.Baselines {
-		rec, err := newRecommender(ds, name, opt.Seed)
+		rec, err := newRecommender(ctx, ds, name, opt.Seed)
 		if err != nil {
 			return nil, err
 		}

@@ -37,7 +37,7 @@ func SimulateLog(ctx context.Context, cat *catalog.Catalog, states []*personas.S
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", recommenders.ErrUnknown, opt.Recommender)
 	}
-	rec, err := recommenders.New(opt.Recommender, recommenders.Env{Catalog: cat, Seed: opt.Seed, Variant: "log"}, spec.Defaults())
+	rec, err := recommenders.New(ctx, opt.Recommender, recommenders.Env{Catalog: cat, Seed: opt.Seed, Variant: "log"}, spec.Defaults())
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func verdicts(ctx context.Context, ds *Dataset, states []*personas.State, b pers
 	variants := make([]simulator.Variant, len(opt.Recommenders))
 	perUser := make([][]float64, len(opt.Recommenders))
 	for i, rec := range opt.Recommenders {
-		offline, err := newRecommender(ds, rec, opt.Seed)
+		offline, err := newRecommender(ctx, ds, rec, opt.Seed)
 		if err != nil {
 			return nil, err
 		}
@@ -44,7 +44,7 @@ func verdicts(ctx context.Context, ds *Dataset, states []*personas.State, b pers
 		}
 		closeRecommender(offline)
 		v.Recommenders = append(v.Recommenders, score)
-		online, err := newRecommender(ds, rec, opt.Seed)
+		online, err := newRecommender(ctx, ds, rec, opt.Seed)
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +117,7 @@ func comparePairs(recs []report.Recommender, perUser [][]float64, b int, key uin
 	return pairs
 }
 
-func newRecommender(ds *Dataset, name string, seed uint64) (recommenders.Recommender, error) {
+func newRecommender(ctx context.Context, ds *Dataset, name string, seed uint64) (recommenders.Recommender, error) {
 	spec, ok := recommenders.Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q (known: %v)", recommenders.ErrUnknown, name, recommenders.Names())
@@ -126,7 +126,7 @@ func newRecommender(ds *Dataset, name string, seed uint64) (recommenders.Recomme
 		Catalog: ds.Catalog, Interactions: ds.SeedLog, Variant: name,
 		Seed: rng.Key(seed, rng.PurposeRecommender, rng.StringKey(name)),
 	}
-	r, err := recommenders.New(name, env, spec.Defaults())
+	r, err := recommenders.New(ctx, name, env, spec.Defaults())
 	if err != nil {
 		return nil, fmt.Errorf("fidelity: building %s: %w", name, err)
 	}

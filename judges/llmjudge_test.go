@@ -84,8 +84,8 @@ func TestLLMJudgeRequestShape(t *testing.T) {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
 	req := reqs[0]
-	if req.Seed == nil || *req.Seed != 1 || req.MaxTokens != 400 {
-		t.Errorf("seed %v, max_tokens %d; want seed 1 (seed+replicate 0), max_tokens 400", req.Seed, req.MaxTokens)
+	if req.Seed == nil || *req.Seed != 1 || req.MaxCompletionTokens != 400 {
+		t.Errorf("seed %v, max_completion_tokens %d; want seed 1 (seed+replicate 0), 400", req.Seed, req.MaxCompletionTokens)
 	}
 	schema := string(req.Schema())
 	if r, s := strings.Index(schema, `"reason"`), strings.Index(schema, `"scores"`); r < 0 || s < 0 || r > s {

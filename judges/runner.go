@@ -43,6 +43,9 @@ type RunConfig struct {
 	// Stop picks judge errors after which judging cannot go on (a spent
 	// budget); other errors are counted and the explanation skipped.
 	Stop func(error) bool
+	// Logger receives a warning for every judge error that is skipped; nil
+	// discards them.
+	Logger *slog.Logger
 }
 
 // Summary counts what a judging pass did.
@@ -86,6 +89,9 @@ func Run(ctx context.Context, cat *catalog.Catalog, trajectoriesPath string, pan
 	sum := Summary{Verdicts: map[string]int{}, Errors: map[string]int{}}
 	if cfg.Sample <= 0 {
 		cfg.Sample = DefaultSample
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 8
@@ -182,7 +188,7 @@ func (b *batchJudge) flush(ctx context.Context) error {
 					mu.Lock()
 					b.errCounts[j]++
 					mu.Unlock()
-					slog.Warn("judge failed", "judge", p.Name, "persona", c.Persona, "item", c.Item.ID, "err", err)
+					b.cfg.Logger.Warn("judge failed", "judge", p.Name, "persona", c.Persona, "item", c.Item.ID, "err", err)
 					continue
 				}
 				if v.Judge == "" {

@@ -2,15 +2,21 @@ package llm
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
+	jsv "github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"github.com/sashabaranov/go-openai/jsonschema"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 // ErrSchema: the document does not match the schema (or the schema is unusable).
@@ -31,39 +37,39 @@ func SchemaFor[T any](name string) (*Schema, error) {
 	return &Schema{Name: name, JSON: raw}, nil
 }
 
-// schemaNode is the subset of JSON Schema that GenerateSchemaForType emits.
-type schemaNode struct {
-	Type                 string                 `json:"type"`
-	Enum                 []any                  `json:"enum"`
-	Properties           map[string]*schemaNode `json:"properties"`
-	Required             []string               `json:"required"`
-	AdditionalProperties json.RawMessage        `json:"additionalProperties"`
-	Items                *schemaNode            `json:"items"`
-	Nullable             bool                   `json:"nullable"`
-	Ref                  string                 `json:"$ref"`
-	Defs                 map[string]*schemaNode `json:"$defs"`
-	AnyOf                []*schemaNode          `json:"anyOf"`
-}
-
-type validator struct {
-	defs  map[string]*schemaNode
-	depth int
-}
-
-// maxSchemaDepth bounds $ref recursion on self-referencing schemas.
-const maxSchemaDepth = 64
-
-// Validate checks doc against schema: one JSON value, no trailing data, every
-// constraint of the supported subset (type, enum, properties, required,
-// additionalProperties, items, $ref into $defs, anyOf, nullable). The error
-// names the JSON path of the first violation, e.g. `$.items[2].score`.
+// Validate checks doc against schema: one JSON value, no trailing data, and
+// JSON Schema (draft 2020-12) with two additions for answers that are
+// decoded into Go values: integers must be integer literals that fit 64
+// bits and numbers must fit a float64, and the OpenAPI keyword `nullable`
+// (which go-openai's schema generator emits) admits null. The error names
+// the JSON path of the first violation, e.g. `$.items[2].score`.
+//
+// Validate compiles the schema on every call; a Stack compiles each schema
+// once.
 func Validate(schema *Schema, doc []byte) error {
+	return new(schemaCache).validate(schema, doc)
+}
+
+// schemaCache holds compiled schemas by their JSON text. It is safe for
+// concurrent use; the zero value is ready.
+type schemaCache struct {
+	mu sync.Mutex
+	m  map[string]*compiledSchema
+}
+
+type compiledSchema struct {
+	once sync.Once
+	sch  *jsv.Schema
+	err  error
+}
+
+func (c *schemaCache) validate(schema *Schema, doc []byte) error {
 	if schema == nil {
 		return fmt.Errorf("%w: no schema", ErrSchema)
 	}
-	var root schemaNode
-	if err := json.Unmarshal(schema.JSON, &root); err != nil {
-		return fmt.Errorf("%w: schema %s: %v", ErrSchema, schema.Name, err)
+	sch, err := c.compiled(schema)
+	if err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
@@ -74,146 +80,300 @@ func Validate(schema *Schema, doc []byte) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("%w: trailing data after the JSON value", ErrSchema)
 	}
-	val := validator{defs: root.Defs}
-	if err := val.check(&root, v, "$"); err != nil {
+	err = sch.Validate(v)
+	if err == nil {
+		return nil
+	}
+	var verr *jsv.ValidationError
+	if !errors.As(err, &verr) {
 		return fmt.Errorf("%w: %v", ErrSchema, err)
 	}
-	return nil
+	return fmt.Errorf("%w: %s", ErrSchema, firstViolation(verr, v))
 }
 
-func (val *validator) check(s *schemaNode, v any, path string) error {
-	if s.Ref != "" {
-		target, ok := val.defs[strings.TrimPrefix(s.Ref, "#/$defs/")]
-		if !ok || !strings.HasPrefix(s.Ref, "#/$defs/") {
-			return fmt.Errorf("%s: unresolvable $ref %q", path, s.Ref)
-		}
-		if val.depth >= maxSchemaDepth {
-			return fmt.Errorf("%s: nesting deeper than %d", path, maxSchemaDepth)
-		}
-		val.depth++
-		defer func() { val.depth-- }()
-		return val.check(target, v, path)
+// compiled compiles schema the first time its JSON text is seen; a schema
+// that does not compile keeps failing with the same error.
+func (c *schemaCache) compiled(schema *Schema) (*jsv.Schema, error) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]*compiledSchema{}
 	}
-	if v == nil && s.Nullable {
-		return nil
-	}
-	if len(s.AnyOf) > 0 {
-		for _, alt := range s.AnyOf {
-			if val.check(alt, v, path) == nil {
-				return nil
-			}
-		}
-		return fmt.Errorf("%s: matches none of the anyOf alternatives", path)
-	}
-	if err := checkType(s.Type, v, path); err != nil {
-		return err
-	}
-	if len(s.Enum) > 0 && !inEnum(s.Enum, v) {
-		return fmt.Errorf("%s: %s is not one of %s", path, jsonText(v), jsonText(s.Enum))
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		return val.checkObject(s, x, path)
-	case []any:
-		if s.Items == nil {
-			return nil
-		}
-		for i, e := range x {
-			if err := val.check(s.Items, e, path+"["+strconv.Itoa(i)+"]"); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (val *validator) checkObject(s *schemaNode, obj map[string]any, path string) error {
-	for _, name := range s.Required {
-		if _, ok := obj[name]; !ok {
-			return fmt.Errorf("%s: missing required property %q", path, name)
-		}
-	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var extra *schemaNode
-	closed := false
-	if ap := bytes.TrimSpace(s.AdditionalProperties); len(ap) > 0 {
-		switch string(ap) {
-		case "false":
-			closed = true
-		case "true":
-		default:
-			extra = new(schemaNode)
-			if err := json.Unmarshal(ap, extra); err != nil {
-				return fmt.Errorf("%s: bad additionalProperties in schema: %v", path, err)
-			}
-		}
-	}
-	for _, k := range keys {
-		sub := path + "." + k
-		if prop, ok := s.Properties[k]; ok {
-			if err := val.check(prop, obj[k], sub); err != nil {
-				return err
-			}
-			continue
-		}
-		if closed {
-			return fmt.Errorf("%s: property %q is not allowed", path, k)
-		}
-		if extra != nil {
-			if err := val.check(extra, obj[k], sub); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func checkType(typ string, v any, path string) error {
-	ok := true
-	switch typ {
-	case "":
-		return nil
-	case "object":
-		_, ok = v.(map[string]any)
-	case "array":
-		_, ok = v.([]any)
-	case "string":
-		_, ok = v.(string)
-	case "boolean":
-		_, ok = v.(bool)
-	case "null":
-		ok = v == nil
-	case "number":
-		n, isNum := v.(json.Number)
-		_, err := strconv.ParseFloat(string(n), 64)
-		ok = isNum && err == nil
-	case "integer":
-		// Only integer literals that fit 64 bits: 2.0 or 1e3 would pass JSON
-		// Schema but fail to decode into a Go int field.
-		n, isNum := v.(json.Number)
-		_, err := strconv.ParseInt(string(n), 10, 64)
-		ok = isNum && err == nil
-	default:
-		return fmt.Errorf("%s: schema type %q is not supported", path, typ)
-	}
+	entry, ok := c.m[string(schema.JSON)]
 	if !ok {
-		return fmt.Errorf("%s: expected %s, got %s", path, typ, jsonText(v))
+		entry = new(compiledSchema)
+		c.m[string(schema.JSON)] = entry
 	}
-	return nil
+	c.mu.Unlock()
+	entry.once.Do(func() {
+		entry.sch, entry.err = compileSchema(schema.JSON)
+		if entry.err != nil {
+			entry.err = fmt.Errorf("%w: schema %s: %v", ErrSchema, schema.Name, entry.err)
+		}
+	})
+	return entry.sch, entry.err
 }
 
-func inEnum(enum []any, v any) bool {
-	got := jsonText(v)
-	for _, e := range enum {
-		if jsonText(e) == got {
-			return true
+// schemaURL names the one resource each compiler holds.
+const schemaURL = "urn:recloop:llm-schema"
+
+func compileSchema(raw []byte) (*jsv.Schema, error) {
+	doc, err := jsv.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	c := jsv.NewCompiler()
+	c.DefaultDraft(jsv.Draft2020)
+	// The schema is all there is: a $ref must not reach files or the network.
+	c.UseLoader(jsv.SchemeURLLoader{})
+	c.AssertVocabs()
+	c.RegisterVocabulary(goNumbersVocabulary)
+	if err := c.AddResource(schemaURL, applyNullable(doc)); err != nil {
+		return nil, err
+	}
+	return c.Compile(schemaURL)
+}
+
+// Keywords whose values are one subschema, a map of subschemas or a list of
+// subschemas: where applyNullable looks for nested schemas.
+var (
+	subschemaKeywords = []string{"items", "additionalProperties", "not", "if", "then", "else",
+		"contains", "propertyNames", "unevaluatedItems", "unevaluatedProperties", "additionalItems"}
+	subschemaMapKeywords  = []string{"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
+	subschemaListKeywords = []string{"anyOf", "allOf", "oneOf", "prefixItems", "items"}
+	// resourceKeywords stay on the outer schema when applyNullable wraps one,
+	// so that $refs into $defs still resolve.
+	resourceKeywords = []string{"$schema", "$id", "$defs", "definitions"}
+)
+
+// applyNullable rewrites every subschema {…, "nullable": true} as
+// {"anyOf": [{"type": "null"}, {…}]}: null is valid whatever else the
+// subschema says, as the OpenAPI keyword means. JSON Schema itself ignores
+// the keyword.
+func applyNullable(s any) any {
+	obj, ok := s.(map[string]any)
+	if !ok {
+		return s
+	}
+	for _, k := range subschemaKeywords {
+		if sub, ok := obj[k]; ok {
+			obj[k] = applyNullable(sub)
 		}
 	}
-	return false
+	for _, k := range subschemaMapKeywords {
+		if subs, ok := obj[k].(map[string]any); ok {
+			for name, sub := range subs {
+				subs[name] = applyNullable(sub)
+			}
+		}
+	}
+	for _, k := range subschemaListKeywords {
+		if subs, ok := obj[k].([]any); ok {
+			for i, sub := range subs {
+				subs[i] = applyNullable(sub)
+			}
+		}
+	}
+	if nullable, _ := obj["nullable"].(bool); !nullable {
+		return obj
+	}
+	delete(obj, "nullable")
+	outer := map[string]any{}
+	for _, k := range resourceKeywords {
+		if v, ok := obj[k]; ok {
+			outer[k] = v
+			delete(obj, k)
+		}
+	}
+	outer["anyOf"] = []any{map[string]any{"type": "null"}, obj}
+	return outer
+}
+
+// goNumbersVocabulary holds answers to what encoding/json can decode: 2.0
+// and 1e3 are integers to JSON Schema but fail to decode into a Go int, and
+// 1e400 is a number that no float64 holds.
+var goNumbersVocabulary = &jsv.Vocabulary{
+	URL: "urn:recloop:vocab:go-numbers",
+	Compile: func(_ *jsv.CompilerContext, obj map[string]any) (jsv.SchemaExt, error) {
+		var types []any
+		switch t := obj["type"].(type) {
+		case string:
+			types = []any{t}
+		case []any:
+			types = t
+		}
+		var g goNumbers
+		g.integer = slices.Contains(types, any("integer"))
+		g.number = slices.Contains(types, any("number"))
+		if !g.integer && !g.number {
+			return nil, nil
+		}
+		return g, nil
+	},
+}
+
+// goNumbers checks a number of a schema whose type allows integers or
+// numbers (the type keyword has checked its JSON type already).
+type goNumbers struct{ integer, number bool }
+
+func (g goNumbers) Validate(ctx *jsv.ValidatorContext, v any) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return
+	}
+	want := "integer"
+	var err error
+	if g.number {
+		want = "number"
+		_, err = strconv.ParseFloat(string(n), 64)
+	} else {
+		_, err = strconv.ParseInt(string(n), 10, 64)
+	}
+	if err == nil {
+		return
+	}
+	ctx.AddError(&goNumberKind{want: want, got: n})
+}
+
+// goNumberKind is the violation goNumbers reports.
+type goNumberKind struct {
+	want string
+	got  json.Number
+}
+
+func (*goNumberKind) KeywordPath() []string { return []string{"type"} }
+
+func (k *goNumberKind) LocalizedString(*message.Printer) string {
+	return fmt.Sprintf("expected %s, got %s", k.want, k.got)
+}
+
+var englishPrinter = message.NewPrinter(language.English)
+
+// firstViolation describes one leaf of the error tree: the first by instance
+// path, so the same invalid answer always gets the same message (the
+// validator walks objects in map order).
+func firstViolation(verr *jsv.ValidationError, doc any) string {
+	var leaves []*jsv.ValidationError
+	var walk func(e *jsv.ValidationError)
+	walk = func(e *jsv.ValidationError) {
+		switch e.ErrorKind.(type) {
+		case *kind.AnyOf:
+			// Nullable values (see applyNullable) fail as "not null, and
+			// not what else was allowed": the second half is the news.
+			if rest := nonNullAlternatives(e.Causes); len(rest) == 1 {
+				walk(rest[0])
+				return
+			}
+			// Every alternative's own failure would only confuse.
+			leaves = append(leaves, e)
+			return
+		case *kind.OneOf:
+			leaves = append(leaves, e)
+			return
+		}
+		if len(e.Causes) == 0 {
+			leaves = append(leaves, e)
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(verr)
+	type described struct {
+		key []string
+		msg string
+	}
+	all := make([]described, len(leaves))
+	for i, e := range leaves {
+		path, value := locate(doc, e.InstanceLocation)
+		key := e.InstanceLocation
+		if k, ok := e.ErrorKind.(*kind.AdditionalProperties); ok {
+			// Ordered as if reported at the first such property, as a
+			// property's own violations are.
+			key = append(slices.Clip(key), slices.Min(k.Properties))
+		}
+		all[i] = described{key: key, msg: path + ": " + violation(e.ErrorKind, value)}
+	}
+	first := slices.MinFunc(all, func(a, b described) int {
+		return cmp.Or(slices.CompareFunc(a.key, b.key, comparePathToken), strings.Compare(a.msg, b.msg))
+	})
+	return first.msg
+}
+
+// nonNullAlternatives drops the failures of alternatives that only allow null.
+func nonNullAlternatives(causes []*jsv.ValidationError) []*jsv.ValidationError {
+	return slices.DeleteFunc(slices.Clone(causes), func(e *jsv.ValidationError) bool {
+		t, ok := e.ErrorKind.(*kind.Type)
+		return ok && len(e.Causes) == 0 && slices.Equal(t.Want, []string{"null"})
+	})
+}
+
+// comparePathToken orders array indices numerically and keys as strings.
+func comparePathToken(a, b string) int {
+	i, errA := strconv.Atoi(a)
+	j, errB := strconv.Atoi(b)
+	if errA == nil && errB == nil {
+		return cmp.Compare(i, j)
+	}
+	return strings.Compare(a, b)
+}
+
+// locate follows an instance location through doc and returns its path
+// written as $.a.b[2] and the value there.
+func locate(doc any, loc []string) (string, any) {
+	var sb strings.Builder
+	sb.WriteString("$")
+	v := doc
+	for _, tok := range loc {
+		switch x := v.(type) {
+		case []any:
+			i, _ := strconv.Atoi(tok)
+			sb.WriteString("[" + tok + "]")
+			if i >= 0 && i < len(x) {
+				v = x[i]
+			}
+		case map[string]any:
+			sb.WriteString("." + tok)
+			v = x[tok]
+		default:
+			sb.WriteString("." + tok)
+		}
+	}
+	return sb.String(), v
+}
+
+// violation words one error kind in the terms of the repair prompt.
+func violation(k jsv.ErrorKind, value any) string {
+	switch k := k.(type) {
+	case *kind.Type:
+		return fmt.Sprintf("expected %s, got %s", strings.Join(k.Want, " or "), jsonText(value))
+	case *kind.Enum:
+		return fmt.Sprintf("%s is not one of %s", jsonText(value), jsonText(k.Want))
+	case *kind.Required:
+		if len(k.Missing) == 1 {
+			return fmt.Sprintf("missing required property %q", k.Missing[0])
+		}
+		return "missing required properties " + quoteAll(k.Missing)
+	case *kind.AdditionalProperties:
+		names := slices.Sorted(slices.Values(k.Properties))
+		if len(names) == 1 {
+			return fmt.Sprintf("property %q is not allowed", names[0])
+		}
+		return "properties " + quoteAll(names) + " are not allowed"
+	case *kind.AnyOf:
+		return "matches none of the anyOf alternatives"
+	case *kind.FalseSchema:
+		return "no value is allowed here"
+	}
+	return k.LocalizedString(englishPrinter)
+}
+
+func quoteAll(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = strconv.Quote(n)
+	}
+	return strings.Join(quoted, ", ")
 }
 
 // jsonText renders v for error messages, cut short so a huge answer cannot

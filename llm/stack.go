@@ -30,15 +30,10 @@ const greedyTemperature = 1e-6
 type Option func(*options)
 
 type options struct {
-	http   HTTPDoer
 	sleep  func(context.Context, time.Duration) error
 	now    func() time.Time
 	logger *slog.Logger
 }
-
-// WithHTTPClient replaces the HTTP client under the retry layer (the
-// config's timeout then is the caller's business).
-func WithHTTPClient(d HTTPDoer) Option { return func(o *options) { o.http = d } }
 
 // WithSleep replaces the wait used for retries and rate limits.
 func WithSleep(sleep func(context.Context, time.Duration) error) Option {
@@ -49,8 +44,15 @@ func WithSleep(sleep func(context.Context, time.Duration) error) Option {
 // rate limits.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
-// WithLogger sets where warnings go (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+// WithLogger sets where warnings go, the cache's included (by default
+// nowhere).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
 
 // Structured-output strategies, from strictest to most forgiving.
 const (
@@ -73,7 +75,12 @@ type Stack struct {
 	rpm     *tokenBucket
 	tpm     *tokenBucket
 	format  atomic.Int32
-	log     *slog.Logger
+	// legacyTokens is set once the server has refused max_completion_tokens:
+	// the cap then goes as max_tokens, which servers that predate the new
+	// name understand.
+	legacyTokens atomic.Bool
+	schemas      schemaCache
+	log          *slog.Logger
 
 	mu     sync.Mutex
 	totals Totals
@@ -96,7 +103,7 @@ func New(cfg Config, opts ...Option) (*Stack, error) {
 		return nil, err
 	}
 	cfg = cfg.WithDefaults()
-	o := options{sleep: sleepCtx, now: time.Now, logger: slog.Default()}
+	o := options{sleep: sleepCtx, now: time.Now, logger: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -104,14 +111,12 @@ func New(cfg Config, opts ...Option) (*Stack, error) {
 	if err != nil {
 		return nil, &FieldError{Field: "timeout", Msg: err.Error()}
 	}
-	if o.http == nil {
-		transport := http.DefaultTransport.(*http.Transport).Clone()
-		// The default keeps 2 idle connections per host: with more calls in
-		// flight every answer would cost a new connection.
-		transport.MaxIdleConnsPerHost = cfg.MaxConcurrency
-		o.http = &http.Client{Timeout: timeout, Transport: transport}
-	}
-	c, err := cache.Open(cfg.Cache.Dir, cache.Mode(cfg.Cache.Mode))
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// The default keeps 2 idle connections per host: with more calls in
+	// flight every answer would cost a new connection.
+	transport.MaxIdleConnsPerHost = cfg.MaxConcurrency
+	client := &http.Client{Timeout: timeout, Transport: transport}
+	c, err := cache.Open(cfg.Cache.Dir, cache.Mode(cfg.Cache.Mode), cache.WithLogger(o.logger))
 	if err != nil {
 		return nil, fmt.Errorf("llm: %w", err)
 	}
@@ -130,7 +135,7 @@ func New(cfg Config, opts ...Option) (*Stack, error) {
 	}
 	oc := openai.DefaultConfig(s.apiKey)
 	oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	oc.HTTPClient = newRetryDoer(o.http, cfg.MaxAttempts, o.sleep, o.now, s.limiter.observe)
+	oc.HTTPClient = newRetryDoer(client, cfg.MaxAttempts, o.sleep, o.now, s.limiter.observe)
 	s.client = openai.NewClientWithConfig(oc)
 	return s, nil
 }
@@ -344,7 +349,7 @@ func (s *Stack) structured(ctx context.Context, p callParams) (Response, error) 
 		break
 	}
 	content := extractJSON(resp.Content)
-	verr := Validate(p.Schema, []byte(content))
+	verr := s.schemas.validate(p.Schema, []byte(content))
 	if verr == nil {
 		resp.Content, resp.Usage = content, total
 		return resp, nil
@@ -359,7 +364,7 @@ func (s *Stack) structured(ctx context.Context, p callParams) (Response, error) 
 		return Response{Usage: total}, err
 	}
 	content = extractJSON(resp.Content)
-	if err := Validate(p.Schema, []byte(content)); err != nil {
+	if err := s.schemas.validate(p.Schema, []byte(content)); err != nil {
 		return Response{Usage: total}, fmt.Errorf("%w after one repair: %w", ErrMalformed, err)
 	}
 	resp.Content, resp.Usage = content, total
@@ -398,11 +403,11 @@ func responseFormat(mode int32, schema *Schema) *openai.ChatCompletionResponseFo
 // chat makes one chat completion.
 func (s *Stack) chat(ctx context.Context, p callParams, msgs []Message, format *openai.ChatCompletionResponseFormat) (Response, error) {
 	creq := openai.ChatCompletionRequest{
-		Model:          p.Model,
-		Messages:       make([]openai.ChatCompletionMessage, len(msgs)),
-		MaxTokens:      p.MaxTokens,
-		Seed:           p.Seed,
-		ResponseFormat: format,
+		Model:               p.Model,
+		Messages:            make([]openai.ChatCompletionMessage, len(msgs)),
+		MaxCompletionTokens: p.MaxTokens,
+		Seed:                p.Seed,
+		ResponseFormat:      format,
 	}
 	for i, m := range msgs {
 		creq.Messages[i] = openai.ChatCompletionMessage{Role: m.Role, Content: m.Content}
@@ -410,12 +415,23 @@ func (s *Stack) chat(ctx context.Context, p callParams, msgs []Message, format *
 	if t := p.Temperature; t != nil {
 		creq.Temperature = float32(max(*t, greedyTemperature))
 	}
-	if isReasoningModel(p.Model) {
-		// These models refuse max_tokens and any temperature but their own;
-		// go-openai rejects such requests before sending them.
-		creq.MaxCompletionTokens, creq.MaxTokens, creq.Temperature = creq.MaxTokens, 0, 0
+	reasoning := isReasoningModel(p.Model)
+	if reasoning {
+		// These models refuse any temperature but their own; go-openai
+		// rejects such requests before sending them.
+		creq.Temperature = 0
+	}
+	if !reasoning && s.legacyTokens.Load() {
+		//lint:ignore SA1019 deprecated by OpenAI, but the only name servers that refuse max_completion_tokens know
+		creq.MaxCompletionTokens, creq.MaxTokens = 0, p.MaxTokens
 	}
 	out, err := s.client.CreateChatCompletion(ctx, creq)
+	if err != nil && creq.MaxCompletionTokens > 0 && !reasoning && refusesMaxCompletionTokens(err) {
+		if s.legacyTokens.CompareAndSwap(false, true) {
+			s.log.Warn("llm: endpoint refuses max_completion_tokens; sending max_tokens instead", "err", s.redact(err))
+		}
+		return s.chat(ctx, p, msgs, format)
+	}
 	if err != nil {
 		return Response{}, classify(err)
 	}
@@ -510,6 +526,15 @@ func errorDetails(err error) (status int, code, message string) {
 		return reqErr.HTTPStatusCode, "", string(reqErr.Body)
 	}
 	return 0, "", ""
+}
+
+// refusesMaxCompletionTokens tells a server that does not know the
+// max_completion_tokens parameter (it wants max_tokens) from other bad
+// requests.
+func refusesMaxCompletionTokens(err error) bool {
+	status, _, msg := errorDetails(err)
+	return (status == http.StatusBadRequest || status == http.StatusUnprocessableEntity) &&
+		strings.Contains(msg, "max_completion_tokens")
 }
 
 // rejectsFormat tells a server that does not support the requested

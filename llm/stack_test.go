@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -290,8 +291,9 @@ func TestSeedAndTemperatureSent(t *testing.T) {
 	if got.Temperature == nil || *got.Temperature <= 0 || *got.Temperature > 1e-5 {
 		t.Errorf("temperature = %v, want a tiny positive stand-in for 0", got.Temperature)
 	}
-	if got.MaxTokens != 100 || got.Model != "gpt-4o-mini" {
-		t.Errorf("max_tokens = %d, model = %q", got.MaxTokens, got.Model)
+	// max_tokens is deprecated in favour of max_completion_tokens.
+	if got.MaxCompletionTokens != 100 || got.MaxTokens != 0 || got.Model != "gpt-4o-mini" {
+		t.Errorf("max_completion_tokens = %d, max_tokens = %d, model = %q", got.MaxCompletionTokens, got.MaxTokens, got.Model)
 	}
 	if auth := got.Header.Get("Authorization"); auth != "Bearer "+testKey {
 		t.Errorf("Authorization = %q", auth)
@@ -308,6 +310,39 @@ func TestReasoningModelParameters(t *testing.T) {
 	if got.MaxTokens != 0 || got.MaxCompletionTokens != 100 || got.Temperature != nil {
 		t.Errorf("max_tokens %d, max_completion_tokens %d, temperature %v; want 0, 100, none",
 			got.MaxTokens, got.MaxCompletionTokens, got.Temperature)
+	}
+}
+
+// A server that refuses max_completion_tokens gets max_tokens instead, from
+// then on, with one warning; other bad requests are not retried that way.
+func TestMaxTokensForServersThatRefuseTheNewName(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.MaxTokens = 100 })
+	f.srv.Handle(func(r llmtest.ChatRequest) llmtest.Reply {
+		if r.MaxCompletionTokens != 0 {
+			return llmtest.Error(400, "", "[{'type': 'extra_forbidden', 'loc': ('body', 'max_completion_tokens'), 'msg': 'Extra inputs are not permitted'}]")
+		}
+		return llmtest.Reply{Content: "ok"}
+	})
+	for _, q := range []string{"one", "two"} {
+		if resp, err := f.stack.Complete(context.Background(), ask(q)); err != nil || resp.Content != "ok" {
+			t.Fatalf("%s: %q, %v", q, resp.Content, err)
+		}
+	}
+	var sent []string
+	for _, r := range f.srv.Requests() {
+		sent = append(sent, fmt.Sprintf("%d/%d", r.MaxCompletionTokens, r.MaxTokens))
+	}
+	if want := []string{"100/0", "0/100", "0/100"}; !slices.Equal(sent, want) {
+		t.Errorf("max_completion_tokens/max_tokens sent = %v, want %v", sent, want)
+	}
+	if n := strings.Count(f.logs.String(), "refuses max_completion_tokens"); n != 1 {
+		t.Errorf("%d warnings, want 1:\n%s", n, f.logs.String())
+	}
+
+	other := newFixture(t, func(c *Config) { c.MaxTokens = 100 })
+	other.srv.Handle(func(llmtest.ChatRequest) llmtest.Reply { return llmtest.Error(400, "", "messages: too long") })
+	if _, err := other.stack.Complete(context.Background(), ask("hi")); err == nil || other.srv.Count() != 1 {
+		t.Errorf("err %v after %d requests, want an error after 1", err, other.srv.Count())
 	}
 }
 

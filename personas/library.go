@@ -51,20 +51,6 @@ func Library() ([]Persona, error) {
 	return out, nil
 }
 
-// Archetype returns one built-in archetype by id.
-func Archetype(id string) (Persona, bool) {
-	lib, err := loadLibrary()
-	if err != nil {
-		return Persona{}, false
-	}
-	for i := range lib {
-		if lib[i].ID == id {
-			return lib[i].clone(), true
-		}
-	}
-	return Persona{}, false
-}
-
 // Adapt fits built-in library personas to a catalog: it drops the interests
 // whose category or tag the catalog does not have. The library is written in
 // the vocabulary of film genres and tags, and a real catalog (MovieLens, say)

@@ -68,22 +68,16 @@ func TestLibraryValidatesAgainstSyntheticVocabulary(t *testing.T) {
 	}
 }
 
-func TestArchetypeLookupReturnsCopies(t *testing.T) {
-	a, ok := Archetype("cinephile")
-	if !ok {
-		t.Fatal("cinephile missing")
-	}
+func TestLibraryReturnsCopies(t *testing.T) {
+	a := archetype(t, mustLibrary(t), "cinephile")
 	if a.File() != "personas/library/cinephile.yaml" {
 		t.Errorf("File() = %q", a.File())
 	}
 	a.Interests.Categories["drama"] = 0
 	a.Segments[0] = "changed"
-	again, _ := Archetype("cinephile")
+	again := archetype(t, mustLibrary(t), "cinephile")
 	if again.Interests.Categories["drama"] != 0.9 || again.Segments[0] != "enthusiast" {
 		t.Error("modifying a returned archetype changed the library")
-	}
-	if _, ok := Archetype("nobody"); ok {
-		t.Error("found an archetype that does not exist")
 	}
 }
 

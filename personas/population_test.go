@@ -3,6 +3,7 @@ package personas
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,6 +19,16 @@ func mustLibrary(tb testing.TB) []Persona {
 		tb.Fatal(err)
 	}
 	return lib
+}
+
+// archetype is the built-in archetype id from lib.
+func archetype(tb testing.TB, lib []Persona, id string) Persona {
+	tb.Helper()
+	i := slices.IndexFunc(lib, func(p Persona) bool { return p.ID == id })
+	if i < 0 {
+		tb.Fatalf("no archetype %q", id)
+	}
+	return lib[i]
 }
 
 func TestExpandIsDeterministicAndKeyedByMember(t *testing.T) {
@@ -64,7 +75,7 @@ func TestExpandIsDeterministicAndKeyedByMember(t *testing.T) {
 
 func TestExpandJitterStaysInBounds(t *testing.T) {
 	lib := mustLibrary(t)
-	arch, _ := Archetype("niche-explorer") // conformity 0.05 and curiosity 0.95 sit near the clamps
+	arch := archetype(t, lib, "niche-explorer") // conformity 0.05 and curiosity 0.95 sit near the clamps
 	const jitter = 0.3
 	ms, err := Expand([]Population{{Archetype: arch.ID, Count: 500, Jitter: ptr(jitter)}}, lib, 1)
 	if err != nil {
@@ -101,7 +112,7 @@ func TestExpandZeroJitterCopiesTheArchetype(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arch, _ := Archetype("romantic")
+	arch := archetype(t, mustLibrary(t), "romantic")
 	if !reflect.DeepEqual(ms[0].Interests, arch.Interests) || ms[0].Traits != arch.Traits {
 		t.Error("zero jitter changed the member")
 	}
@@ -142,7 +153,7 @@ func TestExpandErrors(t *testing.T) {
 // unchanged, and their mainstreamness still varies.
 func TestMainstreamnessJitterLeavesOtherDrawsAlone(t *testing.T) {
 	lib := mustLibrary(t)
-	arch, _ := Archetype("romantic")
+	arch := archetype(t, mustLibrary(t), "romantic")
 	other := arch.clone()
 	other.ID = "romantic-2"
 	other.Traits.Mainstreamness = 0.1

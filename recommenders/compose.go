@@ -1,6 +1,7 @@
 package recommenders
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -154,17 +155,17 @@ func locate(doc *config.Doc, path, format string, args ...any) *config.Error {
 
 // newComposed builds the layers innermost first. Every layer gets the same
 // Env; wrappers that draw randomness key it with their own name.
-func newComposed(layers []string, env Env, params config.Params) (Recommender, error) {
+func newComposed(ctx context.Context, layers []string, env Env, params config.Params) (Recommender, error) {
 	if len(layers) == 1 {
 		_, factory, _ := registry.Factory(layers[0])
-		return factory(env, params)
+		return factory(ctx, env, params)
 	}
 	_, wrap, _ := wrappers.Factory(layers[0])
 	innerParams, ok := params[InnerParam].(config.Params)
 	if !ok {
 		innerParams, _ = resolveLayers(nil, "", layers[1:], nil)
 	}
-	inner, err := newComposed(layers[1:], env, innerParams)
+	inner, err := newComposed(ctx, layers[1:], env, innerParams)
 	if err != nil {
 		return nil, err
 	}

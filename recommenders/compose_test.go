@@ -88,7 +88,7 @@ func TestLookupComposed(t *testing.T) {
 	}
 	// New with the spec's defaults (no inner parameters) builds the inner
 	// with its own defaults.
-	r, err := New("mmr(explore(mf))", Env{Catalog: tinyCatalog(t)}, spec.Defaults())
+	r, err := New(t.Context(), "mmr(explore(mf))", Env{Catalog: tinyCatalog(t)}, spec.Defaults())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ var builtins = []struct {
 func TestRegistryHasEveryBuiltin(t *testing.T) {
 	for _, b := range builtins {
 		spec := specOf(t, b.name)
-		if _, err := New(b.name, Env{}, spec.Defaults()); !errors.Is(err, ErrNoCatalog) {
+		if _, err := New(t.Context(), b.name, Env{}, spec.Defaults()); !errors.Is(err, ErrNoCatalog) {
 			t.Errorf("%s without a catalog: %v", b.name, err)
 		}
 		if spec.Summary == "" {

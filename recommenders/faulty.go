@@ -29,7 +29,7 @@ var faultySpec = config.Spec{
 }
 
 func init() {
-	Register(faultySpec, func(env Env, p config.Params) (Recommender, error) {
+	Register(faultySpec, func(ctx context.Context, env Env, p config.Params) (Recommender, error) {
 		f := &faulty{seed: env.Seed, errorRate: p.Float("error_rate"), timeoutRate: p.Float("timeout_rate")}
 		if f.errorRate+f.timeoutRate > 1 {
 			return nil, fmt.Errorf("recommenders: faulty: error_rate + timeout_rate = %g exceeds 1", f.errorRate+f.timeoutRate)
@@ -39,7 +39,7 @@ func init() {
 		if !ok || name == faultySpec.Name {
 			return nil, fmt.Errorf("%w: faulty cannot wrap %q", ErrUnknown, name)
 		}
-		inner, err := New(name, env, spec.Defaults())
+		inner, err := New(ctx, name, env, spec.Defaults())
 		if err != nil {
 			return nil, fmt.Errorf("recommenders: faulty: building %q: %w", name, err)
 		}

@@ -54,12 +54,12 @@ func TestFaultyRejectsBadParams(t *testing.T) {
 		t.Fatal("faulty wrapping faulty passed validation")
 	}
 	params, _ := spec.Resolve(nil, "params", map[string]any{"error_rate": 0.7, "timeout_rate": 0.5})
-	if _, err := New("faulty", Env{Catalog: cat}, params); err == nil {
+	if _, err := New(t.Context(), "faulty", Env{Catalog: cat}, params); err == nil {
 		t.Fatal("rates summing to 1.2 were accepted")
 	}
 	params["inner"] = "nope"
 	params["timeout_rate"] = 0.0
-	if _, err := New("faulty", Env{Catalog: cat}, params); !errors.Is(err, ErrUnknown) {
+	if _, err := New(t.Context(), "faulty", Env{Catalog: cat}, params); !errors.Is(err, ErrUnknown) {
 		t.Fatalf("unknown inner: %v", err)
 	}
 }

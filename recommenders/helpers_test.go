@@ -52,7 +52,7 @@ func build(t testing.TB, name string, env Env, raw map[string]any) Recommender {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	r, err := New(name, env, params)
+	r, err := New(t.Context(), name, env, params)
 	if err != nil {
 		t.Fatal(err)
 	}

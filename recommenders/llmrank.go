@@ -68,7 +68,7 @@ var llmrankSpec = config.Spec{
 }
 
 func init() {
-	registerBuiltin(llmrankSpec, newLLMRank)
+	Register(llmrankSpec, newLLMRank)
 }
 
 //go:embed prompts/llmrank-v1.tmpl
@@ -98,6 +98,7 @@ type LLMRank struct {
 	maxTokens  int
 	tmpl       *template.Template
 	version    string
+	log        *slog.Logger
 
 	rejected  atomic.Int64
 	proposed  atomic.Int64
@@ -106,7 +107,11 @@ type LLMRank struct {
 
 var _ HallucinationReporter = (*LLMRank)(nil)
 
-func newLLMRank(env Env, p config.Params) (Recommender, error) {
+// newLLMRank builds llmrank and, under ctx, its base.
+func newLLMRank(ctx context.Context, env Env, p config.Params) (Recommender, error) {
+	if env.Catalog == nil {
+		return nil, ErrNoCatalog
+	}
 	if env.LLM == nil {
 		return nil, ErrNoLLM
 	}
@@ -115,7 +120,7 @@ func newLLMRank(env Env, p config.Params) (Recommender, error) {
 	if !ok || !slices.Contains(llmrankBases, name) {
 		return nil, fmt.Errorf("%w: llmrank cannot draw candidates from %q", ErrUnknown, name)
 	}
-	base, err := New(name, env, spec.Defaults())
+	base, err := New(ctx, name, env, spec.Defaults())
 	if err != nil {
 		return nil, fmt.Errorf("recommenders: llmrank: building base %q: %w", name, err)
 	}
@@ -132,6 +137,7 @@ func newLLMRank(env Env, p config.Params) (Recommender, error) {
 		maxTokens:  p.Int("max_tokens"),
 		tmpl:       tmpl,
 		version:    version,
+		log:        env.Log(),
 	}, nil
 }
 
@@ -192,7 +198,7 @@ func (r *LLMRank) Recommend(ctx context.Context, req Request) (Slate, error) {
 		return Slate{}, fmt.Errorf("recommenders: llmrank: user %q round %d: %w", req.User, req.Round, err)
 	}
 	r.fallbacks.Add(1)
-	slog.Debug("recommenders: llmrank: falling back to the base slate", "user", req.User, "round", req.Round, "err", err)
+	r.log.Debug("recommenders: llmrank: falling back to the base slate", "user", req.User, "round", req.Round, "err", err)
 	return Slate{Items: cands.Items[:min(req.K, len(cands.Items))]}, nil
 }
 

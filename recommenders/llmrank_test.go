@@ -260,8 +260,8 @@ func TestLLMRankRequest(t *testing.T) {
 	if !reflect.DeepEqual(gotSchema, wantSchema) {
 		t.Errorf("schema %s", got.Schema())
 	}
-	if got.MaxTokens != 800 {
-		t.Errorf("max_tokens %d, want the default 800", got.MaxTokens)
+	if got.MaxCompletionTokens != 800 {
+		t.Errorf("max_completion_tokens %d, want the default 800", got.MaxCompletionTokens)
 	}
 	if len(got.Messages) != 2 || got.Messages[0].Role != "system" || got.Messages[1].Role != "user" {
 		t.Fatalf("messages %+v", got.Messages)
@@ -392,16 +392,16 @@ func TestLLMRankFactoryErrors(t *testing.T) {
 	spec := specOf(t, LLMRankName)
 	noLLM := env
 	noLLM.LLM = nil
-	if _, err := New(LLMRankName, noLLM, spec.Defaults()); !errors.Is(err, ErrNoLLM) ||
+	if _, err := New(t.Context(), LLMRankName, noLLM, spec.Defaults()); !errors.Is(err, ErrNoLLM) ||
 		!strings.Contains(err.Error(), "recommender llmrank needs an llm: block in the scenario") {
 		t.Errorf("without llm: %v", err)
 	}
-	if _, err := New(LLMRankName, Env{LLM: env.LLM}, spec.Defaults()); !errors.Is(err, ErrNoCatalog) {
+	if _, err := New(t.Context(), LLMRankName, Env{LLM: env.LLM}, spec.Defaults()); !errors.Is(err, ErrNoCatalog) {
 		t.Errorf("without catalog: %v", err)
 	}
 	bad := spec.Defaults()
 	bad["base"] = LLMRankName
-	if _, err := New(LLMRankName, env, bad); !errors.Is(err, ErrUnknown) {
+	if _, err := New(t.Context(), LLMRankName, env, bad); !errors.Is(err, ErrUnknown) {
 		t.Errorf("base llmrank: %v", err)
 	}
 	if _, errs := spec.Resolve(nil, "params", map[string]any{"base": "faulty"}); len(errs) == 0 {
@@ -410,7 +410,7 @@ func TestLLMRankFactoryErrors(t *testing.T) {
 	missing := spec.Defaults()
 	missing["prompt"] = "nope.tmpl"
 	env.Dir = t.TempDir()
-	if _, err := New(LLMRankName, env, missing); !errors.Is(err, os.ErrNotExist) {
+	if _, err := New(t.Context(), LLMRankName, env, missing); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing prompt file: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ package recommenders
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/config"
@@ -99,10 +100,23 @@ type Env struct {
 	LLM llm.Client
 	// Dir resolves relative file parameters (the scenario's directory).
 	Dir string
+	// Logger receives what recommenders report while they run (a child
+	// process's stderr, a fallback slate); nil discards it.
+	Logger *slog.Logger
 }
 
-// Factory builds a recommender from validated parameters.
-type Factory func(env Env, params config.Params) (Recommender, error)
+// Log is env.Logger, or a logger that discards everything when that is nil.
+func (env Env) Log() *slog.Logger {
+	if env.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return env.Logger
+}
+
+// Factory builds a recommender from validated parameters. ctx bounds the
+// build: external recommenders start a process or contact a service and
+// check it speaks the protocol before they return.
+type Factory func(ctx context.Context, env Env, params config.Params) (Recommender, error)
 
 var registry = config.NewRegistry[Factory]("recommender")
 
@@ -121,10 +135,10 @@ func Names() []string { return registry.Names() }
 // New builds a registered recommender or a composition such as
 // calibrated(explore(itemknn)). params must come from Resolve, or from the
 // spec's Resolve or Defaults (then inner layers get their defaults).
-func New(name string, env Env, params config.Params) (Recommender, error) {
+func New(ctx context.Context, name string, env Env, params config.Params) (Recommender, error) {
 	layers, err := parseName(name)
 	if err != nil {
 		return nil, err
 	}
-	return newComposed(layers, env, params)
+	return newComposed(ctx, layers, env, params)
 }

@@ -13,9 +13,10 @@ import (
 // ErrNoCatalog is returned by the built-ins' factories when Env has no catalog.
 var ErrNoCatalog = errors.New("recommenders: the environment has no catalog")
 
-// registerBuiltin registers a built-in whose factory needs a catalog.
-func registerBuiltin(spec config.Spec, factory Factory) {
-	Register(spec, func(env Env, p config.Params) (Recommender, error) {
+// registerBuiltin registers a built-in whose factory needs a catalog. A
+// built-in is built in memory, so its factory takes no context.
+func registerBuiltin(spec config.Spec, factory func(Env, config.Params) (Recommender, error)) {
+	Register(spec, func(_ context.Context, env Env, p config.Params) (Recommender, error) {
 		if env.Catalog == nil {
 			return nil, ErrNoCatalog
 		}

@@ -277,13 +277,17 @@ func buildReport(r *metrics.Results, o HTMLOptions) (*htmlReport, error) {
 
 	// The run directory's files only add detail: a report whose trajectories
 	// cannot be read still shows every number from the results.
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	var info runInfo
 	if o.Trajectories != nil {
 		views, population, ri, err := readPersonas(r, o)
 		info = ri
 		switch {
 		case err != nil:
-			slog.Warn("report: persona drill-down left out", "err", err)
+			log.Warn("report: persona drill-down left out", "err", err)
 			page.Drill = &personasBlock{Note: "The drill-down is missing: " + err.Error() + "."}
 		case len(views) < population:
 			page.Drill = &personasBlock{Sampled: len(views), Population: population, List: views,
@@ -295,7 +299,7 @@ func buildReport(r *metrics.Results, o HTMLOptions) (*htmlReport, error) {
 	if o.Fidelity != nil {
 		fb, err := readFidelity(o.Fidelity)
 		if err != nil {
-			slog.Warn("report: fidelity section left out", "err", err)
+			log.Warn("report: fidelity section left out", "err", err)
 			fb = &fidelityBlock{Note: "The fidelity check could not be read: " + err.Error() + "."}
 		}
 		page.Fidelity = fb
@@ -303,7 +307,7 @@ func buildReport(r *metrics.Results, o HTMLOptions) (*htmlReport, error) {
 	if o.Verdicts != nil {
 		worst, err := readWorstExplanations(o)
 		if err != nil {
-			slog.Warn("report: worst-scored explanations left out", "err", err)
+			log.Warn("report: worst-scored explanations left out", "err", err)
 			if page.Explanations == nil {
 				page.Explanations = &explanationsBlock{}
 			}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -47,6 +48,8 @@ type HTMLOptions struct {
 	// PersonaSample is how many personas the drill-down shows; 0 means
 	// DefaultPersonaSample. The sample is drawn with the run's seed.
 	PersonaSample int
+	// Logger is told which sections were left out and why; nil discards it.
+	Logger *slog.Logger
 }
 
 // RunDirOptions reads trajectories.jsonl, verdicts.jsonl and fidelity.json

@@ -60,7 +60,7 @@ func assemble(ctx context.Context, plan *scenarios.Plan, dir RunDir, agg *metric
 	}
 	metrics.EvaluateGates(results, plan.Scenario.ParsedGates(), plan.Scenario.InconclusiveFails())
 	results.Bands = plan.Scenario.ReferenceBands()
-	if err := dir.writeOutputs(results, plan.Scenario.WriteReport(), catalogTitles(plan.Catalog)); err != nil {
+	if err := dir.writeOutputs(results, plan.Scenario.WriteReport(), catalogTitles(plan.Catalog), opts.Logger); err != nil {
 		return nil, err
 	}
 	out := &Outcome{Dir: dir, Results: results, Elapsed: time.Since(start)}

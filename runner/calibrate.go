@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 
@@ -21,8 +22,8 @@ type JudgeCalibration struct {
 // with human labels. minAlpha replaces the scenario's judges.min_agreement
 // unless it is NaN; a judge below it on any dimension makes the returned
 // error exit 1, after every judge has been measured.
-func Calibrate(ctx context.Context, scenario, labelsPath string, minAlpha float64) ([]JudgeCalibration, error) {
-	plan, err := scenarios.Prepare(scenario, scenarios.Options{})
+func Calibrate(ctx context.Context, scenario, labelsPath string, minAlpha float64, logger *slog.Logger) ([]JudgeCalibration, error) {
+	plan, err := scenarios.Prepare(ctx, scenario, scenarios.Options{Logger: logger})
 	if err != nil {
 		return nil, err
 	}

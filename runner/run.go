@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -42,6 +43,14 @@ type Options struct {
 	Tool string
 	// Observer hears of the run's progress (nil: nobody listens).
 	Observer Observer
+	// Logger receives the warnings of failures the run survives (nil
+	// discards them).
+	Logger *slog.Logger
+}
+
+// prepare builds a scenario with the options that apply to building.
+func prepare(ctx context.Context, scenario string, opts Options) (*scenarios.Plan, error) {
+	return scenarios.Prepare(ctx, scenario, scenarios.Options{CacheMode: opts.CacheMode, Rubric: opts.Rubric, Logger: opts.Logger})
 }
 
 // Observer hears of a run's progress, for a progress line or a log.
@@ -58,7 +67,7 @@ type Observer interface {
 
 // Start describes a run about to be simulated.
 type Start struct {
-	Scenario                                  string
+	Scenario                                 string
 	Personas, Variants, Rounds, Slate, Items int
 	// Shard is the shard being run (nil: the whole run) of Worlds worlds.
 	Shard  *trajectory.Shard
@@ -90,7 +99,7 @@ type Outcome struct {
 // the error that decides the exit code (a failed gate, a spent budget, an
 // interruption) beside it.
 func Run(ctx context.Context, scenario string, opts Options) (*Outcome, error) {
-	plan, err := scenarios.Prepare(scenario, scenarios.Options{CacheMode: opts.CacheMode})
+	plan, err := prepare(ctx, scenario, opts)
 	if err != nil {
 		return nil, err
 	}

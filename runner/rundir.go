@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -144,7 +145,7 @@ func opener(path string) reports.Opener {
 
 // writeOutputs writes results.json, report.html and, for a run with gates
 // or comparisons, junit.xml and summary.md.
-func (d RunDir) writeOutputs(results *metrics.Results, html bool, titles func(string) string) error {
+func (d RunDir) writeOutputs(results *metrics.Results, html bool, titles func(string) string, logger *slog.Logger) error {
 	if err := d.WriteFile(resultsFile, func(w io.Writer) error { return reports.WriteJSON(w, results) }); err != nil {
 		return err
 	}
@@ -160,7 +161,7 @@ func (d RunDir) writeOutputs(results *metrics.Results, html bool, titles func(st
 		return nil
 	}
 	opts := d.HTMLOptions()
-	opts.Titles = titles
+	opts.Titles, opts.Logger = titles, logger
 	return d.WriteFile(reportFile, func(w io.Writer) error { return reports.WriteHTML(w, results, opts) })
 }
 

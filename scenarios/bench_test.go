@@ -79,7 +79,7 @@ func BenchmarkWholeRun(b *testing.B) {
 			var impressions int
 			b.ReportAllocs()
 			for b.Loop() {
-				plan, err := s.build(nil)
+				plan, err := s.build(b.Context(), nil, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -58,7 +58,7 @@ personas: {population: [{archetype: cinephile, count: 3}]}
 variants:
   - {name: k, recommender: "calibrated(explore(itemknn))", params: {inner: {epsilon: 0.5}}}
 `)
-	plan, err := Prepare(scenario, Options{})
+	plan, err := Prepare(t.Context(), scenario, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func TestFeedbackLoopScenario(t *testing.T) {
 	if p := os.Getenv("FL_PROBE"); p != "" {
 		name = p
 	}
-	plan, err := Prepare(name, Options{})
+	plan, err := Prepare(t.Context(), name, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -34,6 +35,7 @@ type Plan struct {
 	// Judges is the panel that scores explanations after the loop.
 	Judges []judges.Panelist
 	built  [][]recommenders.Recommender
+	log    *slog.Logger
 }
 
 // Options override parts of a scenario from the command line.
@@ -42,12 +44,17 @@ type Options struct {
 	CacheMode string
 	// Rubric replaces judges.rubric (a path relative to the working directory).
 	Rubric string
+	// Logger receives the warnings of building and of everything built: the
+	// LLM client, recommenders, the simulator's and the judges'
+	// configurations. Nil discards them.
+	Logger *slog.Logger
 }
 
 // Prepare loads a scenario and builds it, reporting every problem it can
 // find in one go: the scenario's own fields, the catalog, and the personas
-// checked against the catalog. Nothing is simulated.
-func Prepare(name string, opts Options) (*Plan, error) {
+// checked against the catalog. Nothing is simulated. ctx bounds the build:
+// external recommenders are started or contacted for the first world.
+func Prepare(ctx context.Context, name string, opts Options) (*Plan, error) {
 	s, errs := Load(name)
 	if s == nil {
 		return nil, errs.Err()
@@ -70,7 +77,7 @@ func Prepare(name string, opts Options) (*Plan, error) {
 			s.validateLLMCacheMode(&errs)
 		}
 	}
-	return s.build(errs)
+	return s.build(ctx, errs, opts.Logger)
 }
 
 func (s *Scenario) validateLLMCacheMode(errs *config.Errors) {
@@ -81,8 +88,12 @@ func (s *Scenario) validateLLMCacheMode(errs *config.Errors) {
 	}
 }
 
-func (s *Scenario) build(errs config.Errors) (*Plan, error) {
-	p := &Plan{Scenario: s}
+// build builds a plan whose parts log to log (nil: nowhere).
+func (s *Scenario) build(ctx context.Context, errs config.Errors, log *slog.Logger) (*Plan, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Plan{Scenario: s, log: log}
 	all, perrs := s.expandPersonas()
 	errs = append(errs, perrs...)
 	if s.catalogUsable(errs) {
@@ -92,7 +103,7 @@ func (s *Scenario) build(errs config.Errors) (*Plan, error) {
 		} else {
 			p.Catalog, p.Interactions = cat, log
 			if dropped := personas.Adapt(all, cat); len(dropped) > 0 {
-				slog.Warn("built-in personas: ignoring interests this catalog does not have",
+				p.log.Warn("built-in personas: ignoring interests this catalog does not have",
 					"count", len(dropped), "names", strings.Join(dropped, ", "))
 			}
 			if verrs := personas.Validate(all, cat, s.Rounds); len(verrs) > 0 {
@@ -107,7 +118,7 @@ func (s *Scenario) build(errs config.Errors) (*Plan, error) {
 	}
 	env := personas.BehaviourEnv{Catalog: p.Catalog, Seed: s.Seed, Dir: s.dir, Engagement: s.engagement()}
 	if s.LLM != nil {
-		stack, err := llm.New(*s.LLM)
+		stack, err := llm.New(*s.LLM, llm.WithLogger(p.log))
 		if err != nil {
 			return nil, s.located("llm", err)
 		}
@@ -124,7 +135,7 @@ func (s *Scenario) build(errs config.Errors) (*Plan, error) {
 	}
 	for i := range s.Variants {
 		at := config.Index("variants", i)
-		variant, err := s.variant(p, i)
+		variant, err := s.variant(ctx, p, i)
 		if err != nil {
 			p.Close()
 			return nil, s.located(config.Join(at, "recommender"), err)
@@ -174,7 +185,8 @@ func (s *Scenario) buildJudges(p *Plan) error {
 
 // JudgeConfig is the judging pass's configuration for this scenario.
 func (p *Plan) JudgeConfig(concurrency int) judges.RunConfig {
-	return judges.RunConfig{Sample: p.Scenario.Judges.Sample, Seed: p.Scenario.Seed, Concurrency: concurrency, Stop: StopsTheRun}
+	return judges.RunConfig{Sample: p.Scenario.Judges.Sample, Seed: p.Scenario.Seed, Concurrency: concurrency, Stop: StopsTheRun,
+		Logger: p.log}
 }
 
 // catalogUsable reports whether the catalog section is sound enough to load.
@@ -197,14 +209,15 @@ func asErrors(err error) config.Errors {
 // variant builds variant i's recommender for its first world at once, so
 // that a bad configuration is reported before anything runs; every further
 // world (cell or replicate) gets a fresh instance with a seed of its own.
-func (s *Scenario) variant(p *Plan, i int) (simulator.Variant, error) {
+func (s *Scenario) variant(ctx context.Context, p *Plan, i int) (simulator.Variant, error) {
 	v := s.Variants[i]
 	params, _ := recommenders.Resolve(nil, "", v.Recommender, v.Params)
-	env := recommenders.Env{Catalog: p.Catalog, Interactions: p.Interactions, Seed: rng.Key(s.Seed, rng.StringKey(v.Name), rng.PurposeRecommender), Variant: v.Name, Dir: s.dir}
+	env := recommenders.Env{Catalog: p.Catalog, Interactions: p.Interactions, Seed: rng.Key(s.Seed, rng.StringKey(v.Name), rng.PurposeRecommender), Variant: v.Name, Dir: s.dir,
+		Logger: p.log}
 	if p.LLM != nil {
 		env.LLM = p.LLM
 	}
-	first, err := recommenders.New(v.Recommender, env, params)
+	first, err := recommenders.New(ctx, v.Recommender, env, params)
 	if err != nil {
 		return simulator.Variant{}, err
 	}
@@ -214,14 +227,14 @@ func (s *Scenario) variant(p *Plan, i int) (simulator.Variant, error) {
 		timeout, _ = time.ParseDuration(v.Timeout)
 	}
 	var firstUsed bool
-	build := func(at simulator.World) (recommenders.Recommender, error) {
+	build := func(ctx context.Context, at simulator.World) (recommenders.Recommender, error) {
 		if at == (simulator.World{}) && !firstUsed {
 			firstUsed = true
 			return first, nil
 		}
 		worldEnv := env
 		worldEnv.Seed = rng.Key(env.Seed, uint64(at.Cell), uint64(at.Replicate))
-		r, err := recommenders.New(v.Recommender, worldEnv, params)
+		r, err := recommenders.New(ctx, v.Recommender, worldEnv, params)
 		if err == nil {
 			p.track(i, r)
 		}
@@ -405,7 +418,7 @@ func (p *Plan) SimulatorConfig(concurrency int, tool string) simulator.Config {
 	return simulator.Config{
 		Scenario: p.Scenario.Name, Seed: p.Scenario.Seed, Rounds: p.Scenario.Rounds, SlateSize: p.Scenario.SlateSize,
 		Concurrency: concurrency, Behaviour: p.Behaviour, BehaviourName: p.Scenario.Behaviour.Model, Tool: tool,
-		Fatal: StopsTheRun, Funnel: p.Scenario.Funnel, Returning: p.Scenario.returning(),
+		Fatal: StopsTheRun, Funnel: p.Scenario.Funnel, Returning: p.Scenario.returning(), Logger: p.log,
 	}
 }
 

@@ -1,8 +1,10 @@
 package scenarios
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,7 +21,7 @@ func TestBuiltinScenariosBuild(t *testing.T) {
 		t.Fatalf("builtins = %v", names)
 	}
 	for _, name := range names {
-		plan, err := Prepare(name, Options{})
+		plan, err := Prepare(t.Context(), name, Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -31,7 +33,7 @@ func TestBuiltinScenariosBuild(t *testing.T) {
 	// cohort and late joiners, new items released mid-run, three variants).
 	{
 		name := "quickstart"
-		plan, err := Prepare(name, Options{})
+		plan, err := Prepare(t.Context(), name, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +130,7 @@ catalog: {file: items.csv}
 personas: {population: [{archetype: cinephile, count: 1, jitter: 3}]}
 variants: [{name: p, recommender: popular}]
 `)
-	_, err := Prepare(scenario, Options{})
+	_, err := Prepare(t.Context(), scenario, Options{})
 	if !errors.Is(err, config.ErrInvalid) {
 		t.Fatalf("err = %v", err)
 	}
@@ -156,7 +158,7 @@ personas:
       interests: {categories: {drama: 1, comedy: 0.5}}
 variants: [{name: knn, recommender: itemknn}]
 `)
-	plan, err := Prepare(scenario, Options{})
+	plan, err := Prepare(t.Context(), scenario, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,14 +218,14 @@ replicates: 2
 cells: %d
 `, cells))
 	}
-	_, err := Prepare(scenario(6), Options{})
+	_, err := Prepare(t.Context(), scenario(6), Options{})
 	if err == nil || !strings.Contains(err.Error(), ":6:1: cells: asks for 6 cells but the scenario has only 5 personas") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := Prepare(scenario(-1), Options{}); err == nil || !strings.Contains(err.Error(), "cells: must be between 1 and 100000") {
+	if _, err := Prepare(t.Context(), scenario(-1), Options{}); err == nil || !strings.Contains(err.Error(), "cells: must be between 1 and 100000") {
 		t.Fatalf("err = %v", err)
 	}
-	plan, err := Prepare(scenario(2), Options{})
+	plan, err := Prepare(t.Context(), scenario(2), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,5 +241,36 @@ cells: %d
 	// 2 variants × 2 replicates × 2 cells.
 	if got := simulator.Units(len(plan.Variants), plan.States); got != 8 {
 		t.Errorf("%d units, want 8", got)
+	}
+}
+
+func TestPrepareLogsToTheGivenLogger(t *testing.T) {
+	dir := t.TempDir()
+	var items strings.Builder
+	items.WriteString("id,title,categories\n")
+	for i := range 40 {
+		fmt.Fprintf(&items, "m%d,Film %d,drama\n", i, i)
+	}
+	writeFileIn(t, dir, "items.csv", items.String())
+	scenario := writeFileIn(t, dir, "s.yaml", `name: s
+rounds: 2
+slate_size: 2
+catalog: {file: items.csv}
+personas: {population: [{archetype: cinephile, count: 1}]}
+variants: [{name: p, recommender: popular}]
+`)
+	var logged bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logged, nil))
+	plan, err := Prepare(t.Context(), scenario, Options{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plan.Close()
+	// The built-in cinephile likes more than drama: building says so.
+	if !strings.Contains(logged.String(), `msg="built-in personas: ignoring interests this catalog does not have"`) {
+		t.Errorf("logged %q, want the warning about dropped interests", logged.String())
+	}
+	if plan.SimulatorConfig(0, "test").Logger != logger || plan.JudgeConfig(0).Logger != logger {
+		t.Error("the simulator's or the judges' configuration does not carry the logger")
 	}
 }

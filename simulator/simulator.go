@@ -31,11 +31,13 @@ func (e fatalError) Error() string { return e.err.Error() }
 func (e fatalError) Unwrap() error { return e.err }
 
 // Variant is one recommender configuration under test. It runs in one world
-// per cell and replicate, each with a recommender of its own from New.
+// per cell and replicate, each with a recommender of its own from New, which
+// gets the run's context (an external recommender is contacted as it is
+// built).
 type Variant struct {
 	Name        string
 	Recommender string // registry name, recorded in the trajectories
-	New         func(World) (recommenders.Recommender, error)
+	New         func(context.Context, World) (recommenders.Recommender, error)
 	// Timeout bounds each Recommend call; 0 means no limit.
 	Timeout time.Duration
 }
@@ -45,8 +47,8 @@ type Variant struct {
 type World struct{ Cell, Replicate int }
 
 // Instance is a fixed recommender for a variant that runs in one world.
-func Instance(r recommenders.Recommender) func(World) (recommenders.Recommender, error) {
-	return func(World) (recommenders.Recommender, error) { return r, nil }
+func Instance(r recommenders.Recommender) func(context.Context, World) (recommenders.Recommender, error) {
+	return func(context.Context, World) (recommenders.Recommender, error) { return r, nil }
 }
 
 // Config is everything the loop needs besides the worlds.
@@ -82,6 +84,9 @@ type Config struct {
 	// others get no request. Nil means every active persona visits every
 	// round.
 	Returning *personas.Returning
+	// Logger receives the warnings about failures the run survives (an
+	// interview, a recommender's Observe); nil discards them.
+	Logger *slog.Logger
 }
 
 // Summary is what the loop itself counted.
@@ -99,7 +104,7 @@ func Run(ctx context.Context, cfg Config, cat *catalog.Catalog, states []*person
 	if err := cfg.check(len(variants)); err != nil {
 		return Summary{}, err
 	}
-	s, err := newLoop(cfg, cat, states, variants, sink)
+	s, err := newLoop(ctx, cfg, cat, states, variants, sink)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -174,9 +179,12 @@ func worldShape(states []*personas.State) (replicates, cells int) {
 	return replicates, cells
 }
 
-func newLoop(cfg Config, cat *catalog.Catalog, states []*personas.State, variants []Variant, sink trajectory.Sink) (*loop, error) {
+func newLoop(ctx context.Context, cfg Config, cat *catalog.Catalog, states []*personas.State, variants []Variant, sink trajectory.Sink) (*loop, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	reps, cells := worldShape(states)
 	units := len(variants) * reps * cells
@@ -196,7 +204,7 @@ func newLoop(cfg Config, cat *catalog.Catalog, states []*personas.State, variant
 				if cfg.Shard != nil && unit%cfg.Shard.Count != cfg.Shard.Index-1 {
 					continue
 				}
-				if err := l.addWorld(v, variant, World{Cell: cell, Replicate: rep}); err != nil {
+				if err := l.addWorld(ctx, v, variant, World{Cell: cell, Replicate: rep}); err != nil {
 					return nil, err
 				}
 			}
@@ -205,7 +213,7 @@ func newLoop(cfg Config, cat *catalog.Catalog, states []*personas.State, variant
 	return l, nil
 }
 
-func (l *loop) addWorld(v int, variant Variant, at World) error {
+func (l *loop) addWorld(ctx context.Context, v int, variant Variant, at World) error {
 	w := &world{variant: v}
 	for p, st := range l.base {
 		if st.Persona.Cell == at.Cell && st.Persona.Replicate == at.Replicate {
@@ -215,7 +223,7 @@ func (l *loop) addWorld(v int, variant Variant, at World) error {
 	if len(w.members) == 0 {
 		return nil
 	}
-	impl, err := variant.New(at)
+	impl, err := variant.New(ctx, at)
 	if err != nil {
 		return fmt.Errorf("simulator: variant %q, cell %d, replicate %d: %w", variant.Name, at.Cell, at.Replicate, err)
 	}
@@ -386,7 +394,7 @@ func (l *loop) interview(ctx context.Context) []*trajectory.Interview {
 		g.Go(func() error {
 			answer, err := iv.Interview(gctx, st, name)
 			if err != nil {
-				slog.Warn("interview failed", "persona", st.Persona.ID, "variant", name, "err", err)
+				l.cfg.Logger.Warn("interview failed", "persona", st.Persona.ID, "variant", name, "err", err)
 				return nil
 			}
 			out[at] = &answer
@@ -580,7 +588,7 @@ func (l *loop) observe(ctx context.Context, round int) {
 		g.Go(func() error {
 			if err := w.impl.Observe(ctx, w.feedback); err != nil {
 				w.observeFailed = true
-				slog.Warn("recommender failed to observe feedback", "variant", l.variants[w.variant].Name, "round", round, "err", err)
+				l.cfg.Logger.Warn("recommender failed to observe feedback", "variant", l.variants[w.variant].Name, "round", round, "err", err)
 			}
 			return nil
 		})

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -61,7 +63,7 @@ func (f fixture) builtin(t testing.TB, name string) recommenders.Recommender {
 	if !ok {
 		t.Fatalf("no recommender %q", name)
 	}
-	r, err := recommenders.New(name, recommenders.Env{Catalog: f.cat, Seed: 5, Variant: name}, spec.Defaults())
+	r, err := recommenders.New(t.Context(), name, recommenders.Env{Catalog: f.cat, Seed: 5, Variant: name}, spec.Defaults())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,6 +355,8 @@ func TestObserveFailuresAreCountedNotFatal(t *testing.T) {
 	slate := []recommenders.Scored{{Item: f.cat.Item(0).ID, Score: 1}}
 	cfg := f.config(2)
 	cfg.Rounds = 3
+	var logged bytes.Buffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{ReplaceAttr: dropTime}))
 	sum, out, err := run(t, f, cfg, []Variant{{Name: "v", Recommender: "x", New: Instance(&observeFails{rectest.Static{Items: slate}})}})
 	if err != nil {
 		t.Fatal(err)
@@ -360,4 +364,19 @@ func TestObserveFailuresAreCountedNotFatal(t *testing.T) {
 	if sum.ObserveErrors["v"] != 3 || !bytes.Contains(out, []byte(`"observe_errors":{"v":3}`)) {
 		t.Fatalf("observe errors %v not recorded in run_end", sum.ObserveErrors)
 	}
+	// One warning per failed round, in the configured logger.
+	want := ""
+	for round := range 3 {
+		want += fmt.Sprintf("level=WARN msg=\"recommender failed to observe feedback\" variant=v round=%d err=\"model store unavailable\"\n", round)
+	}
+	if logged.String() != want {
+		t.Errorf("logged:\n%s\nwant:\n%s", logged.String(), want)
+	}
+}
+
+func dropTime(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
 }

@@ -16,8 +16,8 @@ import (
 )
 
 // fresh builds a new recommender for every world and counts them.
-func (f fixture) fresh(t testing.TB, name string, built *atomic.Int32) func(World) (recommenders.Recommender, error) {
-	return func(World) (recommenders.Recommender, error) {
+func (f fixture) fresh(t testing.TB, name string, built *atomic.Int32) func(context.Context, World) (recommenders.Recommender, error) {
+	return func(context.Context, World) (recommenders.Recommender, error) {
 		built.Add(1)
 		return f.builtin(t, name), nil
 	}
@@ -199,5 +199,27 @@ func TestTooManyShards(t *testing.T) {
 	_, err := Run(context.Background(), cfg, f.cat, f.states, []Variant{{Name: "p", Recommender: "popular", New: f.fresh(t, "popular", &built)}}, trajectory.NewWriter(io.Discard))
 	if err == nil || !strings.Contains(err.Error(), "3 shards for 1 independent worlds") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// worldKey marks the context a run was given.
+type worldKey struct{}
+
+// Worlds are built under the run's context: an external recommender's
+// handshake can be cancelled with the run.
+func TestWorldsAreBuiltUnderTheRunsContext(t *testing.T) {
+	f := inCells(newFixture(t, 200, 1), 2)
+	ctx := context.WithValue(t.Context(), worldKey{}, "the run's")
+	var built atomic.Int32
+	build := func(ctx context.Context, at World) (recommenders.Recommender, error) {
+		if ctx.Value(worldKey{}) != "the run's" {
+			return nil, fmt.Errorf("world %+v built under another context", at)
+		}
+		built.Add(1)
+		return f.builtin(t, "popular"), nil
+	}
+	_, err := Run(ctx, f.config(2), f.cat, f.states, []Variant{{Name: "p", Recommender: "popular", New: build}}, trajectory.NewWriter(io.Discard))
+	if err != nil || built.Load() != 2 {
+		t.Fatalf("built %d worlds, err %v; want 2 and no error", built.Load(), err)
 	}
 }

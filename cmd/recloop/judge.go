@@ -12,7 +12,7 @@ var judgeCommand = command{
 	summary: "judge the explanations of a saved run again, without simulating it again",
 	run: func(ctx context.Context, env *cliEnv, args []string) error {
 		fs := newFlagSet(env, "judge", "<run-dir>")
-		var opts runner.Options
+		opts := runner.Options{Logger: env.log}
 		fs.StringVar(&opts.Rubric, "rubric", "", "rubric YAML merged onto the default (replaces the scenario's)")
 		fs.IntVar(&opts.Concurrency, "concurrency", 0, "judge calls in flight (default: the scenario's)")
 		fs.StringVar(&opts.CacheMode, "cache", "", "LLM response cache mode: readwrite, replay or off")

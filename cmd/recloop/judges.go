@@ -24,7 +24,7 @@ var judgesCommand = command{
 			fs.Usage()
 			return usageError{err: errors.New("usage: recloop judges calibrate --labels human.jsonl <scenario>")}
 		}
-		cals, err := runner.Calibrate(ctx, pos[1], *labelsPath, *minAlpha)
+		cals, err := runner.Calibrate(ctx, pos[1], *labelsPath, *minAlpha, env.log)
 		for _, c := range cals {
 			fmt.Fprintf(env.stdout, "judge %s against %d human labels:\n", c.Judge, c.Labels)
 			fmt.Fprintf(env.stdout, "  %-14s %5s %8s %8s %8s %8s\n", "dimension", "n", "alpha", "kappa", "MAD", "bias")

@@ -15,7 +15,7 @@ var mergeCommand = command{
 
 func mergeShards(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "merge", "<shard-dir>...")
-	var opts runner.Options
+	opts := runner.Options{Logger: env.log}
 	fs.StringVar(&opts.Out, "out", "", "output directory (default: the scenario's output.dir)")
 	fs.IntVar(&opts.Concurrency, "concurrency", 0, "judge calls in flight (default: the scenario's)")
 	quiet := fs.Bool("quiet", false, "print no table")

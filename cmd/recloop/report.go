@@ -15,9 +15,9 @@ var reportCommand = command{
 	run:     renderReport,
 }
 
-func renderReport(_ context.Context, env *cliEnv, args []string) error {
+func renderReport(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "report", "<run-dir>")
-	var opts runner.ReportOptions
+	opts := runner.ReportOptions{Logger: env.log}
 	fs.StringVar(&opts.Out, "out", "", "where to write the report (default: <run-dir>/report.html)")
 	fs.IntVar(&opts.PersonaSample, "personas", 0, fmt.Sprintf("personas in the drill-down, drawn with the run's seed (default %d)", reports.DefaultPersonaSample))
 	pos, err := parseFlags(fs, args)
@@ -31,7 +31,7 @@ func renderReport(_ context.Context, env *cliEnv, args []string) error {
 	if opts.PersonaSample < 0 {
 		return usageError{err: fmt.Errorf("--personas %d: want 0 or more", opts.PersonaSample)}
 	}
-	path, err := runner.Report(pos[0], opts)
+	path, err := runner.Report(ctx, pos[0], opts)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ var runCommand = command{
 
 func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "run", "<scenario.yaml | built-in name>")
-	var opts runner.Options
+	opts := runner.Options{Logger: env.log}
 	fs.StringVar(&opts.Out, "out", "", "output directory (default: the scenario's output.dir)")
 	fs.IntVar(&opts.Concurrency, "concurrency", 0, "personas decided in parallel (default: the scenario's, else one per CPU); never changes the results")
 	quiet := fs.Bool("quiet", false, "print no progress and no table")
@@ -55,7 +55,7 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	plan, err := scenarios.Prepare(pos[0], scenarios.Options{CacheMode: opts.CacheMode})
+	plan, err := scenarios.Prepare(ctx, pos[0], scenarios.Options{CacheMode: opts.CacheMode, Logger: env.log})
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 var validateCommand = command{
 	name:    "validate",
 	summary: "check scenarios, their personas and catalog without simulating",
-	run: func(_ context.Context, env *cliEnv, args []string) error {
+	run: func(ctx context.Context, env *cliEnv, args []string) error {
 		fs := newFlagSet(env, "validate", "<scenario.yaml | built-in name>...")
 		pos, err := parseFlags(fs, args)
 		if err != nil {
@@ -23,7 +23,7 @@ var validateCommand = command{
 		}
 		var failed []error
 		for _, name := range pos {
-			plan, err := scenarios.Prepare(name, scenarios.Options{})
+			plan, err := scenarios.Prepare(ctx, name, scenarios.Options{Logger: env.log})
 			if err != nil {
 				failed = append(failed, err)
 				continue

@@ -59,16 +59,34 @@ type Cache struct {
 	diskMu  sync.Mutex
 	entries int
 	bytes   int64
+
+	log *slog.Logger
+}
+
+// Option adjusts a Cache.
+type Option func(*Cache)
+
+// WithLogger sets where warnings about unreadable entries and failed
+// writes go (by default nowhere: the cache goes on without them).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Cache) {
+		if l != nil {
+			c.log = l
+		}
+	}
 }
 
 // Open opens the cache in dir. The directory is created by the first write,
 // so validating or dry-running a scenario leaves nothing on disk.
-func Open(dir string, mode Mode) (*Cache, error) {
+func Open(dir string, mode Mode, opts ...Option) (*Cache, error) {
 	mode, err := ParseMode(string(mode))
 	if err != nil {
 		return nil, err
 	}
-	c := &Cache{dir: dir, mode: mode}
+	c := &Cache{dir: dir, mode: mode, log: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(c)
+	}
 	if mode == ModeOff {
 		return c, nil
 	}
@@ -143,10 +161,10 @@ func (c *Cache) lookupOrFill(ctx context.Context, key, describe string, fill fun
 		return result{value: v, hit: true}, nil
 	case errors.Is(err, errCorrupt):
 		c.errs.Add(1)
-		slog.Warn("llm cache: corrupt entry, treating as a miss", "key", key, "err", err)
+		c.log.Warn("llm cache: corrupt entry, treating as a miss", "key", key, "err", err)
 	case !errors.Is(err, fs.ErrNotExist):
 		c.errs.Add(1)
-		slog.Warn("llm cache: unreadable entry, treating as a miss", "key", key, "err", err)
+		c.log.Warn("llm cache: unreadable entry, treating as a miss", "key", key, "err", err)
 	}
 	c.misses.Add(1)
 	if c.mode == ModeReplay {
@@ -160,7 +178,7 @@ func (c *Cache) lookupOrFill(ctx context.Context, key, describe string, fill fun
 		// The answer is good and may have cost money; losing it from the
 		// cache only costs a repeat call next time.
 		c.errs.Add(1)
-		slog.Warn("llm cache: cannot store answer", "key", key, "err", err)
+		c.log.Warn("llm cache: cannot store answer", "key", key, "err", err)
 	}
 	return result{value: v}, nil
 }

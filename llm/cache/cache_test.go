@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -353,11 +354,18 @@ func TestCorruptEntryIsMissAndOverwritten(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.data), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			c := open(t, dir, ModeReadWrite)
+			var logged bytes.Buffer
+			c, err := Open(dir, ModeReadWrite, WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+			if err != nil {
+				t.Fatal(err)
+			}
 			f := &counter{value: []byte("fixed")}
 			got, hit, err := c.Do(t.Context(), key, "p", f.fill)
 			if err != nil || hit || string(got) != "fixed" || f.calls.Load() != 1 {
 				t.Fatalf("Do = %q, hit %v, %v, %d fills; want fresh fill", got, hit, err, f.calls.Load())
+			}
+			if !strings.Contains(logged.String(), "level=WARN msg=\"llm cache: corrupt entry, treating as a miss\"") {
+				t.Errorf("logged %q, want the corrupt-entry warning", logged.String())
 			}
 			got, hit, err = c.Do(t.Context(), key, "p", f.fill)
 			if err != nil || !hit || string(got) != "fixed" {

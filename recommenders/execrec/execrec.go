@@ -69,14 +69,14 @@ func init() {
 
 // New starts the child for one world, checks its handshake and health, and
 // sends the world's reset.
-func New(env recommenders.Env, p config.Params) (recommenders.Recommender, error) {
-	return protocol.Open(env, p, func(ctx context.Context) (protocol.Transport, error) {
+func New(ctx context.Context, env recommenders.Env, p config.Params) (recommenders.Recommender, error) {
+	return protocol.Open(ctx, env, p, func(ctx context.Context) (protocol.Transport, error) {
 		argv, err := SplitArgs(p.String("command"))
 		if err != nil {
 			return nil, err
 		}
 		t := &transport{
-			argv: argv, dir: env.Dir, variant: env.Variant,
+			argv: argv, dir: env.Dir, variant: env.Variant, log: env.Log(),
 			timeout: p.Duration("timeout"), sendTimeout: p.Duration("feedback_timeout"), handshakeTimeout: p.Duration("handshake_timeout"),
 			maxRestarts: p.Int("restarts"), restartBackoff: p.Duration("restart_backoff"), maxLine: p.Int("max_line_bytes"),
 		}
@@ -91,6 +91,7 @@ type transport struct {
 	argv             []string
 	dir              string
 	variant          string
+	log              *slog.Logger
 	timeout          time.Duration
 	sendTimeout      time.Duration
 	handshakeTimeout time.Duration
@@ -151,7 +152,7 @@ func (t *transport) live(ctx context.Context) (*child, error) {
 				protocol.ErrCrashed, t.label(), t.restarts, t.maxRestarts, t.proc.exited)
 		}
 		t.restarts++
-		slog.Warn("restarting recommender process", "recommender", Name, "variant", t.variant,
+		t.log.Warn("restarting recommender process", "recommender", Name, "variant", t.variant,
 			"command", t.label(), "restart", t.restarts, "of", t.maxRestarts, "exit", t.proc.exited)
 		if err := protocol.Sleep(ctx, t.restartBackoff<<min(t.restarts-1, 20)); err != nil {
 			return nil, err
@@ -237,7 +238,7 @@ func (t *transport) mirror(stderr io.Reader, done chan<- struct{}) {
 	sc := bufio.NewScanner(stderr)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
-		slog.Warn("recommender stderr", "recommender", Name, "variant", t.variant, "command", t.argv[0], "line", sc.Text())
+		t.log.Warn("recommender stderr", "recommender", Name, "variant", t.variant, "command", t.argv[0], "line", sc.Text())
 	}
 	_, _ = io.Copy(io.Discard, stderr)
 }
@@ -259,7 +260,7 @@ func (t *transport) read(c *child, stdout io.Reader, first chan<- []byte, stderr
 		}
 		var env protocol.Envelope
 		if err := json.Unmarshal(protocol.Sanitize(line), &env); err != nil || env.ID == "" {
-			slog.Warn("recommender wrote a line that answers nothing", "recommender", Name, "variant", t.variant, "line", protocol.Clip(line))
+			t.log.Warn("recommender wrote a line that answers nothing", "recommender", Name, "variant", t.variant, "line", protocol.Clip(line))
 			continue
 		}
 		c.pmu.Lock()

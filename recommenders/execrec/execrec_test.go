@@ -96,18 +96,25 @@ func helperCommand(t testing.TB, mode string) string {
 
 func build(t *testing.T, command string, raw map[string]any) (*protocol.Adapter, error) {
 	t.Helper()
-	return prototest.Build(t, Spec, New, recommenders.Env{Catalog: prototest.Catalog(t), Seed: 5, Variant: "child", Dir: "."},
+	return buildLogged(t, command, raw, nil)
+}
+
+func buildLogged(t *testing.T, command string, raw map[string]any, logger *slog.Logger) (*protocol.Adapter, error) {
+	t.Helper()
+	return prototest.Build(t, Spec, New, recommenders.Env{Catalog: prototest.Catalog(t), Seed: 5, Variant: "child", Dir: ".", Logger: logger},
 		map[string]any{"command": command, "restart_backoff": "1ms", "handshake_timeout": "10s"}, raw)
 }
 
 var req = prototest.Request
 
 func TestHelperChild(t *testing.T) {
-	var logged syncBuffer
+	// The child's stderr reaches the logger in the environment, not the
+	// process-wide default.
+	var logged, global syncBuffer
 	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+	slog.SetDefault(slog.New(slog.NewTextHandler(&global, nil)))
 	defer slog.SetDefault(prev)
-	a, err := build(t, helperCommand(t, "ok"), nil)
+	a, err := buildLogged(t, helperCommand(t, "ok"), nil, slog.New(slog.NewTextHandler(&logged, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,6 +143,9 @@ func TestHelperChild(t *testing.T) {
 	// Close waited for the child's stderr to end, so its line is logged.
 	if log := logged.String(); !strings.Contains(log, `line="helper ready"`) || !strings.Contains(log, "variant=child") || !strings.Contains(log, "recommender=exec") {
 		t.Errorf("the child's stderr was not mirrored with its name:\n%s", log)
+	}
+	if log := global.String(); log != "" {
+		t.Errorf("the default logger got:\n%s", log)
 	}
 }
 
@@ -204,7 +214,7 @@ func TestOversizedLine(t *testing.T) {
 
 func TestCloseKillsTheProcessGroup(t *testing.T) {
 	tr := &transport{argv: mustSplit(t, helperCommand(t, "grandchild")), timeout: 10 * time.Second, sendTimeout: 10 * time.Second,
-		handshakeTimeout: 10 * time.Second, maxLine: 1 << 20}
+		handshakeTimeout: 10 * time.Second, maxLine: 1 << 20, log: slog.New(slog.DiscardHandler)}
 	c, err := tr.live(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -256,7 +266,7 @@ func TestPythonExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(recommenders.Env{Catalog: cat, Seed: 3, Variant: "py", Dir: "../../examples/python-recommender"}, p)
+	r, err := New(t.Context(), recommenders.Env{Catalog: cat, Seed: 3, Variant: "py", Dir: "../../examples/python-recommender"}, p)
 	if err != nil {
 		t.Fatal(err)
 	}

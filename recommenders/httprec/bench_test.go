@@ -41,7 +41,7 @@ func BenchmarkRecommendOverhead(b *testing.B) {
 	}))
 	defer srv.Close()
 	p, _ := Spec.Resolve(nil, "", map[string]any{"url": srv.URL, "send_catalog": false})
-	r, err := New(recommenders.Env{Catalog: cat, Seed: 1, Variant: "bench"}, p)
+	r, err := New(b.Context(), recommenders.Env{Catalog: cat, Seed: 1, Variant: "bench"}, p)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -65,8 +65,8 @@ func init() {
 
 // New builds the adapter for one world: it checks the service's health
 // and protocol version and sends the world's reset.
-func New(env recommenders.Env, p config.Params) (recommenders.Recommender, error) {
-	return protocol.Open(env, p, func(ctx context.Context) (protocol.Transport, error) {
+func New(ctx context.Context, env recommenders.Env, p config.Params) (recommenders.Recommender, error) {
+	return protocol.Open(ctx, env, p, func(ctx context.Context) (protocol.Transport, error) {
 		t, err := newTransport(env, p)
 		if err != nil {
 			return nil, err

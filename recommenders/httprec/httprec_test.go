@@ -140,8 +140,10 @@ func TestMisbehavingServers(t *testing.T) {
 			good(w, r, call)
 		}, calls: 2},
 		{name: "500 until retries run out", params: map[string]any{"retries": 2},
-			recommend: func(w http.ResponseWriter, _ *protocol.RecommendRequest, _ int) { http.Error(w, "down", 503) },
-			wantErr:   protocol.ErrStatus, kind: "status", calls: 3},
+			recommend: func(w http.ResponseWriter, _ *protocol.RecommendRequest, _ int) {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+			},
+			wantErr: protocol.ErrStatus, kind: "status", calls: 3},
 		{name: "400 is not retried", recommend: func(w http.ResponseWriter, _ *protocol.RecommendRequest, _ int) { http.Error(w, "bad", 400) },
 			wantErr: protocol.ErrStatus, kind: "status", calls: 1},
 		{name: "slow", params: map[string]any{"timeout": "30ms", "retries": 1},
@@ -381,8 +383,25 @@ func TestBadPolicyContactsNobody(t *testing.T) {
 func TestBadURL(t *testing.T) {
 	for _, u := range []string{"", "ftp://x", "localhost:8000"} {
 		p, _ := Spec.Resolve(nil, "", map[string]any{"url": u})
-		if _, err := New(recommenders.Env{Catalog: prototest.Catalog(t)}, p); !errors.Is(err, ErrConfig) {
+		if _, err := New(t.Context(), recommenders.Env{Catalog: prototest.Catalog(t)}, p); !errors.Is(err, ErrConfig) {
 			t.Errorf("url %q: err = %v, want ErrConfig", u, err)
 		}
+	}
+}
+
+// The health check and the first reset run under the builder's context: a
+// build that was cancelled contacts nobody and says why.
+func TestBuildHonoursItsContext(t *testing.T) {
+	s := &service{recommend: good}
+	url := start(t, s).URL
+	p, errs := Spec.Resolve(nil, "", map[string]any{"url": url, "backoff": "1ms"})
+	if len(errs) > 0 {
+		t.Fatal(errs.Err())
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := New(ctx, recommenders.Env{Catalog: prototest.Catalog(t), Variant: "svc"}, p)
+	if !errors.Is(err, context.Canceled) || len(s.headers) != 0 {
+		t.Fatalf("err = %v after %d requests, want context.Canceled before any", err, len(s.headers))
 	}
 }

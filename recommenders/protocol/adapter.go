@@ -28,7 +28,7 @@ type Transport interface {
 }
 
 // ViolationReporter is implemented by recommenders that count what went
-// wrong with an external recommender's answers, per kind (see Kinds).
+// wrong with an external recommender's answers, per kind (see Kind).
 type ViolationReporter interface {
 	Violations() map[string]int64
 }
@@ -68,9 +68,6 @@ var kindNames = [numKinds]string{
 }
 
 func (k Kind) String() string { return kindNames[k] }
-
-// Kinds lists every violation kind's name, in a fixed order.
-func Kinds() []string { return kindNames[:] }
 
 // Policy names what happens when a call fails or its answer is invalid.
 type Policy struct {
@@ -158,12 +155,12 @@ var (
 // Open builds an adapter for one world: it checks the shared parameters
 // (so that a bad policy is reported before anything is started or
 // contacted), lets connect open the transport (closing it itself if it
-// fails), and starts the world with NewAdapter.
-func Open(env recommenders.Env, p config.Params, connect func(context.Context) (Transport, error)) (*Adapter, error) {
+// fails), and starts the world with NewAdapter. ctx bounds all of it; the
+// adapter does not keep it.
+func Open(ctx context.Context, env recommenders.Env, p config.Params, connect func(context.Context) (Transport, error)) (*Adapter, error) {
 	if _, err := ParsePolicy(p.String("on_error")); err != nil {
 		return nil, err
 	}
-	ctx := context.Background()
 	t, err := connect(ctx)
 	if err != nil {
 		return nil, err
@@ -174,7 +171,7 @@ func Open(env recommenders.Env, p config.Params, connect func(context.Context) (
 // NewAdapter starts a world on the transport: it builds the fallback the
 // policy names and sends the first reset. On error it closes t.
 func NewAdapter(ctx context.Context, env recommenders.Env, p config.Params, t Transport) (*Adapter, error) {
-	a, err := newAdapter(env, p, t)
+	a, err := newAdapter(ctx, env, p, t)
 	if err == nil {
 		err = a.Reset(ctx)
 	}
@@ -187,7 +184,7 @@ func NewAdapter(ctx context.Context, env recommenders.Env, p config.Params, t Tr
 	return a, nil
 }
 
-func newAdapter(env recommenders.Env, p config.Params, t Transport) (*Adapter, error) {
+func newAdapter(ctx context.Context, env recommenders.Env, p config.Params, t Transport) (*Adapter, error) {
 	policy, err := ParsePolicy(p.String("on_error"))
 	if err != nil {
 		return nil, err
@@ -205,7 +202,7 @@ func newAdapter(env recommenders.Env, p config.Params, t Transport) (*Adapter, e
 	}
 	if policy.Action == ActionFallback {
 		spec, _ := recommenders.Lookup(policy.Fallback)
-		if a.fallback, err = recommenders.New(policy.Fallback, env, spec.Defaults()); err != nil {
+		if a.fallback, err = recommenders.New(ctx, policy.Fallback, env, spec.Defaults()); err != nil {
 			return a, fmt.Errorf("protocol: building fallback %q: %w", policy.Fallback, err)
 		}
 	}

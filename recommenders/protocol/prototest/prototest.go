@@ -112,7 +112,7 @@ func Catalog(t testing.TB) *catalog.Catalog {
 var Request = recommenders.Request{User: "u", Round: 0, K: 2, History: []recommenders.HistoryItem{{Item: "a", Round: -1}}}
 
 // Build resolves params (raw over base) against spec, builds an adapter
-// with factory and closes it when the test ends.
+// with factory under the test's context and closes it when the test ends.
 func Build(t testing.TB, spec config.Spec, factory recommenders.Factory, env recommenders.Env, base, raw map[string]any) (*protocol.Adapter, error) {
 	t.Helper()
 	all := maps.Clone(base)
@@ -121,7 +121,7 @@ func Build(t testing.TB, spec config.Spec, factory recommenders.Factory, env rec
 	if len(errs) > 0 {
 		t.Fatal(errs.Err())
 	}
-	r, err := factory(env, p)
+	r, err := factory(t.Context(), env, p)
 	if err != nil {
 		return nil, err
 	}
