@@ -28,15 +28,6 @@ var fidelityCommand = command{
 	run:     fidelityCmd,
 }
 
-// behaviourFile is a scenario fragment naming a behaviour and its
-// parameters, as --fit writes it.
-type behaviourFile struct {
-	Behaviour struct {
-		Model  string         `yaml:"model"`
-		Params map[string]any `yaml:"params"`
-	} `yaml:"behaviour"`
-}
-
 func fidelityCmd(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet(env, "fidelity", "")
 	var lf logFlags
@@ -82,7 +73,17 @@ func fidelityCmd(ctx context.Context, env *cliEnv, args []string) error {
 	if *behaviour != "" {
 		bEnv.Dir = filepath.Dir(*behaviour)
 	}
-	if params.String("taste_model") == "" {
+	// Only the utility model reads a taste model file; without one it uses
+	// the taste model learned from the log.
+	tasteModel := ""
+	if name == personas.UtilityName {
+		r := params.Reader(name)
+		tasteModel = r.String("taste_model")
+		if err := r.Err(); err != nil {
+			return err
+		}
+	}
+	if tasteModel == "" {
 		bEnv.Taste = ds.Taste
 	}
 	if client != nil {
@@ -178,25 +179,8 @@ func readBehaviour(path string) (string, config.Params, error) {
 	if err != nil {
 		return "", nil, usageError{err: err}
 	}
-	var f behaviourFile
-	doc := config.Parse(path, data, &f)
-	if err := doc.Errors().Err(); err != nil {
-		return "", nil, err
-	}
-	name := f.Behaviour.Model
-	if name == "" {
-		name = personas.UtilityName
-	}
-	spec, ok := personas.LookupBehaviour(name)
-	if !ok {
-		doc.Add("behaviour.model", "unknown behaviour %q (known: %s)", name, strings.Join(personas.BehaviourNames(), ", "))
-		return "", nil, doc.Errors().Err()
-	}
-	params, errs := spec.Resolve(doc, "behaviour.params", f.Behaviour.Params)
-	if err := errs.Err(); err != nil {
-		return "", nil, err
-	}
-	return name, params, nil
+	name, params, errs := personas.ParseBehaviourFile(path, data)
+	return name, params, errs.Err()
 }
 
 func splitList(s string) []string {
