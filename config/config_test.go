@@ -31,7 +31,7 @@ func TestParseReportsEveryUnknownFieldWithItsPlace(t *testing.T) {
 	if !errors.Is(got, ErrInvalid) {
 		t.Fatalf("err = %v, want ErrInvalid", got)
 	}
-	want := "s.yaml:6:5: levl: unknown field\ns.yaml:7:5: colour: unknown field"
+	want := "s.yaml:6:5: items[1].levl: unknown field\ns.yaml:7:5: items[1].colour: unknown field"
 	if got.Error() != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}

@@ -64,3 +64,26 @@ judges:
 		t.Errorf("%d errors, want one per misspelling (%d):\n%s", len(errs), len(tests), got)
 	}
 }
+
+// TestMalformedGateIsLocatedAndTheRestDecodes: a gate of the wrong shape is
+// reported at its own place, and the fields after it still decode (yaml.v3
+// stops at the first error of a type that decodes itself).
+func TestMalformedGateIsLocatedAndTheRestDecodes(t *testing.T) {
+	input := `name: g
+catalog: {synthetic: {items: 50}}
+personas: {population: [{archetype: cinephile, count: 2}]}
+variants: [{name: p, recommender: popular}]
+gates:
+  - [ctr]
+  - "ctr[p] >= 0.1"
+rounds: 7
+`
+	s, errs := Load(writeTemp(t, "g.yaml", input))
+	got := errs.Err().Error()
+	if want := `g.yaml:6:5: gates[0]: a gate is a check such as "ctr[b] >= 0.05" or {name: ..., check: ...}`; !strings.HasSuffix(got, want) {
+		t.Errorf("got\n%s\nwant it to end %s", got, want)
+	}
+	if s.Rounds != 7 || s.Gates[1].Check != "ctr[p] >= 0.1" {
+		t.Errorf("decoding stopped at the bad gate: rounds %d, gates %+v", s.Rounds, s.Gates)
+	}
+}
