@@ -109,10 +109,10 @@ func (d *decoder) decode(n, at *yaml.Node, path string, v reflect.Value) {
 	case reflect.Map:
 		d.mapping(n, at, path, v)
 	case reflect.Interface:
-		// Values of any type (component parameters) are yaml.v3's to
-		// build; only repeated keys, which it reports as text, are
-		// reported here, and such a value is left out.
-		// Its nodes count against the limit; yaml.v3 guards the aliases
+		// A value of any type (component parameters) is yaml.v3's to
+		// build. Its repeated keys, which yaml.v3 reports only as text,
+		// are reported here instead, and the value is then left out. Its
+		// nodes count against the limit; yaml.v3 guards the aliases
 		// inside it itself.
 		if d.grow(countNodes(n), at, path) && !d.repeatedKeys(n, path) {
 			d.scalar(n, at, path, v)
