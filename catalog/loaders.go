@@ -18,8 +18,6 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/recloop/recloop/config"
 )
 
@@ -104,15 +102,7 @@ func parseYAMLItems(file string, data []byte) ([]Item, error) {
 	var doc yamlCatalog
 	d := config.Parse(file, data, &doc)
 	probs := &problems{file: file}
-	paths := yamlItemPaths(d)
 	for _, e := range d.Errors() {
-		// The YAML decoder knows the line but not the item: name it.
-		if at, ok := paths[e.Line]; ok && (e.Field == "" || strings.HasSuffix(at.path, "."+e.Field)) {
-			e.Field = at.path
-			if e.Column == 0 {
-				e.Column = at.column
-			}
-		}
 		probs.addError(e)
 	}
 	check := newItemChecker(len(doc.Items))
@@ -130,52 +120,6 @@ func parseYAMLItems(file string, data []byte) ([]Item, error) {
 		return nil, err
 	}
 	return doc.Items, nil
-}
-
-// yamlPlace is where a field of an item was written.
-type yamlPlace struct {
-	path   string
-	column int
-}
-
-// yamlItemPaths maps the line of each item field to its path
-// ("items[2].popularity"); a line holding several fields maps to the item.
-func yamlItemPaths(d *config.Doc) map[int]yamlPlace {
-	if d.Root == nil || len(d.Root.Content) == 0 {
-		return nil
-	}
-	var seq *yaml.Node
-	if top := d.Root.Content[0]; top.Kind == yaml.MappingNode {
-		for k := 0; k+1 < len(top.Content); k += 2 {
-			if top.Content[k].Value == "items" {
-				seq = top.Content[k+1]
-			}
-		}
-	}
-	if seq == nil || seq.Kind != yaml.SequenceNode {
-		return nil
-	}
-	places := map[int]yamlPlace{}
-	for i, el := range seq.Content {
-		item := yamlPlace{config.Index("items", i), el.Column}
-		if el.Kind != yaml.MappingNode {
-			places[el.Line] = item
-			continue
-		}
-		keysOnLine := map[int]int{}
-		for k := 0; k+1 < len(el.Content); k += 2 {
-			keysOnLine[el.Content[k].Line]++
-		}
-		for k := 0; k+1 < len(el.Content); k += 2 {
-			key := el.Content[k]
-			if keysOnLine[key.Line] == 1 {
-				places[key.Line] = yamlPlace{config.Join(item.path, key.Value), key.Column}
-			} else {
-				places[key.Line] = item
-			}
-		}
-	}
-	return places
 }
 
 func parseJSONItems(file string, data []byte) ([]Item, error) {

@@ -133,8 +133,8 @@ func TestLoadSmallCases(t *testing.T) {
 	}{
 		{"yaml without items", "x.yaml", "items: []\n", []string{"x.yaml: the file has no items"}},
 		{"yaml unknown top-level field", "x.yaml", "items:\n  - id: a\nversion: 2\n", []string{"x.yaml:3:1: version: unknown field"}},
-		{"yaml syntax", "x.yaml", "items:\n\t- id: a\n", []string{"x.yaml:2: found character that cannot start any token"}},
-		{"yaml one-line item", "x.yaml", "items:\n  - {id: a, popularity: x}\n", []string{"x.yaml:2:5: items[0]: cannot unmarshal !!str `x` into float64"}},
+		{"yaml syntax", "x.yaml", "items:\n\t- id: a\n", []string{"x.yaml: yaml: line 2: found character that cannot start any token"}},
+		{"yaml one-line item", "x.yaml", "items:\n  - {id: a, popularity: x}\n", []string{"x.yaml:2:13: items[0].popularity: cannot unmarshal !!str `x` into float64"}},
 		{"json empty", "x.json", "", []string{"x.json:1: invalid JSON: unexpected end of file"}},
 		{"json scalar", "x.json", "42", []string{`x.json:1: a JSON catalog is an array of items or an object {"items": [...]}`}},
 		{"json items not a list", "x.json", `{"items": 3}`, []string{"x.json:1: items: must be an array of items"}},

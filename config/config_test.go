@@ -31,7 +31,7 @@ func TestParseReportsEveryUnknownFieldWithItsPlace(t *testing.T) {
 	if !errors.Is(got, ErrInvalid) {
 		t.Fatalf("err = %v, want ErrInvalid", got)
 	}
-	want := "s.yaml:6:5: levl: unknown field\ns.yaml:7:5: colour: unknown field"
+	want := "s.yaml:6:5: items[1].levl: unknown field\ns.yaml:7:5: items[1].colour: unknown field"
 	if got.Error() != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
@@ -93,8 +93,9 @@ func TestSpecResolve(t *testing.T) {
 	if len(errs) != 0 {
 		t.Fatal(errs)
 	}
-	if p.Float("rate") != 1 || p.Int("k") != 4 || p.String("mode") != "a" || !p.Bool("on") || p.Duration("wait") != 250*time.Millisecond {
-		t.Errorf("resolved %v", p)
+	r := p.Reader("thing")
+	if r.Float("rate") != 1 || r.Int("k") != 4 || r.String("mode") != "a" || !r.Bool("on") || r.Duration("wait") != 250*time.Millisecond || r.Err() != nil {
+		t.Errorf("resolved %v (%v)", p, r.Err())
 	}
 	_, errs = spec.Resolve(nil, "params", map[string]any{"rate": 1.5, "k": 2.5, "mode": "c", "on": "yes", "wait": "soon", "extra": 1})
 	want := []string{
@@ -137,4 +138,36 @@ func TestRegistry(t *testing.T) {
 		}
 	}()
 	r.Register(Spec{Name: "a"}, nil)
+}
+
+func TestParamReaderReportsEveryBadRead(t *testing.T) {
+	p := Params{"k": 3, "rate": 0.5, "inner": Params{"window": 7}}
+	r := p.Reader("thing")
+	if k, inner := r.Int("k"), r.Params("inner"); k != 3 || inner["window"] != 7 {
+		t.Fatalf("k %d, inner %v", k, inner)
+	}
+	if r.Err() != nil {
+		t.Fatalf("good reads failed: %v", r.Err())
+	}
+	// A misspelt name and a wrong type both give the zero value and an
+	// error naming the parameter and the component; neither stops the
+	// reads after it.
+	if got := r.Int("kk"); got != 0 {
+		t.Errorf("misspelt name read %d", got)
+	}
+	if got := r.Int("rate"); got != 0 {
+		t.Errorf("float read as int gave %d", got)
+	}
+	if got := r.Float("rate"); got != 0.5 {
+		t.Errorf("rate %v after failed reads", got)
+	}
+	err := r.Err()
+	if !errors.Is(err, ErrParam) || errors.Is(err, ErrInvalid) {
+		t.Fatalf("err %v: want ErrParam and not ErrInvalid", err)
+	}
+	want := "config: parameter \"kk\" of thing: no such parameter (it has inner, k, rate)\n" +
+		"config: parameter \"rate\" of thing: holds float64 0.5, want int"
+	if err.Error() != want {
+		t.Errorf("got\n%s\nwant\n%s", err, want)
+	}
 }

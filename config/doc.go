@@ -1,11 +1,7 @@
 package config
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -20,17 +16,16 @@ type Doc struct {
 	errs Errors
 }
 
-var typeErrLine = regexp.MustCompile(`^line (\d+): (.*)$`)
-var unknownField = regexp.MustCompile(`^field (\S+) not found in type (.+)$`)
-
-// Parse decodes data into v strictly: unknown fields are errors, and all of
-// them are reported. Syntax errors stop decoding; the returned Doc then has a
-// nil Root.
+// Parse decodes data into v strictly: unknown fields and values of the
+// wrong type are errors, each located at its node, and all of them are
+// reported. A syntax error stops decoding; the returned Doc then has a nil
+// Root, and the error is yaml.v3's message as it is (it names the line in
+// its text: yaml.v3 has no node, and no position, for a syntax error).
 func Parse(file string, data []byte, v any) *Doc {
 	d := &Doc{File: file}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		d.errs = append(d.errs, d.yamlError(err)...)
+		d.errs = append(d.errs, &Error{File: file, Msg: err.Error()})
 		return d
 	}
 	if root.Kind == 0 {
@@ -38,57 +33,8 @@ func Parse(file string, data []byte, v any) *Doc {
 		return d
 	}
 	d.Root = &root
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		d.errs = append(d.errs, d.yamlError(err)...)
-	}
+	decodeDoc(d, v)
 	return d
-}
-
-func (d *Doc) yamlError(err error) Errors {
-	var te *yaml.TypeError
-	msgs := []string{err.Error()}
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	}
-	var out Errors
-	for _, m := range msgs {
-		m = strings.TrimPrefix(m, "yaml: ")
-		e := &Error{File: d.File, Msg: m}
-		if sub := typeErrLine.FindStringSubmatch(m); sub != nil {
-			e.Line, _ = strconv.Atoi(sub[1])
-			e.Msg = sub[2]
-			if f := unknownField.FindStringSubmatch(e.Msg); f != nil {
-				e.Field = f[1]
-				e.Msg = "unknown field"
-				e.Column = d.keyColumn(d.Root, e.Line, e.Field)
-			}
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// keyColumn finds the column of the mapping key named key on line, which
-// yaml.v3's unknown-field errors leave out.
-func (d *Doc) keyColumn(n *yaml.Node, line int, key string) int {
-	if n == nil {
-		return 0
-	}
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i]; k.Line == line && k.Value == key {
-				return k.Column
-			}
-		}
-	}
-	for _, c := range n.Content {
-		if col := d.keyColumn(c, line, key); col > 0 {
-			return col
-		}
-	}
-	return 0
 }
 
 // Errors returns everything reported against this document so far.

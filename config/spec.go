@@ -46,33 +46,10 @@ type Spec struct {
 	Params  []Param
 }
 
-// Params are validated parameter values with defaults filled in.
+// Params are validated parameter values with defaults filled in. Components
+// read them through a ParamReader, never by indexing, so that a name the
+// code gets wrong is an error rather than a zero.
 type Params map[string]any
-
-func (p Params) Int(name string) int {
-	v, _ := p[name].(int)
-	return v
-}
-
-func (p Params) Float(name string) float64 {
-	v, _ := p[name].(float64)
-	return v
-}
-
-func (p Params) String(name string) string {
-	v, _ := p[name].(string)
-	return v
-}
-
-func (p Params) Bool(name string) bool {
-	v, _ := p[name].(bool)
-	return v
-}
-
-func (p Params) Duration(name string) time.Duration {
-	v, _ := p[name].(time.Duration)
-	return v
-}
 
 // Resolve checks raw against the spec and returns typed values with defaults.
 // Problems are reported on doc at path (doc may be nil, then they are

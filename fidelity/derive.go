@@ -90,7 +90,7 @@ func (o DeriveOptions) withDefaults() DeriveOptions {
 		o.MaxInterests = 8
 	}
 	if o.TagWeight <= 0 {
-		o.TagWeight = utilityDefaults().Float("tag_weight")
+		o.TagWeight = personas.DefaultTagWeight
 	}
 	o.Taste = o.Taste.withDefaults()
 	return o

@@ -67,7 +67,11 @@ func Fit(ctx context.Context, ds *Dataset, base config.Params, opt Options) (con
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rep := &report.Fit{Default: pick(full), Personas: "derived"}
+	def, err := pick(full)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rep := &report.Fit{Default: def, Personas: "derived"}
 	if ds.Given {
 		rep.Personas = "given"
 	}
@@ -90,7 +94,9 @@ func Fit(ctx context.Context, ds *Dataset, base config.Params, opt Options) (con
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rep.LogLikDefault = defData.logLik(full)
+	if rep.LogLikDefault, err = defData.logLik(full); err != nil {
+		return nil, nil, nil, err
+	}
 	bestModel, _, err := trainTaste(inner.Catalog, inner.SeedLog, bestTaste, opt.Seed)
 	if err != nil {
 		return nil, nil, nil, err
@@ -99,10 +105,16 @@ func Fit(ctx context.Context, ds *Dataset, base config.Params, opt Options) (con
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rep.LogLikFitted = data.logLik(best)
-	best = data.fitRatings(best)
+	if rep.LogLikFitted, err = data.logLik(best); err != nil {
+		return nil, nil, nil, err
+	}
+	if best, err = data.fitRatings(best); err != nil {
+		return nil, nil, nil, err
+	}
 	rep.Ratings = len(data.ratings)
-	rep.Fitted = pick(best)
+	if rep.Fitted, err = pick(best); err != nil {
+		return nil, nil, nil, err
+	}
 	taste, _, err := trainTaste(ds.Catalog, ds.SeedLog, bestTaste, opt.Seed)
 	if err != nil {
 		return nil, nil, nil, err
@@ -279,7 +291,10 @@ func (s *tasteSearch) try(o TasteOptions) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	params, ll := data.fitClicks(s.params)
+	params, ll, err := data.fitClicks(s.params)
+	if err != nil {
+		return 0, err
+	}
 	s.seen[o] = len(s.tried)
 	s.tried = append(s.tried, report.TasteSetting{Factors: o.Factors, Regularization: o.Regularization, Alpha: o.Alpha, Recency: o.Recency, LogLik: ll})
 	s.fitted = append(s.fitted, params)
@@ -292,12 +307,13 @@ func utilityDefaults() config.Params {
 	return spec.Defaults()
 }
 
-func pick(p config.Params) map[string]float64 {
+func pick(p config.Params) (map[string]float64, error) {
+	r := p.Reader(personas.UtilityName)
 	out := make(map[string]float64, len(FittedParams))
 	for _, name := range FittedParams {
-		out[name] = p.Float(name)
+		out[name] = r.Float(name)
 	}
-	return out
+	return out, r.Err()
 }
 
 func newUtilityModel(cat *catalog.Catalog, taste *personas.TasteModel, params config.Params, seed uint64) (personas.Behaviour, error) {
@@ -368,7 +384,12 @@ func (f *fitData) design() [][]float64 {
 // returns params with the fitted ones and the mean log-likelihood. A term
 // that is 0 on every probe (latent interests, for personas from logs)
 // keeps its coefficient from params.
-func (f *fitData) fitClicks(params config.Params) (config.Params, float64) {
+func (f *fitData) fitClicks(params config.Params) (config.Params, float64, error) {
+	r := params.Reader(personas.UtilityName)
+	sigma := r.Float("noise")
+	if err := r.Err(); err != nil {
+		return nil, 0, err
+	}
 	x := f.design()
 	p := len(clickTerms) + 1
 	active := make([]bool, p)
@@ -382,7 +403,6 @@ func (f *fitData) fitClicks(params config.Params) (config.Params, float64) {
 		}
 	}
 	w, ll := fitProbit(x, f.labels, active)
-	sigma := params.Float("noise")
 	out := maps.Clone(params)
 	out["threshold"] = round(-w[0]*sigma, 4)
 	for k, c := range clickTerms {
@@ -390,19 +410,23 @@ func (f *fitData) fitClicks(params config.Params) (config.Params, float64) {
 			out[c.param] = round(w[1+k]*sigma, 4)
 		}
 	}
-	return out, ll
+	return out, ll, nil
 }
 
 // logLik is the mean probit log-likelihood of the labels under params.
-func (f *fitData) logLik(params config.Params) float64 {
-	x := f.design()
-	sigma := params.Float("noise")
+func (f *fitData) logLik(params config.Params) (float64, error) {
+	r := params.Reader(personas.UtilityName)
+	sigma := r.Float("noise")
 	w := make([]float64, len(clickTerms)+1)
-	w[0] = -params.Float("threshold") / sigma
+	w[0] = -r.Float("threshold") / sigma
 	for k, c := range clickTerms {
-		w[1+k] = params.Float(c.param) / sigma
+		w[1+k] = r.Float(c.param) / sigma
 	}
-	return probitLogLik(x, f.labels, w) / float64(len(x))
+	if err := r.Err(); err != nil {
+		return 0, err
+	}
+	x := f.design()
+	return probitLogLik(x, f.labels, w) / float64(len(x)), nil
 }
 
 // fitRatings chooses r₀, r_q, r₁ and r_f by least squares on the
@@ -410,11 +434,15 @@ func (f *fitData) logLik(params config.Params) float64 {
 // r_q, r₁, r_f ≥ 0 and r₁'s term aff_true − β_d·aff_d using the fitted β_d;
 // then ρ by maximum likelihood of the ratings as the model draws them
 // (ratingNoise). Without ratings params come back unchanged.
-func (f *fitData) fitRatings(params config.Params) config.Params {
+func (f *fitData) fitRatings(params config.Params) (config.Params, error) {
 	if len(f.ratings) == 0 {
-		return params
+		return params, nil
 	}
-	bd := params.Float("weight_dislike")
+	r := params.Reader(personas.UtilityName)
+	bd := r.Float("weight_dislike")
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
 	x := make([][]float64, len(f.ratings))
 	y := make([]float64, len(f.ratings))
 	for i := range f.ratings {
@@ -440,7 +468,7 @@ func (f *fitData) fitRatings(params config.Params) config.Params {
 		means[i] = f.ratingTerms[i].RatingBias + linalg.Dot(x[i], coef)
 	}
 	out["rating_noise"] = round(f.ratingNoise(means), 4)
-	return out
+	return out, nil
 }
 
 // ratingNoise is the ρ that maximises the likelihood of the validation

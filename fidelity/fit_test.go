@@ -36,21 +36,28 @@ func TestFitRecoversPlantedCoefficients(t *testing.T) {
 		}
 	}
 	full := utilityDefaults()
-	got, ll := data.fitClicks(full)
-	want := merge(full, planted)
-	t.Logf("fitted %v (log-lik %.4f, planted %.4f)", pick(got), ll, data.logLik(want))
+	fittedParams, ll, err := data.fitClicks(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want, def := coefs(t, fittedParams), coefs(t, merge(full, planted)), coefs(t, full)
+	plantedLL, err := data.logLik(merge(full, planted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("fitted %v (log-lik %.4f, planted %.4f)", got, ll, plantedLL)
 	for _, name := range []string{"weight_stated", "weight_popularity", "weight_novelty", "threshold", "pickiness_scale"} {
-		if have, w := got.Float(name), want.Float(name); math.Abs(have-w) > 0.15*w+0.05 {
+		if have, w := got[name], want[name]; math.Abs(have-w) > 0.15*w+0.05 {
 			t.Errorf("%s = %.3f, want %.3f ± 15%%", name, have, w)
 		}
 	}
 	// Latent interests and the taste model are absent: their terms are 0
 	// on every probe and keep their coefficients.
-	if got.Float("weight_latent") != full.Float("weight_latent") || got.Float("weight_factors") != full.Float("weight_factors") {
-		t.Errorf("unidentified coefficients moved: %v", pick(got))
+	if got["weight_latent"] != def["weight_latent"] || got["weight_factors"] != def["weight_factors"] {
+		t.Errorf("unidentified coefficients moved: %v", got)
 	}
-	if ll < data.logLik(want)-1e-9 {
-		t.Errorf("fit stopped at log-lik %.5f, below the planted point's %.5f", ll, data.logLik(want))
+	if ll < plantedLL-1e-9 {
+		t.Errorf("fit stopped at log-lik %.5f, below the planted point's %.5f", ll, plantedLL)
 	}
 
 	raters := merge(full, config.Params{"rating_offset": 2.5, "rating_scale": 2.0, "rating_noise": 0.4})
@@ -62,18 +69,32 @@ func TestFitRecoversPlantedCoefficients(t *testing.T) {
 			data.ratings = append(data.ratings, rater.(personas.Scorer).Rate(states[u], k, item))
 		}
 	}
-	fitted := data.fitRatings(full)
-	t.Logf("ratings: r₀ %.3f r₁ %.3f ρ %.3f", fitted.Float("rating_offset"), fitted.Float("rating_scale"), fitted.Float("rating_noise"))
-	if r0 := fitted.Float("rating_offset"); math.Abs(r0-2.5) > 0.25 {
+	ratingParams, err := data.fitRatings(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fitted := coefs(t, ratingParams)
+	t.Logf("ratings: r₀ %.3f r₁ %.3f ρ %.3f", fitted["rating_offset"], fitted["rating_scale"], fitted["rating_noise"])
+	if r0 := fitted["rating_offset"]; math.Abs(r0-2.5) > 0.25 {
 		t.Errorf("rating_offset %.3f, want 2.5 ± 0.25", r0)
 	}
-	if r1 := fitted.Float("rating_scale"); math.Abs(r1-2) > 0.4 {
+	if r1 := fitted["rating_scale"]; math.Abs(r1-2) > 0.4 {
 		t.Errorf("rating_scale %.3f, want 2 ± 0.4", r1)
 	}
 	// ρ's likelihood counts the rounding to whole stars and the clamping.
-	if rho := fitted.Float("rating_noise"); math.Abs(rho-0.4) > 0.06 {
+	if rho := fitted["rating_noise"]; math.Abs(rho-0.4) > 0.06 {
 		t.Errorf("rating_noise %.3f, want 0.4 ± 0.06", rho)
 	}
+}
+
+// coefs are p's FittedParams.
+func coefs(t *testing.T, p config.Params) map[string]float64 {
+	t.Helper()
+	c, err := pick(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func merge(a, b config.Params) config.Params {

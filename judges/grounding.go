@@ -38,7 +38,12 @@ func init() {
 		if env.Catalog == nil {
 			return nil, ErrNoCatalog
 		}
-		return NewGrounding(env.Catalog, p.Int("min_title_tokens")), nil
+		r := p.Reader(GroundingName)
+		minTitleTokens := r.Int("min_title_tokens")
+		if err := r.Err(); err != nil {
+			return nil, err
+		}
+		return NewGrounding(env.Catalog, minTitleTokens), nil
 	})
 }
 

@@ -73,8 +73,13 @@ func init() {
 		if env.LLM == nil {
 			return nil, ErrNoLLM
 		}
-		opts := LLMOptions{Samples: p.Int("samples"), Aggregate: p.String("aggregate"), MaxTokens: p.Int("max_tokens")}
-		if path := p.String("prompt"); path != "" {
+		r := p.Reader(llmSpec.Name)
+		opts := LLMOptions{Samples: r.Int("samples"), Aggregate: r.String("aggregate"), MaxTokens: r.Int("max_tokens")}
+		path := r.String("prompt")
+		if err := r.Err(); err != nil {
+			return nil, err
+		}
+		if path != "" {
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(env.Dir, path)
 			}

@@ -70,7 +70,7 @@ func TestParseRubricErrors(t *testing.T) {
 	}{
 		{"unknown field", "dimensions:\n  - name: a\n    description: d\n    anchor: {}\n",
 			// The misspelt anchors are also reported missing: all problems at once.
-			[]string{"r.yaml:2:5: dimensions[0].anchors: missing anchor(s) 1, 2, 3, 4, 5", "r.yaml:4:5: anchor: unknown field"}},
+			[]string{"r.yaml:2:5: dimensions[0].anchors: missing anchor(s) 1, 2, 3, 4, 5", "r.yaml:4:5: dimensions[0].anchor: unknown field"}},
 		{"no dimensions", "name: x\n", []string{"r.yaml:1:1: dimensions: a rubric needs at least one dimension"}},
 		{"bad names and anchors", `dimensions:
   - name: Tone

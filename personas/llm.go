@@ -124,23 +124,28 @@ func newLLMPersona(env BehaviourEnv, p config.Params) (Behaviour, error) {
 	if env.LLM == nil {
 		return nil, ErrNoLLM
 	}
-	tmpl, version, err := loadPrompts(env.Dir, p.String("prompt"))
-	if err != nil {
-		return nil, err
-	}
-	defaults := UtilitySpec.Defaults()
+	r := p.Reader(LLMName)
+	prompt := r.String("prompt")
 	m := &llmPersona{
 		cat:          env.Catalog,
 		client:       env.LLM,
-		tmpl:         tmpl,
-		version:      version,
-		memory:       p.Int("memory"),
-		reflectEvery: p.Int("reflect_every"),
-		interview:    p.Bool("interview"),
-		maxTokens:    p.Int("max_tokens"),
-		drift:        &utilityModel{cat: env.Catalog, drift: defaults.Float("drift"), driftDislike: defaults.Float("drift_dislike"), vecs: env.Catalog.BlockFeatures(defaults.Float("tag_weight"))},
+		memory:       r.Int("memory"),
+		reflectEvery: r.Int("reflect_every"),
+		interview:    r.Bool("interview"),
+		maxTokens:    r.Int("max_tokens"),
 		eng:          env.Engagement,
 		schema:       actionSchema,
+	}
+	defaults := UtilitySpec.Defaults().Reader(UtilityName)
+	m.drift = &utilityModel{cat: env.Catalog, drift: defaults.Float("drift"), driftDislike: defaults.Float("drift_dislike")}
+	tagWeight := defaults.Float("tag_weight")
+	if err := errors.Join(r.Err(), defaults.Err()); err != nil {
+		return nil, err
+	}
+	m.drift.vecs = env.Catalog.BlockFeatures(tagWeight)
+	var err error
+	if m.tmpl, m.version, err = loadPrompts(env.Dir, prompt); err != nil {
+		return nil, err
 	}
 	if m.eng.On() {
 		m.schema = funnelActionSchema(m.eng.Funnel)

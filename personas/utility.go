@@ -15,6 +15,10 @@ import (
 // UtilityName is the registered name of the utility model.
 const UtilityName = "utility"
 
+// DefaultTagWeight is the utility model's default tag_weight, which also
+// shapes the item vectors of personas derived from logs (fidelity).
+const DefaultTagWeight = 0.5
+
 // UtilitySpec lists every tunable of the utility model; docs/user-model.md
 // gives the equations they enter.
 var UtilitySpec = config.Spec{
@@ -30,7 +34,7 @@ var UtilitySpec = config.Spec{
 		{Name: "weight_dislike", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "β_d: weight of the affinity with the persona's dislikes, subtracted from its utility and (times r₁) from its ratings."},
 		{Name: "weight_factors", Kind: config.Float, Default: 1.0, Min: config.AtLeast(0), Doc: "β_f: weight of the learned taste score x_u·y_i (needs taste_model)."},
 		{Name: "weight_quality", Kind: config.Float, Default: 0.2, Min: config.AtLeast(0), Doc: "β_q: weight of the item's quality q_i, in rating points above the mean (needs taste_model)."},
-		{Name: "tag_weight", Kind: config.Float, Default: 0.5, Min: config.AtLeast(0), Doc: "w_t: the norm of the tag block beside the category block in the item vectors the persona's taste is matched against (tags weighted by inverse document frequency)."},
+		{Name: "tag_weight", Kind: config.Float, Default: DefaultTagWeight, Min: config.AtLeast(0), Doc: "w_t: the norm of the tag block beside the category block in the item vectors the persona's taste is matched against (tags weighted by inverse document frequency)."},
 		{Name: "taste_model", Kind: config.String, Default: "", Doc: "A taste model file (JSON, written by recloop personas from-logs or recloop fidelity --fit): a learned vector and a quality per item, relative to the scenario's directory. Empty: no learned taste, so the β_f, β_q, r_f and r_q terms are 0."},
 		{Name: "noise", Kind: config.Float, Default: 0.15, Min: config.AtLeast(0), Doc: "σ: standard deviation of the utility noise."},
 		{Name: "position_bias", Kind: config.Float, Default: 0.8, Min: config.AtLeast(0), Doc: "η: examination falls with rank k as k^−η (0 = every rank equally)."},
@@ -89,32 +93,36 @@ type utilityModel struct {
 }
 
 func newUtility(env BehaviourEnv, p config.Params) (Behaviour, error) {
+	r := p.Reader(UtilityName)
 	m := &utilityModel{
 		cat:     env.Catalog,
-		bStated: p.Float("weight_stated"), bLatent: p.Float("weight_latent"),
-		bPop: p.Float("weight_popularity"), bNov: p.Float("weight_novelty"),
-		bDislike: p.Float("weight_dislike"), bFactors: p.Float("weight_factors"), bQuality: p.Float("weight_quality"),
-		sigma: p.Float("noise"),
-		eta:   p.Float("position_bias"), examBase: p.Float("examine_base"), examActivity: p.Float("examine_activity"),
-		threshold: p.Float("threshold"), pickinessScale: p.Float("pickiness_scale"),
-		maxClicks: p.Int("max_clicks"),
-		rOffset:   p.Float("rating_offset"), rScale: p.Float("rating_scale"), rNoise: p.Float("rating_noise"),
-		rQuality: p.Float("rating_quality"), rFactors: p.Float("rating_factors"),
-		patience: p.Float("patience"), recovery: p.Float("patience_recovery"),
-		drift: p.Float("drift"), driftDislike: p.Float("drift_dislike"),
+		bStated: r.Float("weight_stated"), bLatent: r.Float("weight_latent"),
+		bPop: r.Float("weight_popularity"), bNov: r.Float("weight_novelty"),
+		bDislike: r.Float("weight_dislike"), bFactors: r.Float("weight_factors"), bQuality: r.Float("weight_quality"),
+		sigma: r.Float("noise"),
+		eta:   r.Float("position_bias"), examBase: r.Float("examine_base"), examActivity: r.Float("examine_activity"),
+		threshold: r.Float("threshold"), pickinessScale: r.Float("pickiness_scale"),
+		maxClicks: r.Int("max_clicks"),
+		rOffset:   r.Float("rating_offset"), rScale: r.Float("rating_scale"), rNoise: r.Float("rating_noise"),
+		rQuality: r.Float("rating_quality"), rFactors: r.Float("rating_factors"),
+		patience: r.Float("patience"), recovery: r.Float("patience_recovery"),
+		drift: r.Float("drift"), driftDislike: r.Float("drift_dislike"),
 		eng: engagementParams{Engagement: env.Engagement,
-			funnelBase: p.Float("funnel_base"), funnelAffinity: p.Float("funnel_affinity"), funnelPickiness: p.Float("funnel_pickiness"),
-			dwellBase: p.Float("dwell_base"), dwellAffinity: p.Float("dwell_affinity"), dwellNoise: p.Float("dwell_noise"),
-			searchBase: p.Float("search_base"), searchCuriosity: p.Float("search_curiosity")},
+			funnelBase: r.Float("funnel_base"), funnelAffinity: r.Float("funnel_affinity"), funnelPickiness: r.Float("funnel_pickiness"),
+			dwellBase: r.Float("dwell_base"), dwellAffinity: r.Float("dwell_affinity"), dwellNoise: r.Float("dwell_noise"),
+			searchBase: r.Float("search_base"), searchCuriosity: r.Float("search_curiosity")},
+	}
+	tagWeight, path := r.Float("tag_weight"), r.String("taste_model")
+	if err := r.Err(); err != nil {
+		return nil, err
 	}
 	for k := 1; k <= positionTable; k++ {
 		m.position[k] = math.Pow(float64(k), -m.eta)
 	}
 	m.pop = popularityScale(env.Catalog)
-	m.vecs = env.Catalog.BlockFeatures(p.Float("tag_weight"))
+	m.vecs = env.Catalog.BlockFeatures(tagWeight)
 	model := env.Taste
-	if model == nil && p.String("taste_model") != "" {
-		path := p.String("taste_model")
+	if model == nil && path != "" {
 		if !filepath.IsAbs(path) && env.Dir != "" {
 			path = filepath.Join(env.Dir, path)
 		}

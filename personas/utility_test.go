@@ -369,7 +369,7 @@ func TestUtilitySpecAndRegistry(t *testing.T) {
 			t.Errorf("%s has no doc", p.Name)
 		}
 	}
-	if d := spec.Defaults(); d.Float("drift") != 0.05 {
+	if d := spec.Defaults(); d["drift"] != 0.05 {
 		t.Errorf("drift default %v, want 0.05 (on by default)", d["drift"])
 	}
 	found := false

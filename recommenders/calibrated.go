@@ -30,11 +30,16 @@ var calibratedSpec = config.Spec{
 
 func init() {
 	RegisterWrapper(calibratedSpec, func(env Env, p config.Params, inner Recommender) (Recommender, error) {
-		w, err := newReranker(env, "calibrated", inner, p.Int("pool"))
+		r := p.Reader(calibratedSpec.Name)
+		pool, lambda := r.Int("pool"), r.Float("lambda")
+		if err := r.Err(); err != nil {
+			return nil, err
+		}
+		w, err := newReranker(env, "calibrated", inner, pool)
 		if err != nil {
 			return nil, err
 		}
-		return &calibrated{reranker: w, lambda: p.Float("lambda")}, nil
+		return &calibrated{reranker: w, lambda: lambda}, nil
 	})
 }
 

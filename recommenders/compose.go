@@ -153,6 +153,19 @@ func locate(doc *config.Doc, path, format string, args ...any) *config.Error {
 	return e
 }
 
+// innerOf returns the inner layers' parameters from a wrapper's. Params from
+// the wrapper's own spec (Defaults) have none; the inner layers then get
+// their defaults.
+func innerOf(layers []string, params config.Params) (config.Params, error) {
+	if _, ok := params[InnerParam]; !ok {
+		inner, errs := resolveLayers(nil, "", layers[1:], nil)
+		return inner, errs.Err()
+	}
+	r := params.Reader(layers[0])
+	inner := r.Params(InnerParam)
+	return inner, r.Err()
+}
+
 // newComposed builds the layers innermost first. Every layer gets the same
 // Env; wrappers that draw randomness key it with their own name.
 func newComposed(ctx context.Context, layers []string, env Env, params config.Params) (Recommender, error) {
@@ -161,9 +174,9 @@ func newComposed(ctx context.Context, layers []string, env Env, params config.Pa
 		return factory(ctx, env, params)
 	}
 	_, wrap, _ := wrappers.Factory(layers[0])
-	innerParams, ok := params[InnerParam].(config.Params)
-	if !ok {
-		innerParams, _ = resolveLayers(nil, "", layers[1:], nil)
+	innerParams, err := innerOf(layers, params)
+	if err != nil {
+		return nil, err
 	}
 	inner, err := newComposed(ctx, layers[1:], env, innerParams)
 	if err != nil {

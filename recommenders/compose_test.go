@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/recloop/recloop/config"
 )
 
 func TestParseName(t *testing.T) {
@@ -48,11 +46,15 @@ func TestResolveNestsParameters(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	explore := params[InnerParam].(config.Params)
-	mf := explore[InnerParam].(config.Params)
-	if params.Float("lambda") != 0.2 || params.Int("pool") != 5 || explore.Float("epsilon") != 0.05 ||
+	calibrated := params.Reader("calibrated")
+	explore := calibrated.Params(InnerParam).Reader("explore")
+	mf := explore.Params(InnerParam).Reader("mf")
+	if calibrated.Float("lambda") != 0.2 || calibrated.Int("pool") != 5 || explore.Float("epsilon") != 0.05 ||
 		mf.Int("factors") != 8 || mf.Int("retrain_every") != 1 {
 		t.Errorf("resolved %v", params)
+	}
+	if err := errors.Join(calibrated.Err(), explore.Err(), mf.Err()); err != nil {
+		t.Error(err)
 	}
 
 	_, errs = Resolve(nil, "params", "mmr(explore(mf))", map[string]any{

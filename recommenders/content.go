@@ -36,14 +36,18 @@ var contentSpec = config.Spec{
 
 func init() {
 	registerBuiltin(contentSpec, func(env Env, p config.Params) (Recommender, error) {
+		pr := p.Reader(contentSpec.Name)
 		r := &content{
-			window:      p.Int("window"),
-			decay:       p.Float("recency_decay"),
-			neutral:     p.Float("neutral_rating"),
-			skipWeight:  p.Float("skip_weight"),
-			queryWeight: p.Float("query_weight"),
+			window:      pr.Int("window"),
+			decay:       pr.Float("recency_decay"),
+			neutral:     pr.Float("neutral_rating"),
+			skipWeight:  pr.Float("skip_weight"),
+			queryWeight: pr.Float("query_weight"),
 			pop:         newFallbackPopularity(env.Catalog),
 			skips:       map[string][]float64{},
+		}
+		if err := pr.Err(); err != nil {
+			return nil, err
 		}
 		r.init(env.Catalog)
 		cat := env.Catalog

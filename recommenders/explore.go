@@ -30,11 +30,16 @@ const exploreTries = 32
 
 func init() {
 	RegisterWrapper(exploreSpec, func(env Env, p config.Params, inner Recommender) (Recommender, error) {
-		w, err := newReranker(env, "explore", inner, p.Int("pool"))
+		r := p.Reader(exploreSpec.Name)
+		pool, epsilon := r.Int("pool"), r.Float("epsilon")
+		if err := r.Err(); err != nil {
+			return nil, err
+		}
+		w, err := newReranker(env, "explore", inner, pool)
 		if err != nil {
 			return nil, err
 		}
-		e := &explore{reranker: w, epsilon: p.Float("epsilon"), seed: rng.Key(env.Seed, rng.PurposeRecommender, rng.StringKey("explore"))}
+		e := &explore{reranker: w, epsilon: epsilon, seed: rng.Key(env.Seed, rng.PurposeRecommender, rng.StringKey("explore"))}
 		e.note = fmt.Sprintf("explore: something outside your usual recommendations, picked at random (ε = %g)", e.epsilon)
 		return e, nil
 	})

@@ -30,11 +30,15 @@ var faultySpec = config.Spec{
 
 func init() {
 	Register(faultySpec, func(ctx context.Context, env Env, p config.Params) (Recommender, error) {
-		f := &faulty{seed: env.Seed, errorRate: p.Float("error_rate"), timeoutRate: p.Float("timeout_rate")}
+		r := p.Reader(faultySpec.Name)
+		f := &faulty{seed: env.Seed, errorRate: r.Float("error_rate"), timeoutRate: r.Float("timeout_rate")}
+		name := r.String("inner")
+		if err := r.Err(); err != nil {
+			return nil, err
+		}
 		if f.errorRate+f.timeoutRate > 1 {
 			return nil, fmt.Errorf("recommenders: faulty: error_rate + timeout_rate = %g exceeds 1", f.errorRate+f.timeoutRate)
 		}
-		name := p.String("inner")
 		spec, ok := Lookup(name)
 		if !ok || name == faultySpec.Name {
 			return nil, fmt.Errorf("%w: faulty cannot wrap %q", ErrUnknown, name)

@@ -34,12 +34,16 @@ var itemKNNSpec = config.Spec{
 
 func init() {
 	registerBuiltin(itemKNNSpec, func(env Env, p config.Params) (Recommender, error) {
+		pr := p.Reader(itemKNNSpec.Name)
 		r := &itemKNN{
 			env:        env,
-			neighbours: p.Int("neighbours"),
-			window:     p.Int("window"),
-			shrinkage:  p.Float("shrinkage"),
+			neighbours: pr.Int("neighbours"),
+			window:     pr.Int("window"),
+			shrinkage:  pr.Float("shrinkage"),
 			pop:        newFallbackPopularity(env.Catalog),
+		}
+		if err := pr.Err(); err != nil {
+			return nil, err
 		}
 		r.init(env.Catalog)
 		r.because = make([]string, env.Catalog.Len())

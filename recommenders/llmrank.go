@@ -115,7 +115,12 @@ func newLLMRank(ctx context.Context, env Env, p config.Params) (Recommender, err
 	if env.LLM == nil {
 		return nil, ErrNoLLM
 	}
-	name := p.String("base")
+	r := p.Reader(LLMRankName)
+	name, prompt := r.String("base"), r.String("prompt")
+	candidates, history, maxTokens := r.Int("candidates"), r.Int("history"), r.Int("max_tokens")
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
 	spec, ok := Lookup(name)
 	if !ok || !slices.Contains(llmrankBases, name) {
 		return nil, fmt.Errorf("%w: llmrank cannot draw candidates from %q", ErrUnknown, name)
@@ -124,7 +129,7 @@ func newLLMRank(ctx context.Context, env Env, p config.Params) (Recommender, err
 	if err != nil {
 		return nil, fmt.Errorf("recommenders: llmrank: building base %q: %w", name, err)
 	}
-	tmpl, version, err := loadLLMRankPrompts(env.Dir, p.String("prompt"))
+	tmpl, version, err := loadLLMRankPrompts(env.Dir, prompt)
 	if err != nil {
 		return nil, err
 	}
@@ -132,9 +137,9 @@ func newLLMRank(ctx context.Context, env Env, p config.Params) (Recommender, err
 		cat:        env.Catalog,
 		client:     env.LLM,
 		base:       base,
-		candidates: p.Int("candidates"),
-		history:    p.Int("history"),
-		maxTokens:  p.Int("max_tokens"),
+		candidates: candidates,
+		history:    history,
+		maxTokens:  maxTokens,
 		tmpl:       tmpl,
 		version:    version,
 		log:        env.Log(),

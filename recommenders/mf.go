@@ -45,14 +45,18 @@ var mfSpec = config.Spec{
 
 func init() {
 	registerBuiltin(mfSpec, func(env Env, p config.Params) (Recommender, error) {
+		pr := p.Reader(mfSpec.Name)
 		r := &mf{
 			env:          env,
-			factors:      p.Int("factors"),
-			iterations:   p.Int("iterations"),
-			reg:          p.Float("regularization"),
-			alpha:        p.Float("alpha"),
-			retrainEvery: p.Int("retrain_every"),
+			factors:      pr.Int("factors"),
+			iterations:   pr.Int("iterations"),
+			reg:          pr.Float("regularization"),
+			alpha:        pr.Float("alpha"),
+			retrainEvery: pr.Int("retrain_every"),
 			pop:          newFallbackPopularity(env.Catalog),
+		}
+		if err := pr.Err(); err != nil {
+			return nil, err
 		}
 		r.init(env.Catalog)
 		r.because = make([]string, env.Catalog.Len())

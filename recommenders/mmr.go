@@ -27,11 +27,16 @@ var mmrSpec = config.Spec{
 
 func init() {
 	RegisterWrapper(mmrSpec, func(env Env, p config.Params, inner Recommender) (Recommender, error) {
-		w, err := newReranker(env, "mmr", inner, p.Int("pool"))
+		r := p.Reader(mmrSpec.Name)
+		pool, lambda := r.Int("pool"), r.Float("lambda")
+		if err := r.Err(); err != nil {
+			return nil, err
+		}
+		w, err := newReranker(env, "mmr", inner, pool)
 		if err != nil {
 			return nil, err
 		}
-		return &mmr{reranker: w, lambda: p.Float("lambda")}, nil
+		return &mmr{reranker: w, lambda: lambda}, nil
 	})
 }
 

@@ -9,6 +9,13 @@ import (
 	"github.com/recloop/recloop/config"
 )
 
+// The popular built-in's defaults, which are also the popularity ranking the
+// personalised built-ins fall back to.
+const (
+	defaultPriorWeight   = 0.5
+	defaultPopularWindow = 7
+)
+
 var popularSpec = config.Spec{
 	Name: "popular",
 	Summary: "The most popular items the user has not consumed. Popularity blends the catalog's " +
@@ -16,9 +23,9 @@ var popularSpec = config.Spec{
 		"score(i) = w·p(i) + (1 − w)·c(i)/C, where p(i) is the item's share of the prior, c(i) its " +
 		"clicks within the window and C all clicks within the window (score(i) = p(i) before any click).",
 	Params: []config.Param{
-		{Name: "prior_weight", Kind: config.Float, Default: 0.5, Min: ptr(0.0), Max: ptr(1.0),
+		{Name: "prior_weight", Kind: config.Float, Default: defaultPriorWeight, Min: ptr(0.0), Max: ptr(1.0),
 			Doc: "w: the weight of the catalog prior against observed clicks. 1 ignores clicks, 0 ignores the prior once anything was clicked."},
-		{Name: "window", Kind: config.Int, Default: 7, Min: ptr(0.0),
+		{Name: "window", Kind: config.Int, Default: defaultPopularWindow, Min: ptr(0.0),
 			Doc: "Rounds of clicks that count (the current round and the ones before it); 0 counts the whole run."},
 	},
 }
@@ -27,7 +34,11 @@ func init() {
 	registerBuiltin(popularSpec, func(env Env, p config.Params) (Recommender, error) {
 		r := &popular{}
 		r.init(env.Catalog)
-		r.pop = newPopularity(env.Catalog, p.Float("prior_weight"), p.Int("window"))
+		pr := p.Reader(popularSpec.Name)
+		r.pop = newPopularity(env.Catalog, pr.Float("prior_weight"), pr.Int("window"))
+		if err := pr.Err(); err != nil {
+			return nil, err
+		}
 		return r, nil
 	})
 }
@@ -95,8 +106,7 @@ type roundClicks struct {
 // newFallbackPopularity is the popular ranking with its default parameters,
 // which the personalised built-ins fall back to.
 func newFallbackPopularity(cat *catalog.Catalog) *popularity {
-	defaults := popularSpec.Defaults()
-	return newPopularity(cat, defaults.Float("prior_weight"), defaults.Int("window"))
+	return newPopularity(cat, defaultPriorWeight, defaultPopularWindow)
 }
 
 func newPopularity(cat *catalog.Catalog, priorWeight float64, window int) *popularity {

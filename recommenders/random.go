@@ -24,7 +24,11 @@ var randomSpec = config.Spec{
 
 func init() {
 	registerBuiltin(randomSpec, func(env Env, p config.Params) (Recommender, error) {
-		r := &random{seed: env.Seed, avoidShown: p.Bool("avoid_shown"), shown: map[string][]int32{}}
+		pr := p.Reader(randomSpec.Name)
+		r := &random{seed: env.Seed, avoidShown: pr.Bool("avoid_shown"), shown: map[string][]int32{}}
+		if err := pr.Err(); err != nil {
+			return nil, err
+		}
 		r.init(env.Catalog)
 		r.sortedRelease = slices.Clone(r.release)
 		slices.Sort(r.sortedRelease)

@@ -217,7 +217,17 @@ func Fidelity(ctx context.Context, opts FidelityOptions) (*fidreport.Report, err
 	if opts.Behaviour != "" {
 		env.Dir = filepath.Dir(opts.Behaviour)
 	}
-	if params.String("taste_model") == "" {
+	// Only the utility model reads a taste model file; without one it uses
+	// the taste model learned from the log.
+	tasteModel := ""
+	if name == personas.UtilityName {
+		r := params.Reader(name)
+		tasteModel = r.String("taste_model")
+		if err := r.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if tasteModel == "" {
 		env.Taste = ds.Taste
 	}
 	if client != nil {
@@ -273,15 +283,6 @@ func Fidelity(ctx context.Context, opts FidelityOptions) (*fidreport.Report, err
 	return rep, writeBytes(filepath.Join(opts.Out, FidelityFile), data)
 }
 
-// behaviourFile is a scenario fragment naming a behaviour and its
-// parameters, as Fidelity with Fit writes it.
-type behaviourFile struct {
-	Behaviour struct {
-		Model  string         `yaml:"model"`
-		Params map[string]any `yaml:"params"`
-	} `yaml:"behaviour"`
-}
-
 // readBehaviour reads a behaviour file, validating its parameters against
 // the behaviour's spec; without a file it is the utility model's defaults.
 func readBehaviour(path string) (string, config.Params, error) {
@@ -293,25 +294,8 @@ func readBehaviour(path string) (string, config.Params, error) {
 	if err != nil {
 		return "", nil, WithExitCode(ExitInvalid, err)
 	}
-	var f behaviourFile
-	doc := config.Parse(path, data, &f)
-	if err := doc.Errors().Err(); err != nil {
-		return "", nil, err
-	}
-	name := f.Behaviour.Model
-	if name == "" {
-		name = personas.UtilityName
-	}
-	spec, ok := personas.LookupBehaviour(name)
-	if !ok {
-		doc.Add("behaviour.model", "unknown behaviour %q (known: %s)", name, strings.Join(personas.BehaviourNames(), ", "))
-		return "", nil, doc.Errors().Err()
-	}
-	params, errs := spec.Resolve(doc, "behaviour.params", f.Behaviour.Params)
-	if err := errs.Err(); err != nil {
-		return "", nil, err
-	}
-	return name, params, nil
+	name, params, errs := personas.ParseBehaviourFile(path, data)
+	return name, params, errs.Err()
 }
 
 // checkRecommenders reports every name that is not a registered

@@ -124,9 +124,10 @@ func (s *Scenario) build(ctx context.Context, errs config.Errors, log *slog.Logg
 		}
 		p.LLM, env.LLM = stack, stack
 	}
-	behaviourSpec, _ := personas.LookupBehaviour(s.Behaviour.Model)
-	params, _ := behaviourSpec.Resolve(nil, "", s.Behaviour.Params)
-	var err error
+	params, err := s.behaviourParams()
+	if err != nil {
+		return nil, err
+	}
 	if p.Behaviour, err = personas.NewBehaviour(s.Behaviour.Model, env, params); err != nil {
 		if errors.Is(err, personas.ErrTasteModel) || errors.Is(err, fs.ErrNotExist) {
 			return nil, s.located("behaviour.params.taste_model", err)
@@ -134,11 +135,10 @@ func (s *Scenario) build(ctx context.Context, errs config.Errors, log *slog.Logg
 		return nil, s.located("behaviour", err)
 	}
 	for i := range s.Variants {
-		at := config.Index("variants", i)
 		variant, err := s.variant(ctx, p, i)
 		if err != nil {
 			p.Close()
-			return nil, s.located(config.Join(at, "recommender"), err)
+			return nil, err
 		}
 		p.Variants = append(p.Variants, variant)
 	}
@@ -148,6 +148,18 @@ func (s *Scenario) build(ctx context.Context, errs config.Errors, log *slog.Logg
 		return nil, err
 	}
 	return p, nil
+}
+
+// behaviourParams resolves the behaviour's parameters. validate has
+// reported every problem with them already, so an error here is one that
+// slipped past it; it is returned, located, all the same.
+func (s *Scenario) behaviourParams() (config.Params, error) {
+	spec, ok := personas.LookupBehaviour(s.Behaviour.Model)
+	if !ok {
+		return nil, s.errorAt("behaviour.model", "unknown behaviour model %q", s.Behaviour.Model)
+	}
+	params, errs := spec.Resolve(s.doc, "behaviour.params", s.Behaviour.Params)
+	return params, errs.Err()
 }
 
 func (s *Scenario) buildJudges(p *Plan) error {
@@ -172,8 +184,16 @@ func (s *Scenario) buildJudges(p *Plan) error {
 	}
 	for i, js := range s.Judges.Panel {
 		at := config.Index("judges.panel", i)
-		spec, _ := judges.Lookup(js.Name)
-		params, _ := spec.Resolve(nil, "", js.Params)
+		// validate checked the name and the parameters; errors that slip
+		// past it are still returned, located.
+		spec, ok := judges.Lookup(js.Name)
+		if !ok {
+			return s.errorAt(config.Join(at, "name"), "unknown judge %q", js.Name)
+		}
+		params, errs := spec.Resolve(s.doc, config.Join(at, "params"), js.Params)
+		if err := errs.Err(); err != nil {
+			return err
+		}
 		j, err := judges.New(js.Name, env, params)
 		if err != nil {
 			return s.located(at, err)
@@ -209,9 +229,22 @@ func asErrors(err error) config.Errors {
 // variant builds variant i's recommender for its first world at once, so
 // that a bad configuration is reported before anything runs; every further
 // world (cell or replicate) gets a fresh instance with a seed of its own.
+// Errors are located in the scenario. validate has checked the parameters
+// and the timeout; errors that slip past it are still returned, located.
 func (s *Scenario) variant(ctx context.Context, p *Plan, i int) (simulator.Variant, error) {
 	v := s.Variants[i]
-	params, _ := recommenders.Resolve(nil, "", v.Recommender, v.Params)
+	at := config.Index("variants", i)
+	params, errs := recommenders.Resolve(s.doc, config.Join(at, "params"), v.Recommender, v.Params)
+	if err := errs.Err(); err != nil {
+		return simulator.Variant{}, err
+	}
+	timeout := DefaultVariantTimeout
+	if v.Timeout != "" {
+		var err error
+		if timeout, err = time.ParseDuration(v.Timeout); err != nil {
+			return simulator.Variant{}, s.located(config.Join(at, "timeout"), err)
+		}
+	}
 	env := recommenders.Env{Catalog: p.Catalog, Interactions: p.Interactions, Seed: rng.Key(s.Seed, rng.StringKey(v.Name), rng.PurposeRecommender), Variant: v.Name, Dir: s.dir,
 		Logger: p.log}
 	if p.LLM != nil {
@@ -219,13 +252,9 @@ func (s *Scenario) variant(ctx context.Context, p *Plan, i int) (simulator.Varia
 	}
 	first, err := recommenders.New(ctx, v.Recommender, env, params)
 	if err != nil {
-		return simulator.Variant{}, err
+		return simulator.Variant{}, s.located(config.Join(at, "recommender"), err)
 	}
 	p.track(i, first)
-	timeout := DefaultVariantTimeout
-	if v.Timeout != "" {
-		timeout, _ = time.ParseDuration(v.Timeout)
-	}
 	var firstUsed bool
 	build := func(ctx context.Context, at simulator.World) (recommenders.Recommender, error) {
 		if at == (simulator.World{}) && !firstUsed {

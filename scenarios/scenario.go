@@ -138,7 +138,7 @@ func (g *GateSpec) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: a gate is a check such as \"ctr[b] >= 0.05\" or {name: ..., check: ...}", n.Line)
+		return errors.New(`a gate is a check such as "ctr[b] >= 0.05" or {name: ..., check: ...}`)
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		switch key, val := n.Content[i].Value, n.Content[i+1].Value; key {

@@ -71,15 +71,21 @@ func init() {
 // sends the world's reset.
 func New(ctx context.Context, env recommenders.Env, p config.Params) (recommenders.Recommender, error) {
 	return protocol.Open(ctx, env, p, func(ctx context.Context) (protocol.Transport, error) {
-		argv, err := SplitArgs(p.String("command"))
+		r := p.Reader(Name)
+		command := r.String("command")
+		t := &transport{
+			dir: env.Dir, variant: env.Variant, log: env.Log(),
+			timeout: r.Duration("timeout"), sendTimeout: r.Duration("feedback_timeout"), handshakeTimeout: r.Duration("handshake_timeout"),
+			maxRestarts: r.Int("restarts"), restartBackoff: r.Duration("restart_backoff"), maxLine: r.Int("max_line_bytes"),
+		}
+		if err := r.Err(); err != nil {
+			return nil, err
+		}
+		argv, err := SplitArgs(command)
 		if err != nil {
 			return nil, err
 		}
-		t := &transport{
-			argv: argv, dir: env.Dir, variant: env.Variant, log: env.Log(),
-			timeout: p.Duration("timeout"), sendTimeout: p.Duration("feedback_timeout"), handshakeTimeout: p.Duration("handshake_timeout"),
-			maxRestarts: p.Int("restarts"), restartBackoff: p.Duration("restart_backoff"), maxLine: p.Int("max_line_bytes"),
-		}
+		t.argv = argv
 		if _, err := t.live(ctx); err != nil {
 			return nil, errors.Join(err, t.Close())
 		}

@@ -95,25 +95,28 @@ type transport struct {
 }
 
 func newTransport(env recommenders.Env, p config.Params) (*transport, error) {
-	raw := strings.TrimRight(p.String("url"), "/")
+	r := p.Reader(Name)
+	raw := strings.TrimRight(r.String("url"), "/")
+	headers, n := r.String("headers"), r.Int("max_concurrency")
+	t := &transport{
+		base: raw, timeout: r.Duration("timeout"), sendTimeout: r.Duration("feedback_timeout"),
+		retries: r.Int("retries"), backoff: r.Duration("backoff"), maxBackoff: r.Duration("max_backoff"),
+		jitter: r.Bool("jitter"), seed: env.Seed, maxBytes: int64(r.Int("max_response_bytes")),
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
 	u, err := url.Parse(raw)
 	if raw == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: url must be an http:// or https:// URL, got %q", ErrConfig, raw)
 	}
-	header, err := ParseHeaders(p.String("headers"), os.LookupEnv)
-	if err != nil {
+	if t.header, err = ParseHeaders(headers, os.LookupEnv); err != nil {
 		return nil, err
 	}
-	n := p.Int("max_concurrency")
 	ht := http.DefaultTransport.(*http.Transport).Clone()
 	ht.MaxIdleConns, ht.MaxIdleConnsPerHost = n, n
-	return &transport{
-		client: &http.Client{Transport: ht}, base: raw, header: header,
-		timeout: p.Duration("timeout"), sendTimeout: p.Duration("feedback_timeout"), retries: p.Int("retries"), backoff: p.Duration("backoff"),
-		maxBackoff: p.Duration("max_backoff"), jitter: p.Bool("jitter"), seed: env.Seed,
-		maxBytes: int64(p.Int("max_response_bytes")), slots: make(chan struct{}, n),
-		closeIdlers: ht.CloseIdleConnections,
-	}, nil
+	t.client, t.slots, t.closeIdlers = &http.Client{Transport: ht}, make(chan struct{}, n), ht.CloseIdleConnections
+	return t, nil
 }
 
 // ParseHeaders reads `Name: value; Name: value`, expanding ${VAR} in the

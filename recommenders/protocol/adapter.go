@@ -121,6 +121,25 @@ var CommonParams = []config.Param{
 		Doc: "Send with each request the ids of every eligible item (released, not consumed)."},
 }
 
+// common are the values of CommonParams the adapter itself uses
+// (feedback_timeout is the transport's).
+type common struct {
+	policy                  Policy
+	candidates, sendCatalog bool
+}
+
+func readCommon(p config.Params) (common, error) {
+	r := p.Reader("protocol adapter")
+	onError := r.String("on_error")
+	c := common{candidates: r.Bool("candidates"), sendCatalog: r.Bool("send_catalog")}
+	if err := r.Err(); err != nil {
+		return common{}, err
+	}
+	var err error
+	c.policy, err = ParsePolicy(onError)
+	return c, err
+}
+
 // Adapter is a recommenders.Recommender backed by an external recommender
 // through a Transport. One Adapter serves one world. Recommend is safe for
 // concurrent use.
@@ -158,7 +177,7 @@ var (
 // fails), and starts the world with NewAdapter. ctx bounds all of it; the
 // adapter does not keep it.
 func Open(ctx context.Context, env recommenders.Env, p config.Params, connect func(context.Context) (Transport, error)) (*Adapter, error) {
-	if _, err := ParsePolicy(p.String("on_error")); err != nil {
+	if _, err := readCommon(p); err != nil {
 		return nil, err
 	}
 	t, err := connect(ctx)
@@ -185,19 +204,20 @@ func NewAdapter(ctx context.Context, env recommenders.Env, p config.Params, t Tr
 }
 
 func newAdapter(ctx context.Context, env recommenders.Env, p config.Params, t Transport) (*Adapter, error) {
-	policy, err := ParsePolicy(p.String("on_error"))
+	c, err := readCommon(p)
 	if err != nil {
 		return nil, err
 	}
+	policy := c.policy
 	a := &Adapter{t: t, cat: env.Catalog, variant: env.Variant, seed: env.Seed >> 11, policy: policy,
-		withCand: p.Bool("candidates"), world: WorldID(env.Variant, env.Seed)}
+		withCand: c.candidates, world: WorldID(env.Variant, env.Seed)}
 	n := env.Catalog.Len()
 	a.releases = make([]int, n)
 	for i := range n {
 		a.releases[i] = env.Catalog.Item(i).ReleaseRound
 	}
 	sort.Ints(a.releases)
-	if p.Bool("send_catalog") {
+	if c.sendCatalog {
 		a.wireCat = CatalogOf(env.Catalog)
 	}
 	if policy.Action == ActionFallback {
