@@ -23,6 +23,8 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+	@dead=$$($(GO) run golang.org/x/tools/cmd/deadcode@v0.52.0 -test $(PKGS)); \
+	if [ -n "$$dead" ]; then echo "unreachable functions (deadcode -test):"; echo "$$dead"; exit 1; fi
 	$(GO) mod verify
 
 # A short pass of every fuzz target, for local use.

@@ -395,7 +395,7 @@ func largeRun(tb testing.TB) (*metrics.Results, HTMLOptions) {
 	if err := f.Close(); err != nil {
 		tb.Fatal(err)
 	}
-	return r, HTMLOptions{Trajectories: fileOpener(path)}
+	return r, HTMLOptions{Trajectories: func() (io.ReadCloser, error) { return os.Open(path) }}
 }
 
 // A large run's report stays small enough to mail and to open quickly:

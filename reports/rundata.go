@@ -10,8 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,31 +48,6 @@ type HTMLOptions struct {
 	PersonaSample int
 	// Logger is told which sections were left out and why; nil discards it.
 	Logger *slog.Logger
-}
-
-// RunDirOptions reads trajectories.jsonl, verdicts.jsonl and fidelity.json
-// from a run directory, each only if it is there.
-func RunDirOptions(dir string) HTMLOptions {
-	var o HTMLOptions
-	if p := filepath.Join(dir, "trajectories.jsonl"); fileExists(p) {
-		o.Trajectories = fileOpener(p)
-	}
-	if p := filepath.Join(dir, "verdicts.jsonl"); fileExists(p) {
-		o.Verdicts = fileOpener(p)
-	}
-	if p := filepath.Join(dir, "fidelity.json"); fileExists(p) {
-		o.Fidelity = fileOpener(p)
-	}
-	return o
-}
-
-func fileExists(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.Mode().IsRegular()
-}
-
-func fileOpener(path string) Opener {
-	return func() (io.ReadCloser, error) { return os.Open(path) }
 }
 
 // eachEvent streams the events of a file. A truncated last line (a killed
