@@ -83,6 +83,7 @@ func Expand(pops []Population, archetypes []Persona, seed uint64) ([]Persona, er
 		}
 		for n := 1; n <= pop.Count; n++ {
 			m := member(arch, pop, fmt.Sprintf("%s-%04d", prefix, n), seed)
+			identity(&m, arch.ID, prefix, n, seed)
 			if prev, dup := owner[m.ID]; dup {
 				report(i, "id_prefix", "member id %q is also made by populations[%d]; give one of them a distinct id_prefix", m.ID, prev)
 				break

@@ -27,6 +27,9 @@ const (
 	PurposeFunnel
 	PurposeSearch
 	PurposeReturn
+	// PurposeIdentity draws a population member's name, age, occupation
+	// and wording: who the member is, never how it behaves.
+	PurposeIdentity
 )
 
 // Mix is splitmix64's finaliser: a fast, well-distributed 64-bit hash.
