@@ -20,6 +20,19 @@ func TestDocs(t *testing.T) {
 	lib := mustLibrary(t)
 	checkSection(t, "../docs/user-model.md", "utility-params", UtilitySpec.Markdown())
 	checkSection(t, "../docs/personas.md", "library", libraryTable(lib))
+	checkSection(t, "../docs/personas.md", "library-people", peopleTable(lib))
+}
+
+func peopleTable(lib []Persona) string {
+	var b strings.Builder
+	b.WriteString("| archetype | ages | occupations | wordings (how it watches × what it likes × what it would like) |\n")
+	b.WriteString("|---|---|---|---|\n")
+	for _, p := range lib {
+		pool := archetypePeople[p.ID]
+		fmt.Fprintf(&b, "| `%s` | %d–%d | %s | %d × %d × %d |\n", p.ID, pool.Ages[0], pool.Ages[1],
+			strings.Join(pool.Occupations, ", "), len(pool.Habits), len(pool.Tastes), len(pool.Latent))
+	}
+	return b.String()
 }
 
 func checkSection(t *testing.T, path, name, want string) {
