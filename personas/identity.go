@@ -280,15 +280,43 @@ func identity(m *Persona, archetype, prefix string, n int, seed uint64) {
 	r := rng.New(rng.Key(seed, rng.PurposeIdentity, rng.StringKey(m.ID)))
 	age := pool.Ages[0] + r.IntN(pool.Ages[1]-pool.Ages[0]+1)
 	occupation := pool.Occupations[r.IntN(len(pool.Occupations))]
-	sentences := []string{
+	sentences := [...]string{
 		openers[r.IntN(len(openers))],
 		pool.Habits[r.IntN(len(pool.Habits))],
 		pool.Tastes[r.IntN(len(pool.Tastes))],
 		pool.Latent[r.IntN(len(pool.Latent))],
 	}
-	fill := strings.NewReplacer("{name}", name, "{first}", first, "{age}", strconv.Itoa(age), "{occupation}", occupation)
+	var b strings.Builder
+	b.Grow(400)
+	for i, s := range sentences {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		for {
+			open := strings.IndexByte(s, '{')
+			if open < 0 {
+				break
+			}
+			end := open + strings.IndexByte(s[open:], '}')
+			b.WriteString(s[:open])
+			switch s[open+1 : end] {
+			case "name":
+				b.WriteString(name)
+			case "first":
+				b.WriteString(first)
+			case "age":
+				b.WriteString(strconv.Itoa(age))
+			case "occupation":
+				b.WriteString(occupation)
+			default:
+				panic("personas: unknown slot " + s[open:end+1])
+			}
+			s = s[end+1:]
+		}
+		b.WriteString(s)
+	}
 	m.Name = name
-	m.Description = fill.Replace(strings.Join(sentences, " "))
+	m.Description = b.String()
 }
 
 // permute maps x in [0, n) to [0, n) bijectively, as the key chooses: a

@@ -33,6 +33,18 @@ func TestEveryArchetypeHasPeople(t *testing.T) {
 			t.Errorf("%s: pools too small: %d occupations, %d habits, %d tastes, %d latent", id,
 				len(pool.Occupations), len(pool.Habits), len(pool.Tastes), len(pool.Latent))
 		}
+		for _, list := range [][]string{openers, pool.Habits, pool.Tastes, pool.Latent} {
+			for _, s := range list {
+				for _, slot := range anySlot.FindAllString(s, -1) {
+					if !slices.Contains([]string{"{name}", "{first}", "{age}", "{occupation}"}, slot) {
+						t.Errorf("%s: %q has the unknown slot %s", id, s, slot)
+					}
+				}
+				if strings.Count(s, "{") != strings.Count(s, "}") {
+					t.Errorf("%s: %q has unbalanced braces", id, s)
+				}
+			}
+		}
 		for _, list := range [][]string{pool.Habits, pool.Tastes, pool.Latent} {
 			for _, s := range list {
 				if !strings.Contains(s, "{first}") || strings.Contains(s, "{name}") {
@@ -47,6 +59,8 @@ func TestEveryArchetypeHasPeople(t *testing.T) {
 		}
 	}
 }
+
+var anySlot = regexp.MustCompile(`\{[^{}]*\}?`)
 
 var ageWord = regexp.MustCompile(`\b[0-9]+\b`)
 
