@@ -1,0 +1,103 @@
+package scenarios
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/llm"
+)
+
+// envReference is ${NAME} or ${NAME:-default}.
+var envReference = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
+
+// expandedFields are the scenario fields where ${NAME} is read from the
+// environment. A recommender's headers (any field named headers) expand
+// their own references when the recommender is built.
+var expandedFields = []string{"llm.base_url", "llm.model"}
+
+// secretEnv reports whether the environment variable name holds a secret
+// that must never be expanded into the scenario: the scenario's own API-key
+// variable, the well-known ones, and anything named like a key or token.
+func secretEnv(name, apiKeyEnv string) bool {
+	if name == apiKeyEnv || name == llm.DefaultAPIKeyEnv || name == "AZURE_OPENAI_API_KEY" {
+		return true
+	}
+	upper := strings.ToUpper(name)
+	for _, word := range []string{"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL"} {
+		if strings.Contains(upper, word) {
+			return true
+		}
+	}
+	return false
+}
+
+// expandEnv fills ${NAME} and ${NAME:-default} from the environment, so one
+// scenario can point at OpenAI, Ollama or vLLM. It refuses variables that
+// hold secrets: an API key must never end up in a URL or a model name, from
+// where it would reach errors, logs and run files.
+func expandEnv(s, apiKeyEnv string) (string, error) {
+	var refused string
+	out := envReference.ReplaceAllStringFunc(s, func(ref string) string {
+		m := envReference.FindStringSubmatch(ref)
+		if secretEnv(m[1], apiKeyEnv) {
+			if refused == "" {
+				refused = m[1]
+			}
+			return ref
+		}
+		if v, ok := os.LookupEnv(m[1]); ok && v != "" {
+			return v
+		}
+		return m[2]
+	})
+	if refused != "" {
+		return s, fmt.Errorf("${%s} holds a secret and is never expanded into the scenario; the API key is read only from the variable api_key_env names", refused)
+	}
+	return out, nil
+}
+
+// checkEnvReferences reports every ${NAME} written in a field where it is
+// not expanded, so that it does not silently stay literal.
+func (s *Scenario) checkEnvReferences() {
+	if s.doc == nil || s.doc.Root == nil {
+		return
+	}
+	root := s.doc.Root
+	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		root = root.Content[0]
+	}
+	s.walkEnvReferences(root, "")
+}
+
+func (s *Scenario) walkEnvReferences(n *yaml.Node, at string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			s.walkEnvReferences(n.Content[i+1], config.Join(at, n.Content[i].Value))
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			s.walkEnvReferences(c, config.Index(at, i))
+		}
+	case yaml.ScalarNode:
+		m := envReference.FindStringSubmatch(n.Value)
+		if m == nil || envExpanded(at) {
+			return
+		}
+		s.doc.Add(at, "${%s}: environment variables are expanded only in %s and a recommender's headers", m[1], strings.Join(expandedFields, ", "))
+	}
+}
+
+func envExpanded(at string) bool {
+	for _, f := range expandedFields {
+		if at == f {
+			return true
+		}
+	}
+	return at == "headers" || strings.HasSuffix(at, ".headers")
+}
