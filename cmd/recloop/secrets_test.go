@@ -144,3 +144,58 @@ tolerance: {recommender_error_rate: 1}
 		t.Error("no output shows [redacted]: the echoes never reached the run, so the test proves nothing")
 	}
 }
+
+// TestKeyInTheScenarioReachesNoOutput: a key value copied into a scenario
+// (here under a custom api_key_env) is masked in every run file and on the
+// terminal, even where it is the user's own text.
+func TestKeyInTheScenarioReachesNoOutput(t *testing.T) {
+	t.Setenv("VLLM_API_KEY", sentinelKey)
+	dir := t.TempDir()
+	body := `seed: 5
+description: "pasted by mistake: ` + sentinelKey + `"
+rounds: 3
+slate_size: 4
+catalog:
+  synthetic: {items: 100}
+personas:
+  inline:
+    - id: ada
+      name: "Ada ` + sentinelKey + `"
+      description: "Keeps her key ` + sentinelKey + ` on a sticky note."
+      interests: {categories: {drama: 1}}
+  population:
+    - {archetype: cinephile, count: 3}
+variants:
+  - {name: popular, recommender: popular}
+  - {name: content, recommender: content}
+`
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := cli(t, context.Background(), "run", "--out", out, writeFile(t, dir, "pasted.yaml", "name: pasted\n"+body))
+	if code != runner.ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// A validation error that quotes the value shows it masked.
+	bad := writeFile(t, dir, "bad.yaml", "name: \"bad "+sentinelKey+"\"\n"+body)
+	vcode, vout, verr := cli(t, context.Background(), "validate", bad)
+	if vcode != runner.ExitInvalid || !strings.Contains(verr+vout, "[redacted]") {
+		t.Errorf("validate: exit %d, output %q, want exit 2 and the value masked", vcode, verr+vout)
+	}
+	if terminal := stdout + stderr + vout + verr; strings.Contains(terminal, sentinelKey) {
+		t.Error("the terminal shows the key")
+	}
+	redacted := false
+	err := filepath.WalkDir(out, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if bytes.Contains(data, []byte(sentinelKey)) {
+			t.Errorf("%s holds the key", path)
+		}
+		redacted = redacted || bytes.Contains(data, []byte("[redacted]"))
+		return err
+	})
+	if err != nil || !redacted {
+		t.Errorf("walk: %v; some file shows [redacted]: %v", err, redacted)
+	}
+}

@@ -34,3 +34,33 @@ func TestFromEnv(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestWriterMasksSecretsSplitAcrossWrites(t *testing.T) {
+	var out strings.Builder
+	w := New("sk-SENTINEL-split").Writer(&out)
+	for _, chunk := range []string{"a sk-SENT", "INEL-split b\nc sk-SENTINEL-", "split"} {
+		if n, err := w.Write([]byte(chunk)); err != nil || n != len(chunk) {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "a [redacted] b\nc [redacted]" {
+		t.Errorf("wrote %q", out.String())
+	}
+	var term strings.Builder
+	if _, err := New("sk-SENTINEL-term").Lines(&term).Write([]byte("key sk-SENTINEL-term\n")); err != nil || term.String() != "key [redacted]\n" {
+		t.Errorf("Lines wrote %q, %v", term.String(), err)
+	}
+}
+
+func TestFromEnvironFindsSecretNames(t *testing.T) {
+	t.Setenv("VLLM_API_KEY", "vllm-SENTINEL")
+	t.Setenv("RECLOOP_TOKEN", "tok-SENTINEL")
+	t.Setenv("RECLOOP_LLM_MODEL", "model-name-not-secret")
+	got := FromEnviron().String("vllm-SENTINEL tok-SENTINEL model-name-not-secret")
+	if got != "[redacted] [redacted] model-name-not-secret" {
+		t.Errorf("got %q", got)
+	}
+}
