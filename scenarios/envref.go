@@ -85,6 +85,10 @@ func (s *Scenario) walkEnvReferences(n *yaml.Node, at string) {
 			s.walkEnvReferences(c, config.Index(at, i))
 		}
 	case yaml.ScalarNode:
+		if at == "headers" || strings.HasSuffix(at, ".headers") {
+			s.checkHeaderReferences(n.Value, at)
+			return
+		}
 		m := envReference.FindStringSubmatch(n.Value)
 		if m == nil || envExpanded(at) {
 			return
@@ -99,5 +103,23 @@ func envExpanded(at string) bool {
 			return true
 		}
 	}
-	return at == "headers" || strings.HasSuffix(at, ".headers")
+	return false
+}
+
+// headerReference is $NAME or ${NAME}, as os.Expand reads them in headers.
+var headerReference = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`)
+
+// checkHeaderReferences refuses the LLM's API key in a recommender's
+// headers: a scenario must not send it to a recommender service.
+func (s *Scenario) checkHeaderReferences(value, at string) {
+	keyEnv := llm.DefaultAPIKeyEnv
+	if s.LLM != nil {
+		keyEnv = s.LLM.WithDefaults().APIKeyEnv
+	}
+	for _, m := range headerReference.FindAllStringSubmatch(value, -1) {
+		if m[1] == keyEnv || m[1] == llm.DefaultAPIKeyEnv || m[1] == "AZURE_OPENAI_API_KEY" {
+			s.doc.Add(at, "${%s} is the LLM's API key; it is never sent to a recommender", m[1])
+			return
+		}
+	}
 }

@@ -74,3 +74,16 @@ func TestExpansionOnlyInDocumentedFields(t *testing.T) {
 		}
 	}
 }
+
+// TestHeadersNeverSendTheLLMKey: a recommender's headers expand their own
+// variables, but never the LLM's API key.
+func TestHeadersNeverSendTheLLMKey(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", sentinelKey)
+	t.Setenv("RECLOOP_ENVREF_TOKEN", "t")
+	text := strings.Replace(envScenario("  model: m\n", ""), "${RECLOOP_ENVREF_TOKEN}", "${RECLOOP_ENVREF_TOKEN}; X-Key: $OPENAI_API_KEY", 1)
+	_, errs := Parse("e.yaml", []byte(text), ".")
+	err := errs.Err()
+	if err == nil || !strings.Contains(err.Error(), "variants[1].params.headers: ${OPENAI_API_KEY} is the LLM's API key") {
+		t.Errorf("got %v", err)
+	}
+}
