@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/internal/redact"
 	"github.com/recloop/recloop/llm"
 )
 
@@ -22,18 +24,10 @@ var expandedFields = []string{"llm.base_url", "llm.model"}
 
 // secretEnv reports whether the environment variable name holds a secret
 // that must never be expanded into the scenario: the scenario's own API-key
-// variable, the well-known ones, and anything named like a key or token.
+// variable, the well-known ones, and anything named like a key or token
+// (the names whose values every output masks).
 func secretEnv(name, apiKeyEnv string) bool {
-	if name == apiKeyEnv || name == llm.DefaultAPIKeyEnv || name == "AZURE_OPENAI_API_KEY" {
-		return true
-	}
-	upper := strings.ToUpper(name)
-	for _, word := range []string{"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL"} {
-		if strings.Contains(upper, word) {
-			return true
-		}
-	}
-	return false
+	return name == apiKeyEnv || slices.Contains(redact.KeyEnvs, name) || redact.SecretName(name)
 }
 
 // expandEnv fills ${NAME} and ${NAME:-default} from the environment, so one
@@ -117,7 +111,7 @@ func (s *Scenario) checkHeaderReferences(value, at string) {
 		keyEnv = s.LLM.WithDefaults().APIKeyEnv
 	}
 	for _, m := range headerReference.FindAllStringSubmatch(value, -1) {
-		if m[1] == keyEnv || m[1] == llm.DefaultAPIKeyEnv || m[1] == "AZURE_OPENAI_API_KEY" {
+		if m[1] == keyEnv || slices.Contains(redact.KeyEnvs, m[1]) {
 			s.doc.Add(at, "${%s} is the LLM's API key; it is never sent to a recommender", m[1])
 			return
 		}
