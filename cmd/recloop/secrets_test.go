@@ -199,3 +199,24 @@ variants:
 		t.Errorf("walk: %v; some file shows [redacted]: %v", err, redacted)
 	}
 }
+
+// TestKeyInBaseURLIsRefused: the case. The key never reaches a URL:
+// validate and run stop with exit 2 before any request, and name the field.
+func TestKeyInBaseURLIsRefused(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", sentinelKey)
+	server := llmtest.New(t)
+	dir := t.TempDir()
+	scenario := writeFile(t, dir, "url.yaml", llmScenario(server.URL()+"/${OPENAI_API_KEY}", filepath.Join(dir, "cache"), "A teacher.", ""))
+	for _, args := range [][]string{{"validate", scenario}, {"run", "--dry-run", scenario}, {"run", "--out", filepath.Join(dir, "out"), scenario}} {
+		code, stdout, stderr := cli(t, context.Background(), args...)
+		if code != runner.ExitInvalid || !strings.Contains(stderr, "llm.base_url: ${OPENAI_API_KEY} holds a secret") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+		if strings.Contains(stdout+stderr, sentinelKey) {
+			t.Errorf("%v printed the key", args)
+		}
+	}
+	if server.Count() != 0 {
+		t.Errorf("%d requests were sent", server.Count())
+	}
+}
