@@ -259,6 +259,7 @@ func (s *Stack) complete(ctx context.Context, req Request) (Response, error) {
 		if err != nil {
 			return nil, err
 		}
+		r.Content = s.redactText(r.Content)
 		fresh.Store(&r)
 		return json.Marshal(storedAnswer{Content: r.Content, Model: r.Model, Usage: r.Usage})
 	})
@@ -276,7 +277,7 @@ func (s *Stack) complete(ctx context.Context, req Request) (Response, error) {
 	if err := json.Unmarshal(value, &a); err != nil {
 		return Response{}, fmt.Errorf("llm: cached answer for %s: %w", describe, err)
 	}
-	return Response{Content: a.Content, Model: a.Model, Cached: true}, nil
+	return Response{Content: s.redactText(a.Content), Model: a.Model, Cached: true}, nil
 }
 
 // fetch makes the network calls for one request, within the budget, the

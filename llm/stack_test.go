@@ -656,6 +656,9 @@ func TestAPIKeyNeverLeaks(t *testing.T) {
 		if strings.Contains(r.Messages[len(r.Messages)-1].Content, "fail") {
 			return llmtest.Error(400, "", "bad request from "+r.Header.Get("Authorization"))
 		}
+		if strings.Contains(r.Messages[len(r.Messages)-1].Content, "echo") {
+			return llmtest.Reply{Content: "you sent " + r.Header.Get("Authorization")}
+		}
 		return llmtest.Reply{Content: validAnswer}
 	})
 	ctx := context.Background()
@@ -663,6 +666,14 @@ func TestAPIKeyNeverLeaks(t *testing.T) {
 	for _, q := range []string{"deny", "fail", "ok"} {
 		_, err := f.stack.Complete(ctx, askJSON(t, q))
 		errs = append(errs, err)
+	}
+	// An answer that repeats the key is masked before it is cached or used,
+	// and again when it comes from the cache.
+	for range 2 {
+		resp, err := f.stack.Complete(ctx, ask("echo"))
+		if err != nil || strings.Contains(resp.Content, testKey) || !strings.Contains(resp.Content, "[redacted]") {
+			t.Errorf("echoed answer %q (cached %v), %v", resp.Content, resp.Cached, err)
+		}
 	}
 	if !errors.Is(errs[0], ErrAuth) || errs[1] == nil || errs[2] != nil {
 		t.Fatalf("errors = %v", errs)

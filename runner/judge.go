@@ -57,7 +57,7 @@ func readEvents(path string, sink trajectory.Sink) error {
 // judge scores the run's explanations and feeds the verdicts both to
 // verdicts.jsonl and to the aggregator.
 func judge(ctx context.Context, plan *scenarios.Plan, dir RunDir, opts Options, agg *metrics.Aggregator) ([]metrics.JudgeAgreement, error) {
-	f, err := os.Create(dir.Verdicts())
+	f, err := createOutput(dir.Verdicts())
 	if err != nil {
 		return nil, fmt.Errorf("create verdicts file: %w", err)
 	}

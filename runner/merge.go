@@ -118,7 +118,7 @@ func mergeTrajectories(shards []RunDir, dir RunDir, agg *metrics.Aggregator) err
 		defer f.Close()
 		readers = append(readers, f)
 	}
-	f, err := os.Create(dir.Trajectories())
+	f, err := createOutput(dir.Trajectories())
 	if err != nil {
 		return fmt.Errorf("create trajectories file: %w", err)
 	}

@@ -127,9 +127,9 @@ func RunPlan(ctx context.Context, plan *scenarios.Plan, source string, opts Opti
 	}
 	agg := metrics.NewAggregator(plan.Catalog, plan.Metrics)
 	sinks := trajectory.Sinks{agg}
-	var trajectories *os.File
+	var trajectories *outputFile
 	if plan.Scenario.WriteTrajectories() {
-		f, err := os.Create(dir.Trajectories())
+		f, err := createOutput(dir.Trajectories())
 		if err != nil {
 			return nil, fmt.Errorf("create trajectories file: %w", err)
 		}

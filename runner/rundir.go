@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/recloop/recloop/internal/redact"
 	"github.com/recloop/recloop/metrics"
 	"github.com/recloop/recloop/reports"
 	"github.com/recloop/recloop/trajectory"
@@ -184,7 +185,11 @@ func WriteFileAtomic(path string, write func(io.Writer) error) error {
 	defer os.Remove(tmp.Name())
 	err = tmp.Chmod(0o644)
 	if err == nil {
-		err = write(tmp)
+		// The last line of defence: no run file holds a secret's value.
+		rw := redact.FromEnviron().Writer(tmp)
+		if err = write(rw); err == nil {
+			err = rw.Close()
+		}
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr

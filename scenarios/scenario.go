@@ -290,6 +290,7 @@ func (s *Scenario) validate() {
 	if s.Concurrency < 0 {
 		d.Add("concurrency", "must be ≥ 0 (0 means one per CPU), got %d", s.Concurrency)
 	}
+	s.checkEnvReferences()
 	s.validateCatalog()
 	s.validatePersonas()
 	if spec, ok := personas.LookupBehaviour(s.Behaviour.Model); !ok {
@@ -419,27 +420,22 @@ func (s *Scenario) WriteTrajectories() bool {
 // WriteReport reports whether report.html is written (default yes).
 func (s *Scenario) WriteReport() bool { return s.Output.Report == nil || *s.Output.Report }
 
-// envReference is ${NAME} or ${NAME:-default}.
-var envReference = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
-
-// expandEnv fills ${NAME} and ${NAME:-default} from the environment, so one
-// scenario can point at OpenAI, Ollama or vLLM. Only the endpoint and the
-// model are expanded: the API key never passes through the scenario.
-func expandEnv(s string) string {
-	return envReference.ReplaceAllStringFunc(s, func(ref string) string {
-		m := envReference.FindStringSubmatch(ref)
-		if v, ok := os.LookupEnv(m[1]); ok && v != "" {
-			return v
-		}
-		return m[2]
-	})
-}
-
 func (s *Scenario) validateLLM() {
 	if s.LLM == nil {
 		return
 	}
-	s.LLM.BaseURL, s.LLM.Model = expandEnv(s.LLM.BaseURL), expandEnv(s.LLM.Model)
+	keyEnv := s.LLM.WithDefaults().APIKeyEnv
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"base_url", &s.LLM.BaseURL}, {"model", &s.LLM.Model}} {
+		v, err := expandEnv(*f.v, keyEnv)
+		if err != nil {
+			s.doc.Add(config.Join("llm", f.name), "%v", err)
+			return
+		}
+		*f.v = v
+	}
 	err := s.LLM.Validate()
 	var fields []error
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sort"
 
+	"github.com/recloop/recloop/internal/redact"
 	"github.com/recloop/recloop/runner"
 )
 
@@ -33,6 +34,9 @@ func commands() []command {
 
 // Main runs the CLI and returns the process exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// The values of the environment's secrets never reach the terminal.
+	secrets := redact.FromEnviron()
+	stdout, stderr = secrets.Lines(stdout), secrets.Lines(stderr)
 	env := &cliEnv{stdin: stdin, stdout: stdout, stderr: stderr,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: dropTime}))}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {

@@ -57,6 +57,9 @@ func (p *progress) Judged(j runner.Judging) {
 }
 
 func isTerminal(w io.Writer) bool {
+	for u, ok := w.(interface{ Unwrap() io.Writer }); ok; u, ok = w.(interface{ Unwrap() io.Writer }) {
+		w = u.Unwrap()
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/recloop/recloop/config"
+	"github.com/recloop/recloop/internal/redact"
 	"github.com/recloop/recloop/internal/rng"
 	"github.com/recloop/recloop/recommenders"
 	"github.com/recloop/recloop/recommenders/protocol"
@@ -82,6 +83,7 @@ type transport struct {
 	client      *http.Client
 	base        string
 	header      http.Header
+	redact      *redact.Redactor
 	timeout     time.Duration
 	sendTimeout time.Duration
 	retries     int
@@ -113,6 +115,7 @@ func newTransport(env recommenders.Env, p config.Params) (*transport, error) {
 	if t.header, err = ParseHeaders(headers, os.LookupEnv); err != nil {
 		return nil, err
 	}
+	t.redact = headerSecrets(headers, os.LookupEnv, t.header)
 	ht := http.DefaultTransport.(*http.Transport).Clone()
 	ht.MaxIdleConns, ht.MaxIdleConnsPerHost = n, n
 	t.client, t.slots, t.closeIdlers = &http.Client{Transport: ht}, make(chan struct{}, n), ht.CloseIdleConnections
@@ -147,6 +150,23 @@ func ParseHeaders(spec string, lookup func(string) (string, bool)) (http.Header,
 		h.Add(name, expanded)
 	}
 	return h, nil
+}
+
+// headerSecrets redacts the header values and the environment variables
+// they read, so that a service echoing a token never puts it in an error,
+// a slate or a run file.
+func headerSecrets(spec string, lookup func(string) (string, bool), h http.Header) *redact.Redactor {
+	var values []string
+	os.Expand(spec, func(v string) string {
+		if s, ok := lookup(v); ok {
+			values = append(values, s)
+		}
+		return ""
+	})
+	for _, vs := range h {
+		values = append(values, vs...)
+	}
+	return redact.New(values...)
 }
 
 func (t *transport) Recommend(ctx context.Context, req *protocol.RecommendRequest) (*protocol.RecommendResponse, error) {
@@ -233,14 +253,14 @@ func (t *transport) do(ctx context.Context, method, path, id string, body []byte
 		retryable := (isStatus && status.retryable()) ||
 			(!isStatus && !errors.Is(err, protocol.ErrOversized) && !errors.Is(err, protocol.ErrMalformed))
 		if !retryable || attempt >= t.retries || ctx.Err() != nil {
-			return nil, err
+			return nil, t.redact.Error(err)
 		}
 		var retryAfter time.Duration
 		if isStatus {
 			retryAfter = status.retryAfter
 		}
 		if err := protocol.Sleep(ctx, t.wait(id, attempt, retryAfter)); err != nil {
-			return nil, err
+			return nil, t.redact.Error(err)
 		}
 	}
 }
@@ -298,6 +318,8 @@ func (t *transport) attempt(ctx context.Context, method, path string, body []byt
 	}
 	// Reading to the end lets the connection be reused.
 	_, _ = io.Copy(io.Discard, resp.Body)
+	// What the service says never carries the secrets it was sent.
+	data = t.redact.Bytes(data)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, fmt.Errorf("httprec: %s %s: %w", method, path, &statusError{code: resp.StatusCode,
 			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now), snippet: protocol.Clip(data)})

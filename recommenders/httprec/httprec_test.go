@@ -405,3 +405,37 @@ func TestBuildHonoursItsContext(t *testing.T) {
 		t.Fatalf("err = %v after %d requests, want context.Canceled before any", err, len(s.headers))
 	}
 }
+
+// TestHeaderValuesNeverComeBack: a service that echoes the headers it gets,
+// in an explanation or in an error body, hands back no secret.
+func TestHeaderValuesNeverComeBack(t *testing.T) {
+	const secret = "tok-SENTINEL-echo-5521"
+	t.Setenv("RECLOOP_TEST_TOKEN", secret)
+	s := &service{}
+	s.recommend = func(w http.ResponseWriter, r *protocol.RecommendRequest, call int) {
+		s.mu.Lock()
+		auth := s.headers[len(s.headers)-1].Get("Authorization")
+		s.mu.Unlock()
+		if call > 1 {
+			http.Error(w, "refused "+auth, http.StatusForbidden)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(protocol.RecommendResponse{Type: protocol.TypeSlate, ID: r.ID,
+			Items: []protocol.ResponseItem{{ID: "b", Score: 2, Explanation: "for " + auth}, {ID: "c", Score: 1}}})
+	}
+	a, err := build(t, start(t, s).URL, map[string]any{"headers": "Authorization: Bearer ${RECLOOP_TEST_TOKEN}", "on_error": "fail"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := a.Recommend(context.Background(), req)
+	if err != nil || len(resp.Items) != 2 {
+		t.Fatalf("first call: %+v, %v", resp, err)
+	}
+	if e := resp.Items[0].Explanation; strings.Contains(e, secret) || !strings.Contains(e, "[redacted]") {
+		t.Errorf("explanation %q", e)
+	}
+	_, err = a.Recommend(context.Background(), req)
+	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("second call: err = %v, want the echo masked", err)
+	}
+}
