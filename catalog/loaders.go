@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
+
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -58,7 +58,7 @@ func parseFile[T any](path string, parsers map[string]parser[T], want string) ([
 	if !ok {
 		return nil, fmt.Errorf("%w: %s (want %s)", ErrFormat, path, want)
 	}
-	f, err := os.Open(path)
+	f, err := config.OpenFile(path, config.MaxDataBytes)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
