@@ -48,7 +48,7 @@ func Expand(pops []Population, archetypes []Persona, seed uint64) ([]Persona, er
 	report := func(i int, field, format string, args ...any) {
 		errs = append(errs, &config.Error{Field: config.Join(config.Index("populations", i), field), Msg: fmt.Sprintf(format, args...)})
 	}
-	total := 0
+	total, over := 0, false
 	for i, pop := range pops {
 		if _, ok := byID[pop.Archetype]; !ok {
 			report(i, "archetype", "unknown archetype %q%s", pop.Archetype, suggest(pop.Archetype, slices.Sorted(maps.Keys(byID))))
@@ -56,7 +56,9 @@ func Expand(pops []Population, archetypes []Persona, seed uint64) ([]Persona, er
 		switch {
 		case pop.Count < 1:
 			report(i, "count", "must be at least 1, got %d", pop.Count)
-		case pop.Count > config.MaxPersonas-total:
+		case pop.Count > config.MaxPersonas-total && !over:
+			// Reported once, at the population that crosses the limit.
+			over = true
 			report(i, "count", "takes the scenario above its limit of %d personas", config.MaxPersonas)
 		}
 		if pop.Jitter != nil && !(*pop.Jitter >= 0 && *pop.Jitter <= 1) {
