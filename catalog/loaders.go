@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
-
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/recloop/recloop/config"
 )
@@ -72,6 +73,10 @@ func whole[T any](parse func(file string, data []byte) ([]T, error)) parser[T] {
 		data, err := io.ReadAll(r)
 		if err != nil {
 			return nil, fmt.Errorf("catalog: reading %s: %w", file, err)
+		}
+		if !utf8.Valid(data) && strings.EqualFold(filepath.Ext(file), ".json") {
+			// YAML is checked, with its field, by config.Parse.
+			return nil, invalidUTF8Error(file, data)
 		}
 		return parse(file, data)
 	}
@@ -471,6 +476,10 @@ func eachJSONLine[T any](file string, r io.Reader, probs *problems, use func(lin
 		if len(bytes.TrimSpace(b)) == 0 {
 			return
 		}
+		if !utf8.Valid(b) {
+			probs.add(line, jsonFieldOfInvalidUTF8(b), "invalid UTF-8; save the file as UTF-8")
+			return
+		}
 		var v T
 		jp := decodeStrict(b, &v)
 		if jp != nil {
@@ -545,6 +554,10 @@ func (c *csvFile) rows(fn func(line int, rec []string)) error {
 		line, _ := c.r.FieldPos(0)
 		if len(rec) != len(c.header) {
 			c.probs.add(line, "", "the row has %d cells, the header has %d", len(rec), len(c.header))
+			continue
+		}
+		if i := slices.IndexFunc(rec, func(cell string) bool { return !utf8.ValidString(cell) }); i >= 0 {
+			c.probs.add(line, c.header[i], "invalid UTF-8; save the file as UTF-8")
 			continue
 		}
 		fn(line, rec)
@@ -713,4 +726,35 @@ func inferAttribute(s string) any {
 		return false
 	}
 	return s
+}
+
+// jsonFieldOfInvalidUTF8 names the top-level field of a JSON object line
+// whose text holds the invalid bytes, or "" when it cannot tell: each
+// invalid byte becomes the escape \u0000, which only that field then holds.
+func jsonFieldOfInvalidUTF8(b []byte) string {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(bytes.ToValidUTF8(b, []byte(`\u0000`)), &raw) != nil {
+		return ""
+	}
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		if bytes.Contains(raw[k], []byte(`\u0000`)) {
+			return k
+		}
+	}
+	return ""
+}
+
+// invalidUTF8Error locates the first byte of data that is not UTF-8.
+func invalidUTF8Error(file string, data []byte) error {
+	i := 0
+	for i < len(data) {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		i += size
+	}
+	line := 1 + bytes.Count(data[:i], []byte("\n"))
+	col := 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:i], '\n')+1:i])
+	return config.Errors{{File: file, Line: line, Column: col, Msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02x); save the file as UTF-8", data[i])}}
 }
