@@ -121,8 +121,8 @@ func TestHostileCorpus(t *testing.T) {
 }
 
 // runToCompletion runs a scenario validate accepted: it must end with the
-// gates' verdict (exit 0 or 1), having written results.json, whose numbers
-// are all finite (encoding/json refuses anything else).
+// gates' verdict (exit 0 or 1), having written results.json and
+// trajectories.jsonl, valid JSON throughout (so no NaN or Inf in them).
 func runToCompletion(t *testing.T, path string) {
 	t.Helper()
 	out := t.TempDir()
@@ -136,6 +136,15 @@ func runToCompletion(t *testing.T, path string) {
 	}
 	if !json.Valid(data) {
 		t.Errorf("results.json is not valid JSON")
+	}
+	lines, err := os.ReadFile(filepath.Join(out, "trajectories.jsonl"))
+	if err != nil {
+		t.Fatalf("run wrote no trajectories.jsonl: %v", err)
+	}
+	for i, line := range bytes.Split(bytes.TrimSpace(lines), []byte("\n")) {
+		if !json.Valid(line) {
+			t.Errorf("trajectories.jsonl:%d is not valid JSON: %.200s", i+1, line)
+		}
 	}
 }
 
