@@ -380,7 +380,7 @@ func (d *decoder) checkNumber(n, at *yaml.Node, path string, v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		if f, ok := floatValue(resolved(n)); ok && f != math.Trunc(f) {
+		if f, ok := floatValue(resolved(n)); ok && (f != math.Trunc(f) || math.IsInf(f, 0)) {
 			d.report(at, path, "must be a whole number, got %s", resolved(n).Value)
 		}
 	case reflect.Float32, reflect.Float64:

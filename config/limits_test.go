@@ -17,6 +17,7 @@ func TestNumbersAConfigMayNotHold(t *testing.T) {
 	}{
 		{"count: 2.5", "f.yaml:1:1: count: must be a whole number, got 2.5"},
 		{"parts:\n  - {level: 1.5}", "f.yaml:2:6: parts[0].level: must be a whole number, got 1.5"},
+		{"count: -.inf", "f.yaml:1:1: count: must be a whole number, got -.inf"},
 		{"ratio: .nan", "f.yaml:1:1: ratio: must be a finite number between -1e+12 and 1e+12, got .nan"},
 		{"ratio: -.inf", "f.yaml:1:1: ratio: must be a finite number"},
 		{"weight: {a: 1e308}", "f.yaml:1:10: weight.a: must be a finite number"},
