@@ -728,20 +728,16 @@ func inferAttribute(s string) any {
 	return s
 }
 
-// jsonFieldOfInvalidUTF8 names the top-level field of a JSON object line
-// whose text holds the invalid bytes, or "" when it cannot tell: each
-// invalid byte becomes the escape \u0000, which only that field then holds.
+// jsonFieldOfInvalidUTF8 names the field of a JSON line whose text holds
+// the invalid bytes, or "" when it cannot tell: each invalid byte becomes
+// the escape \u0000, which only that field then holds.
 func jsonFieldOfInvalidUTF8(b []byte) string {
-	var raw map[string]json.RawMessage
-	if json.Unmarshal(bytes.ToValidUTF8(b, []byte(`\u0000`)), &raw) != nil {
+	var doc any
+	if json.Unmarshal(bytes.ToValidUTF8(b, []byte(`\u0000`)), &doc) != nil {
 		return ""
 	}
-	for _, k := range slices.Sorted(maps.Keys(raw)) {
-		if bytes.Contains(raw[k], []byte(`\u0000`)) {
-			return k
-		}
-	}
-	return ""
+	f, _ := nulField(doc, "")
+	return f
 }
 
 // invalidUTF8Error locates the first byte of data that is not UTF-8.
@@ -756,5 +752,36 @@ func invalidUTF8Error(file string, data []byte) error {
 	}
 	line := 1 + bytes.Count(data[:i], []byte("\n"))
 	col := 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:i], '\n')+1:i])
-	return config.Errors{{File: file, Line: line, Column: col, Msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02x); save the file as UTF-8", data[i])}}
+	e := &config.Error{File: file, Line: line, Column: col, Msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02x); save the file as UTF-8", data[i])}
+	// Each invalid byte becomes the escape \u0000; the field is the first
+	// string that then holds a NUL.
+	var doc any
+	if json.Unmarshal(bytes.ToValidUTF8(data, []byte(`\u0000`)), &doc) == nil {
+		if list, ok := doc.([]any); ok {
+			doc = map[string]any{"items": list}
+		}
+		e.Field, _ = nulField(doc, "")
+	}
+	return config.Errors{e}
+}
+
+// nulField is the path of the first string under v that holds a NUL.
+func nulField(v any, path string) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return path, strings.ContainsRune(v, 0)
+	case []any:
+		for i, el := range v {
+			if f, ok := nulField(el, config.Index(path, i)); ok {
+				return f, true
+			}
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			if f, ok := nulField(v[k], config.Join(path, k)); ok {
+				return f, true
+			}
+		}
+	}
+	return "", false
 }

@@ -18,8 +18,9 @@ func TestInvalidUTF8IsLocated(t *testing.T) {
 		name, content, want string
 	}{
 		{"c.yaml", "items:\n  - id: a\n    title: \"caf\xe9\"\n    categories: [drama]\n", "c.yaml:3:16: items[0].title: invalid UTF-8"},
-		{"c.json", "[{\"id\": \"a\",\n \"title\": \"caf\xe9\"}]", "c.json:2:15: invalid UTF-8"},
+		{"c.json", "[{\"id\": \"a\",\n \"title\": \"caf\xe9\"}]", "c.json:2:15: items[0].title: invalid UTF-8"},
 		{"c.jsonl", "{\"id\":\"a\",\"title\":\"ok\"}\n{\"id\":\"b\",\"title\":\"caf\xe9\"}\n", "c.jsonl:2: title: invalid UTF-8"},
+		{"d.jsonl", "{\"id\":\"b\",\"title\":\"t\",\"attributes\":{\"studio\":\"caf\xe9\"}}\n", "d.jsonl:1: attributes.studio: invalid UTF-8"},
 		{"c.csv", "id,title,category\na,ok,drama\nb,caf\xe9,comedy\n", "c.csv:3: title: invalid UTF-8"},
 	} {
 		path := filepath.Join(dir, tc.name)
