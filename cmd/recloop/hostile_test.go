@@ -26,7 +26,7 @@ const hostileDir = "../../testdata/hostile"
 const hang = 2 * time.Minute
 
 // maxAlloc bounds the memory one validate may allocate.
-const maxAlloc = 2 << 30
+const maxAlloc = 1 << 30
 
 // bounded runs the CLI as cli does, but turns a panic, a hang or an
 // allocation beyond maxAlloc into a test failure.
