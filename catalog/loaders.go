@@ -8,8 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/recloop/recloop/config"
 )
@@ -58,7 +59,7 @@ func parseFile[T any](path string, parsers map[string]parser[T], want string) ([
 	if !ok {
 		return nil, fmt.Errorf("%w: %s (want %s)", ErrFormat, path, want)
 	}
-	f, err := os.Open(path)
+	f, err := config.OpenFile(path, config.MaxDataBytes)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
@@ -72,6 +73,10 @@ func whole[T any](parse func(file string, data []byte) ([]T, error)) parser[T] {
 		data, err := io.ReadAll(r)
 		if err != nil {
 			return nil, fmt.Errorf("catalog: reading %s: %w", file, err)
+		}
+		if !utf8.Valid(data) && strings.EqualFold(filepath.Ext(file), ".json") {
+			// YAML is checked, with its field, by config.Parse.
+			return nil, invalidUTF8Error(file, data)
 		}
 		return parse(file, data)
 	}
@@ -471,6 +476,10 @@ func eachJSONLine[T any](file string, r io.Reader, probs *problems, use func(lin
 		if len(bytes.TrimSpace(b)) == 0 {
 			return
 		}
+		if !utf8.Valid(b) {
+			probs.add(line, jsonFieldOfInvalidUTF8(b), "invalid UTF-8; save the file as UTF-8")
+			return
+		}
 		var v T
 		jp := decodeStrict(b, &v)
 		if jp != nil {
@@ -545,6 +554,10 @@ func (c *csvFile) rows(fn func(line int, rec []string)) error {
 		line, _ := c.r.FieldPos(0)
 		if len(rec) != len(c.header) {
 			c.probs.add(line, "", "the row has %d cells, the header has %d", len(rec), len(c.header))
+			continue
+		}
+		if i := slices.IndexFunc(rec, func(cell string) bool { return !utf8.ValidString(cell) }); i >= 0 {
+			c.probs.add(line, c.header[i], "invalid UTF-8; save the file as UTF-8")
 			continue
 		}
 		fn(line, rec)
@@ -713,4 +726,62 @@ func inferAttribute(s string) any {
 		return false
 	}
 	return s
+}
+
+// jsonFieldOfInvalidUTF8 names the field of a JSON line whose text holds
+// the invalid bytes, or "" when it cannot tell: each invalid byte becomes
+// the escape \u0000, which only that field then holds.
+func jsonFieldOfInvalidUTF8(b []byte) string {
+	var doc any
+	if json.Unmarshal(bytes.ToValidUTF8(b, []byte(`\u0000`)), &doc) != nil {
+		return ""
+	}
+	f, _ := nulField(doc, "")
+	return f
+}
+
+// invalidUTF8Error locates the first byte of data that is not UTF-8.
+func invalidUTF8Error(file string, data []byte) error {
+	i := 0
+	for i < len(data) {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		i += size
+	}
+	line := 1 + bytes.Count(data[:i], []byte("\n"))
+	col := 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:i], '\n')+1:i])
+	e := &config.Error{File: file, Line: line, Column: col, Msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02x); save the file as UTF-8", data[i])}
+	// Each invalid byte becomes the escape \u0000; the field is the first
+	// string that then holds a NUL.
+	var doc any
+	if json.Unmarshal(bytes.ToValidUTF8(data, []byte(`\u0000`)), &doc) == nil {
+		if list, ok := doc.([]any); ok {
+			doc = map[string]any{"items": list}
+		}
+		e.Field, _ = nulField(doc, "")
+	}
+	return config.Errors{e}
+}
+
+// nulField is the path of the first string under v that holds a NUL.
+func nulField(v any, path string) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return path, strings.ContainsRune(v, 0)
+	case []any:
+		for i, el := range v {
+			if f, ok := nulField(el, config.Index(path, i)); ok {
+				return f, true
+			}
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			if f, ok := nulField(v[k], config.Join(path, k)); ok {
+				return f, true
+			}
+		}
+	}
+	return "", false
 }

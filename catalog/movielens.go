@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/recloop/recloop/config"
 )
 
 // ErrNotMovieLens is returned for a directory that holds none of the
@@ -99,7 +101,7 @@ type movieLens struct {
 func (ml *movieLens) open(name string) (*os.File, error) {
 	path := filepath.Join(ml.dir, name)
 	ml.probs.file = path
-	f, err := os.Open(path)
+	f, err := config.OpenFile(path, config.MaxDataBytes)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"time"
@@ -156,6 +157,7 @@ func decodesItself(t reflect.Type) bool {
 func (d *decoder) scalar(n, at *yaml.Node, path string, v reflect.Value) {
 	err := n.Decode(v.Addr().Interface())
 	if err == nil {
+		d.checkNumber(n, at, path, v)
 		return
 	}
 	var te *yaml.TypeError
@@ -367,4 +369,62 @@ func (d *decoder) repeatedKeys(n *yaml.Node, path string) bool {
 		}
 	}
 	return found
+}
+
+// checkNumber reports numbers yaml.v3 decodes without complaint but a
+// configuration must not hold: a fraction in an integer field (which
+// yaml.v3 truncates), and a number with a fraction that is not finite or
+// beyond MaxMagnitude (.nan, .inf, 1e308), in a float field or anywhere in
+// a value of any type (component parameters).
+func (d *decoder) checkNumber(n, at *yaml.Node, path string, v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if f, ok := floatValue(resolved(n)); ok && (f != math.Trunc(f) || math.IsInf(f, 0)) {
+			d.report(at, path, "must be a whole number, got %s", resolved(n).Value)
+		}
+	case reflect.Float32, reflect.Float64:
+		if f := v.Float(); !finite(f) {
+			d.report(at, path, "must be a finite number between -%g and %g, got %s", MaxMagnitude, MaxMagnitude, resolved(n).Value)
+		}
+	case reflect.Interface:
+		d.finiteUnder(n, at, path, 0)
+	}
+}
+
+// finiteUnder reports every float under n that is not finite or beyond
+// MaxMagnitude, at its own key. yaml.v3 guards the aliases inside a value
+// of any type; depth stops a walk around an alias cycle.
+func (d *decoder) finiteUnder(n, at *yaml.Node, path string, depth int) {
+	if depth > 100 {
+		return
+	}
+	n = resolved(n)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if f, ok := floatValue(n); ok && !finite(f) {
+			d.report(at, path, "must be a finite number between -%g and %g, got %s", MaxMagnitude, MaxMagnitude, n.Value)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i]
+			d.finiteUnder(n.Content[i+1], key, Join(path, key.Value), depth+1)
+		}
+	case yaml.SequenceNode:
+		for i, el := range n.Content {
+			d.finiteUnder(el, el, Index(path, i), depth+1)
+		}
+	}
+}
+
+// floatValue is the value of a scalar that YAML resolves to a float.
+func floatValue(n *yaml.Node) (float64, bool) {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!float" {
+		return 0, false
+	}
+	var f float64
+	if err := n.Decode(&f); err != nil {
+		return 0, false
+	}
+	return f, true
 }

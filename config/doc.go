@@ -1,9 +1,11 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -23,6 +25,10 @@ type Doc struct {
 // its text: yaml.v3 has no node, and no position, for a syntax error).
 func Parse(file string, data []byte, v any) *Doc {
 	d := &Doc{File: file}
+	if bad := invalidUTF8(data); bad >= 0 {
+		d.errs = append(d.errs, encodingError(file, data, bad))
+		return d
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		d.errs = append(d.errs, &Error{File: file, Msg: err.Error()})
@@ -154,4 +160,65 @@ func Join(path, field string) string {
 		return field
 	}
 	return path + "." + field
+}
+
+// invalidUTF8 is the offset of data's first byte that is not UTF-8, or -1.
+func invalidUTF8(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// encodingError locates the invalid byte at offset bad: its line and
+// column, and the field whose line it is on, found in the document with
+// every invalid byte replaced.
+func encodingError(file string, data []byte, bad int) *Error {
+	line := 1 + bytes.Count(data[:bad], []byte("\n"))
+	col := 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:bad], '\n')+1:bad])
+	e := &Error{File: file, Line: line, Column: col, Msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02x); save the file as UTF-8", data[bad])}
+	var root yaml.Node
+	if yaml.Unmarshal(bytes.ToValidUTF8(data, []byte("\uFFFD")), &root) == nil {
+		e.Field = fieldOnLine(&root, "", line)
+	}
+	return e
+}
+
+// fieldOnLine is the path of the deepest value on the given line under n, or "".
+func fieldOnLine(n *yaml.Node, path string, line int) string {
+	found := ""
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if f := fieldOnLine(c, path, line); f != "" {
+				found = f
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, value := n.Content[i], n.Content[i+1]
+			p := Join(path, key.Value)
+			if key.Line == line || value.Line == line {
+				found = p
+			}
+			if f := fieldOnLine(value, p, line); f != "" {
+				found = f
+			}
+		}
+	case yaml.SequenceNode:
+		for i, el := range n.Content {
+			p := Index(path, i)
+			if el.Line == line && el.Kind == yaml.ScalarNode {
+				found = p
+			}
+			if f := fieldOnLine(el, p, line); f != "" {
+				found = f
+			}
+		}
+	}
+	return found
 }

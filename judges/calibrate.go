@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 
 	"github.com/recloop/recloop/catalog"
+	"github.com/recloop/recloop/config"
 )
 
 // ErrLabels: a labels file is malformed.
@@ -55,7 +55,7 @@ const maxLabelLine = 1 << 20
 
 // LoadLabels reads a JSONL labels file; errors name the file and line.
 func LoadLabels(path string) ([]Label, error) {
-	f, err := os.Open(path)
+	f, err := config.OpenFile(path, config.MaxDataBytes)
 	if err != nil {
 		return nil, fmt.Errorf("judges: labels: %w", err)
 	}

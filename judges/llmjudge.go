@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -83,7 +82,7 @@ func init() {
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(env.Dir, path)
 			}
-			text, err := os.ReadFile(path)
+			text, err := config.ReadFile(path, config.MaxYAMLBytes)
 			if err != nil {
 				return nil, fmt.Errorf("judges: llm prompt: %w", err)
 			}

@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"fmt"
 	"maps"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -43,7 +42,7 @@ var dimensionName = regexp.MustCompile(`^[a-z_]+$`)
 
 // LoadRubric reads and validates a rubric file.
 func LoadRubric(path string) (Rubric, config.Errors) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, config.MaxYAMLBytes)
 	if err != nil {
 		return Rubric{}, config.Errors{{File: path, Msg: err.Error()}}
 	}

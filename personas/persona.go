@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"slices"
 
 	"github.com/recloop/recloop/catalog"
@@ -379,7 +378,7 @@ func checkTaste(doc *config.Doc, path string, t catalog.Taste) (positive bool) {
 
 // LoadFile reads and parses one persona file.
 func LoadFile(path string) ([]Persona, config.Errors) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, config.MaxYAMLBytes)
 	if err != nil {
 		return nil, config.Errors{{File: path, Msg: err.Error()}}
 	}

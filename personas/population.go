@@ -48,13 +48,18 @@ func Expand(pops []Population, archetypes []Persona, seed uint64) ([]Persona, er
 	report := func(i int, field, format string, args ...any) {
 		errs = append(errs, &config.Error{Field: config.Join(config.Index("populations", i), field), Msg: fmt.Sprintf(format, args...)})
 	}
-	total := 0
+	total, over := 0, false
 	for i, pop := range pops {
 		if _, ok := byID[pop.Archetype]; !ok {
 			report(i, "archetype", "unknown archetype %q%s", pop.Archetype, suggest(pop.Archetype, slices.Sorted(maps.Keys(byID))))
 		}
-		if pop.Count < 1 {
+		switch {
+		case pop.Count < 1:
 			report(i, "count", "must be at least 1, got %d", pop.Count)
+		case pop.Count > config.MaxPersonas-total && !over:
+			// Reported once, at the population that crosses the limit.
+			over = true
+			report(i, "count", "takes the scenario above its limit of %d personas", config.MaxPersonas)
 		}
 		if pop.Jitter != nil && !(*pop.Jitter >= 0 && *pop.Jitter <= 1) {
 			report(i, "jitter", "must be between 0 and 1, got %g", *pop.Jitter)
@@ -68,7 +73,7 @@ func Expand(pops []Population, archetypes []Persona, seed uint64) ([]Persona, er
 		if pop.IDPrefix != "" && !validID(pop.IDPrefix) {
 			report(i, "id_prefix", "id_prefix %q may only contain lower-case letters, digits, '.', '_' and '-'", pop.IDPrefix)
 		}
-		total += max(pop.Count, 0)
+		total += min(max(pop.Count, 0), config.MaxPersonas-total)
 	}
 	if len(errs) > 0 {
 		return nil, errs

@@ -185,3 +185,26 @@ func TestMainstreamnessJitterLeavesOtherDrawsAlone(t *testing.T) {
 		t.Errorf("only %d of 50 members have a jittered mainstreamness", varied)
 	}
 }
+
+// TestExpandBoundsTheCountBeforeAllocating: a count of 2^63-1 panicked
+// (makeslice) and 10^7, in one cohort or many, kept validate busy for
+// minutes; the population that crosses config.MaxPersonas is reported,
+// once, and nothing is built.
+func TestExpandBoundsTheCountBeforeAllocating(t *testing.T) {
+	lib := mustLibrary(t)
+	for _, pops := range [][]Population{
+		{{Archetype: "cinephile", Count: 1<<63 - 1}},
+		{{Archetype: "cinephile", Count: 10_000_000}},
+		{{Archetype: "cinephile", Count: config.MaxPersonas, IDPrefix: "a"}, {Archetype: "cinephile", Count: 1, IDPrefix: "b"}, {Archetype: "cinephile", Count: 1 << 62, IDPrefix: "c"}},
+	} {
+		out, err := Expand(pops, lib, 1)
+		es := config.As(err)
+		if out != nil || len(es) != 1 || !strings.Contains(es[0].Msg, "limit of 100000 personas") {
+			t.Errorf("%d populations: got %d personas, errors %v", len(pops), len(out), err)
+			continue
+		}
+		if want := "populations[1].count"; len(pops) > 1 && es[0].Field != want {
+			t.Errorf("reported at %s, want the population that crosses the limit (%s)", es[0].Field, want)
+		}
+	}
+}

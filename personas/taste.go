@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sync"
 
 	"github.com/recloop/recloop/catalog"
+	"github.com/recloop/recloop/config"
 	"github.com/recloop/recloop/internal/linalg"
 )
 
@@ -54,7 +54,7 @@ type TasteItem struct {
 
 // ReadTasteModel decodes and checks a taste model file.
 func ReadTasteModel(path string) (*TasteModel, error) {
-	f, err := os.Open(path)
+	f, err := config.OpenFile(path, config.MaxDataBytes)
 	if err != nil {
 		return nil, err
 	}

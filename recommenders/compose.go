@@ -55,6 +55,9 @@ func parseName(name string) ([]string, error) {
 		if !strings.HasSuffix(rest, ")") {
 			return nil, fmt.Errorf("%w: %q: a wrapper is written wrapper(inner), for example mmr(itemknn)", ErrBadName, name)
 		}
+		if len(layers) == config.MaxCompositionDepth {
+			return nil, fmt.Errorf("%w: nests more than %d wrappers, the limit", ErrBadName, config.MaxCompositionDepth)
+		}
 		layers = append(layers, strings.TrimSpace(rest[:open]))
 		rest = strings.TrimSpace(rest[open+1 : len(rest)-1])
 	}

@@ -121,3 +121,19 @@ func FuzzParseName(f *testing.F) {
 		}
 	})
 }
+
+// TestCompositionDepthIsBounded: a name nested 100,000 deep hung; beyond
+// config.MaxCompositionDepth wrappers it is refused at once, with a short
+// message that says the limit.
+func TestCompositionDepthIsBounded(t *testing.T) {
+	nest := func(n int) string { return strings.Repeat("mmr(", n) + "popular" + strings.Repeat(")", n) }
+	if err := Check(nest(16)); err != nil {
+		t.Fatalf("16 deep: %v", err)
+	}
+	for _, n := range []int{17, 100000} {
+		err := Check(nest(n))
+		if !errors.Is(err, ErrBadName) || !strings.Contains(err.Error(), "more than 16 wrappers") || len(err.Error()) > 200 {
+			t.Errorf("%d deep: %v", n, err)
+		}
+	}
+}

@@ -290,7 +290,7 @@ func readBehaviour(path string) (string, config.Params, error) {
 		spec, _ := personas.LookupBehaviour(personas.UtilityName)
 		return personas.UtilityName, spec.Defaults(), nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, config.MaxYAMLBytes)
 	if err != nil {
 		return "", nil, WithExitCode(ExitInvalid, err)
 	}

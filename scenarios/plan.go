@@ -96,6 +96,7 @@ func (s *Scenario) build(ctx context.Context, errs config.Errors, log *slog.Logg
 	p := &Plan{Scenario: s, log: log}
 	all, perrs := s.expandPersonas()
 	errs = append(errs, perrs...)
+	errs = append(errs, s.checkSize(len(all))...)
 	if s.catalogUsable(errs) {
 		cat, log, err := s.loadCatalog()
 		if err != nil {
@@ -399,6 +400,24 @@ func (s *Scenario) expandPersonas() ([]personas.Persona, config.Errors) {
 		}
 	}
 	return append(fromFiles, members...), errs
+}
+
+// checkSize holds the scenario to the limits on personas and on persona
+// states (personas × replicates × variants), before any state is built.
+func (s *Scenario) checkSize(personaCount int) config.Errors {
+	if personaCount > config.MaxPersonas {
+		return config.Errors{s.errorAt("personas", "has %d personas, above the limit of %d", personaCount, config.MaxPersonas)}
+	}
+	plays := personaCount * max(1, s.Replicates) * max(1, len(s.Variants))
+	if plays > config.MaxPlays {
+		at := "personas"
+		if s.Replicates > 1 {
+			at = "replicates"
+		}
+		return config.Errors{s.errorAt(at, "%d personas × %d replicates × %d variants make %d persona states, above the limit of %d",
+			personaCount, max(1, s.Replicates), max(1, len(s.Variants)), plays, config.MaxPlays)}
+	}
+	return nil
 }
 
 // buildPersonas builds the personas' starting states.

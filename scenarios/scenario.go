@@ -195,7 +195,7 @@ var variantName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 // non-nil whenever the YAML itself parsed, even if fields are wrong, so that
 // Prepare can go on to find the catalog-dependent problems too.
 func Load(name string) (*Scenario, config.Errors) {
-	data, err := os.ReadFile(name)
+	data, err := config.ReadFile(name, config.MaxYAMLBytes)
 	switch {
 	case err == nil:
 		return Parse(name, data, dirOf(name))
@@ -353,7 +353,7 @@ func (s *Scenario) validatePersonas() {
 		}
 	}
 	for i, f := range p.Files {
-		data, err := os.ReadFile(s.resolve(f))
+		data, err := config.ReadFile(s.resolve(f), config.MaxYAMLBytes)
 		if err != nil {
 			s.doc.Add(config.Index("personas.files", i), "cannot read persona file: %v", err)
 			continue
