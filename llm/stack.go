@@ -99,6 +99,7 @@ type Totals struct {
 // New builds the client stack for cfg. The API key is read from the
 // environment variable cfg.APIKeyEnv names, and only from there.
 func New(cfg Config, opts ...Option) (*Stack, error) {
+	cfg = cfg.Resolve(os.Getenv)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -133,11 +134,44 @@ func New(cfg Config, opts ...Option) (*Stack, error) {
 	if s.apiKey == "" && cfg.Cache.Mode != CacheReplay {
 		s.log.Warn("llm: no API key in the environment; fine for local servers", "env", cfg.APIKeyEnv)
 	}
-	oc := openai.DefaultConfig(s.apiKey)
-	oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	oc.HTTPClient = newRetryDoer(client, cfg.MaxAttempts, o.sleep, o.now, s.limiter.observe)
+	oc := s.clientConfig(&headerDoer{next: client, project: cfg.ProjectID})
+	oc.HTTPClient = newRetryDoer(oc.HTTPClient, cfg.MaxAttempts, o.sleep, o.now, s.limiter.observe)
 	s.client = openai.NewClientWithConfig(oc)
 	return s, nil
+}
+
+// clientConfig is go-openai's configuration for s.cfg, sending through doer.
+func (s *Stack) clientConfig(doer HTTPDoer) openai.ClientConfig {
+	base := strings.TrimRight(s.cfg.BaseURL, "/")
+	var oc openai.ClientConfig
+	if s.cfg.Provider == ProviderAzure {
+		oc = openai.DefaultAzureConfig(s.apiKey, base)
+		if s.cfg.APIVersion != "" {
+			oc.APIVersion = s.cfg.APIVersion
+		}
+		if d := s.cfg.Deployment; d != "" {
+			oc.AzureModelMapperFunc = func(string) string { return d }
+		}
+	} else {
+		oc = openai.DefaultConfig(s.apiKey)
+		oc.BaseURL = base
+		oc.OrgID = s.cfg.OrgID
+	}
+	oc.HTTPClient = doer
+	return oc
+}
+
+// headerDoer adds the headers go-openai does not know.
+type headerDoer struct {
+	next    HTTPDoer
+	project string
+}
+
+func (d *headerDoer) Do(req *http.Request) (*http.Response, error) {
+	if d.project != "" {
+		req.Header.Set("OpenAI-Project", d.project)
+	}
+	return d.next.Do(req)
 }
 
 // Config is the effective configuration (defaults filled in).

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/recloop/recloop/llm/llmtest"
+	"github.com/recloop/recloop/runner"
+)
+
+// clearLLMEnv unsets every variable the endpoint configuration reads, so a
+// developer's own setup cannot leak into a test.
+func clearLLMEnv(t *testing.T) {
+	t.Helper()
+	for _, name := range []string{"RECLOOP_LLM_BASE_URL", "RECLOOP_LLM_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY",
+		"OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION", "AZURE_OPENAI_DEPLOYMENT"} {
+		t.Setenv(name, "")
+	}
+}
+
+// The built-in LLM quickstart runs against whatever OPENAI_BASE_URL names,
+// and --dry-run says where the endpoint and the model came from.
+func TestLLMQuickstartHonoursOpenAIBaseURL(t *testing.T) {
+	clearLLMEnv(t)
+	server := llmtest.New(t)
+	t.Setenv("OPENAI_BASE_URL", server.URL())
+	t.Setenv("OPENAI_API_KEY", secretKey)
+	t.Setenv("OPENAI_ORG_ID", "org-test")
+	t.Setenv("OPENAI_PROJECT_ID", "proj-test")
+	t.Chdir(t.TempDir())
+
+	code, out, stderr := cli(t, context.Background(), "run", "--dry-run", "llm-quickstart")
+	if code != runner.ExitOK {
+		t.Fatalf("dry run: exit %d: %s", code, stderr)
+	}
+	want := "model gpt-4o-mini (from scenario) at " + server.URL() + " (from OPENAI_BASE_URL)"
+	if !strings.Contains(out, want) || strings.Contains(out, secretKey) {
+		t.Fatalf("dry run output lacks %q (or shows the key):\n%s", want, out)
+	}
+
+	code, _, stderr = cli(t, context.Background(), "run", "--quiet", "--cache", "off", "--out", filepath.Join(t.TempDir(), "out"), "llm-quickstart")
+	if code != runner.ExitOK {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	reqs := server.Requests()
+	if len(reqs) == 0 {
+		t.Fatal("no request reached the server OPENAI_BASE_URL names")
+	}
+	h := reqs[0].Header
+	if h.Get("Authorization") != "Bearer "+secretKey || h.Get("OpenAI-Organization") != "org-test" || h.Get("OpenAI-Project") != "proj-test" {
+		t.Errorf("headers: organization %q, project %q, key sent: %v", h.Get("OpenAI-Organization"), h.Get("OpenAI-Project"), h.Get("Authorization") == "Bearer "+secretKey)
+	}
+}
+
+// RECLOOP_LLM_BASE_URL still works, and wins over OPENAI_BASE_URL; the
+// scenario wins over both.
+func TestLLMEndpointPrecedence(t *testing.T) {
+	clearLLMEnv(t)
+	server := llmtest.New(t)
+	t.Setenv("RECLOOP_LLM_BASE_URL", server.URL())
+	t.Setenv("OPENAI_BASE_URL", "http://openai-base-url.invalid/v1")
+	t.Setenv("RECLOOP_LLM_MODEL", "env-model")
+	t.Chdir(t.TempDir())
+	code, out, stderr := cli(t, context.Background(), "run", "--dry-run", "llm-quickstart")
+	if code != runner.ExitOK || !strings.Contains(out, "model env-model (from scenario) at "+server.URL()+" (from RECLOOP_LLM_BASE_URL)") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr: %s", code, out, stderr)
+	}
+
+	dir := t.TempDir()
+	scenario := writeFile(t, dir, "llm.yaml", llmScenario("http://scenario.invalid/v1", filepath.Join(dir, "cache"), "A reader.", ""))
+	code, out, stderr = cli(t, context.Background(), "run", "--dry-run", scenario)
+	if code != runner.ExitOK || !strings.Contains(out, "model test-model (from scenario) at http://scenario.invalid/v1 (from scenario)") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr: %s", code, out, stderr)
+	}
+}
