@@ -43,6 +43,9 @@ type ChatRequest struct {
 	MaxCompletionTokens int `json:"max_completion_tokens"`
 	// Header is the HTTP request's header.
 	Header http.Header `json:"-"`
+	// Path and Query are the request URL's (Azure puts the deployment in
+	// the path and the api-version in the query).
+	Path, Query string `json:"-"`
 	// N numbers requests from 1 in arrival order.
 	N int64 `json:"-"`
 }
@@ -172,7 +175,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, Error(http.StatusBadRequest, "bad_request", "model is required"), req)
 		return
 	}
-	req.Header, req.N = r.Header.Clone(), n
+	req.Header, req.N, req.Path, req.Query = r.Header.Clone(), n, r.URL.Path, r.URL.RawQuery
 	s.mu.Lock()
 	if len(s.requests) < maxRecorded {
 		s.requests = append(s.requests, req)
@@ -207,6 +210,10 @@ func checkShape(r *http.Request) string {
 	switch {
 	case r.Method != http.MethodPost:
 		return "method " + r.Method + ", want POST"
+	case azurePath(r.URL.Path):
+		if r.Header.Get("api-key") == "" || r.URL.Query().Get("api-version") == "" {
+			return "Azure request without an api-key header or an api-version"
+		}
 	case r.URL.Path != "/v1/chat/completions" && r.URL.Path != "/chat/completions":
 		return "path " + r.URL.Path + ", want /v1/chat/completions"
 	case !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer"):
@@ -214,6 +221,16 @@ func checkShape(r *http.Request) string {
 	}
 	return ""
 }
+
+// azurePath is Azure OpenAI's /openai/deployments/{name}/chat/completions.
+func azurePath(p string) bool {
+	rest, ok := strings.CutPrefix(p, "/openai/deployments/")
+	name, _, _ := strings.Cut(rest, "/")
+	return ok && name != "" && rest == name+"/chat/completions"
+}
+
+// BaseURL is the server's root, without /v1: what Azure's endpoint is.
+func (s *Server) BaseURL() string { return s.srv.URL }
 
 func defaultReply(req ChatRequest, answer func(ChatRequest) any) Reply {
 	if answer != nil {
