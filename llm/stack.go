@@ -82,6 +82,8 @@ type Stack struct {
 	schemas      schemaCache
 	log          *slog.Logger
 
+	breaker breaker
+
 	mu     sync.Mutex
 	totals Totals
 	warned sync.Map
@@ -129,6 +131,7 @@ func New(cfg Config, opts ...Option) (*Stack, error) {
 		rpm:     newTokenBucket(cfg.RequestsPerMinute, o.now, o.sleep),
 		tpm:     newTokenBucket(cfg.TokensPerMinute, o.now, o.sleep),
 		log:     o.logger,
+		breaker: breaker{limit: cfg.MaxConsecutiveFailures},
 		totals:  Totals{ByRole: map[Role]Usage{}, BySubject: map[string]Usage{}},
 	}
 	if s.apiKey == "" && cfg.Cache.Mode != CacheReplay {
@@ -261,7 +264,12 @@ type storedAnswer struct {
 
 // Complete answers req from the cache or the endpoint.
 func (s *Stack) Complete(ctx context.Context, req Request) (Response, error) {
+	if err := s.breaker.check(); err != nil {
+		s.record(req, Usage{Calls: 1, Errors: 1})
+		return Response{Usage: Usage{Calls: 1}}, s.redact(err)
+	}
 	resp, err := s.complete(ctx, req)
+	err = s.breaker.record(ctx, err, s.cfg.BaseURL)
 	tally := Usage{Calls: 1}
 	if resp.Cached {
 		tally.CacheHits = 1
@@ -467,7 +475,7 @@ func (s *Stack) chat(ctx context.Context, p callParams, msgs []Message, format *
 		return s.chat(ctx, p, msgs, format)
 	}
 	if err != nil {
-		return Response{}, classify(err)
+		return Response{}, s.classify(err, p.Model)
 	}
 	model := out.Model
 	if model == "" {
@@ -530,12 +538,20 @@ func (s *Stack) Estimate(req Request) Usage {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// classify maps endpoint errors onto the package sentinels.
-func classify(err error) error {
+// classify maps endpoint errors onto the package sentinels; the ones that
+// stop the run name the endpoint and the model.
+func (s *Stack) classify(err error, model string) error {
 	status, code, _ := errorDetails(err)
+	where := func() string {
+		return fmt.Sprintf("%s (base URL %s); model %s (%s)", s.cfg.BaseURL, From(s.cfg.Sources.BaseURL), model, From(s.cfg.Sources.Model))
+	}
 	switch {
+	case unreachable(err):
+		return fmt.Errorf("%w: %s: %w", ErrUnreachable, where(), err)
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return fmt.Errorf("%w: %w", ErrAuth, err)
+		return fmt.Errorf("%w: %s answered %d (key from %s): %w", ErrAuth, where(), status, s.cfg.APIKeyEnv, err)
+	case status == http.StatusNotFound:
+		return fmt.Errorf("%w: %s answered 404 (a wrong base URL, or a model it does not serve): %w", ErrNotFound, where(), err)
 	case code == "insufficient_quota":
 		return fmt.Errorf("%w: %w", ErrQuota, err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,5 +74,32 @@ func TestLLMEndpointPrecedence(t *testing.T) {
 	code, out, stderr = cli(t, context.Background(), "run", "--dry-run", scenario)
 	if code != runner.ExitOK || !strings.Contains(out, "model test-model (from scenario) at http://scenario.invalid/v1 (from scenario)") {
 		t.Fatalf("exit %d, stdout:\n%s\nstderr: %s", code, out, stderr)
+	}
+}
+
+// An endpoint where nothing listens stops the run at the first call, with
+// exit 3 and a message naming the URL; what the run has is written and
+// marked partial. No retry is made, so the run cannot take long.
+func TestLLMUnreachableEndpointStopsTheRun(t *testing.T) {
+	clearLLMEnv(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String() + "/v1"
+	l.Close()
+	t.Setenv("OPENAI_BASE_URL", url)
+	t.Chdir(t.TempDir())
+	out := filepath.Join(t.TempDir(), "out")
+	code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--cache", "off", "--out", out, "llm-quickstart")
+	if code != runner.ExitRuntime || !strings.Contains(stderr, url) || !strings.Contains(stderr, "unreachable") {
+		t.Fatalf("exit %d (want %d), stderr:\n%s", code, runner.ExitRuntime, stderr)
+	}
+	res := readResults(t, out)
+	if !res.Partial || !strings.Contains(res.Reason, "unreachable") {
+		t.Errorf("results: partial %v, reason %q", res.Partial, res.Reason)
+	}
+	if res.LLM.Retries != 0 {
+		t.Errorf("%d retries against a closed port", res.LLM.Retries)
 	}
 }

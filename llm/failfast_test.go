@@ -1,0 +1,87 @@
+package llm
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/recloop/recloop/llm/llmtest"
+)
+
+// closedPortURL is an http URL where nothing listens.
+func closedPortURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr + "/v1"
+}
+
+func TestUnreachableIsNotRetried(t *testing.T) {
+	url := closedPortURL(t)
+	f := newFixture(t, func(c *Config) { c.BaseURL = url })
+	_, err := f.stack.Complete(context.Background(), ask("hello"))
+	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), url) {
+		t.Fatalf("err = %v, want ErrUnreachable naming %s", err, url)
+	}
+	if n := len(f.sleeps.waits()); n != 0 {
+		t.Errorf("%d retries of a refused connection", n)
+	}
+	if u := f.stack.Usage().Total; u.Retries != 0 || u.Errors != 1 {
+		t.Errorf("usage %+v", u)
+	}
+}
+
+func TestNotFoundIsNotRetried(t *testing.T) {
+	f := newFixture(t, nil)
+	f.srv.Handle(script(llmtest.Error(http.StatusNotFound, "model_not_found", "The model does not exist")))
+	_, err := f.stack.Complete(context.Background(), ask("hello"))
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), f.srv.URL()) || !strings.Contains(err.Error(), "gpt-4o-mini") {
+		t.Fatalf("err = %v", err)
+	}
+	if f.srv.Count() != 1 {
+		t.Errorf("%d requests for one 404", f.srv.Count())
+	}
+}
+
+func TestCircuitBreakerOpensAfterConsecutiveFailures(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.MaxAttempts = 1; c.MaxConsecutiveFailures = 3; c.Cache.Mode = CacheOff })
+	var fail atomic.Bool
+	fail.Store(true)
+	f.srv.Handle(func(llmtest.ChatRequest) llmtest.Reply {
+		if fail.Load() {
+			return llmtest.Error(http.StatusInternalServerError, "server_error", "boom")
+		}
+		return llmtest.Reply{Content: "ok"}
+	})
+	ctx := context.Background()
+	// Two failures, then a success: the count starts again.
+	for i := 0; i < 2; i++ {
+		if _, err := f.stack.Complete(ctx, ask("a")); err == nil || errors.Is(err, ErrCircuitOpen) {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	fail.Store(false)
+	if _, err := f.stack.Complete(ctx, ask("b")); err != nil {
+		t.Fatal(err)
+	}
+	fail.Store(true)
+	var err error
+	for i := 0; i < 3; i++ {
+		_, err = f.stack.Complete(ctx, ask("c"))
+	}
+	if !errors.Is(err, ErrCircuitOpen) || !strings.Contains(err.Error(), f.srv.URL()) {
+		t.Fatalf("third consecutive failure: %v", err)
+	}
+	sent := f.srv.Count()
+	if _, err := f.stack.Complete(ctx, ask("d")); !errors.Is(err, ErrCircuitOpen) || f.srv.Count() != sent {
+		t.Errorf("an open breaker let a call through: %v", err)
+	}
+}
