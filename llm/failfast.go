@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 )
 
@@ -45,7 +46,8 @@ func unreachable(err error) bool {
 	case errors.As(err, &op):
 		return op.Op == "dial"
 	}
-	return false
+	// net/http turns a TLS record header error into plain text.
+	return strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
 
 // breaker opens after limit consecutive failed calls and stays open.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -83,5 +84,30 @@ func TestCircuitBreakerOpensAfterConsecutiveFailures(t *testing.T) {
 	sent := f.srv.Count()
 	if _, err := f.stack.Complete(ctx, ask("d")); !errors.Is(err, ErrCircuitOpen) || f.srv.Count() != sent {
 		t.Errorf("an open breaker let a call through: %v", err)
+	}
+}
+
+func TestTLSAndDNSFailuresAreUnreachable(t *testing.T) {
+	srv := llmtest.New(t)
+	untrusted := httptest.NewTLSServer(http.NotFoundHandler())
+	t.Cleanup(untrusted.Close)
+	for name, url := range map[string]string{
+		// TLS spoken to a plain HTTP server.
+		"tls": strings.Replace(srv.URL(), "http://", "https://", 1),
+		// A certificate nobody trusts.
+		"x509": untrusted.URL + "/v1",
+		// .invalid never resolves (RFC 6761).
+		"dns": "http://no-such-host.invalid/v1",
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) { c.BaseURL = url })
+			_, err := f.stack.Complete(context.Background(), ask("hello"))
+			if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), url) {
+				t.Fatalf("err = %v", err)
+			}
+			if n := len(f.sleeps.waits()); n != 0 {
+				t.Errorf("%d retries", n)
+			}
+		})
 	}
 }
