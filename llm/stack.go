@@ -444,6 +444,11 @@ func responseFormat(mode int32, schema *Schema) *openai.ChatCompletionResponseFo
 
 // chat makes one chat completion.
 func (s *Stack) chat(ctx context.Context, p callParams, msgs []Message, format *openai.ChatCompletionResponseFormat) (Response, error) {
+	return s.chatWith(ctx, s.client, p, msgs, format)
+}
+
+// chatWith makes one chat completion through client.
+func (s *Stack) chatWith(ctx context.Context, client *openai.Client, p callParams, msgs []Message, format *openai.ChatCompletionResponseFormat) (Response, error) {
 	creq := openai.ChatCompletionRequest{
 		Model:               p.Model,
 		Messages:            make([]openai.ChatCompletionMessage, len(msgs)),
@@ -467,12 +472,12 @@ func (s *Stack) chat(ctx context.Context, p callParams, msgs []Message, format *
 		//lint:ignore SA1019 deprecated by OpenAI, but the only name servers that refuse max_completion_tokens know
 		creq.MaxCompletionTokens, creq.MaxTokens = 0, p.MaxTokens
 	}
-	out, err := s.client.CreateChatCompletion(ctx, creq)
+	out, err := client.CreateChatCompletion(ctx, creq)
 	if err != nil && creq.MaxCompletionTokens > 0 && !reasoning && refusesMaxCompletionTokens(err) {
 		if s.legacyTokens.CompareAndSwap(false, true) {
 			s.log.Warn("llm: endpoint refuses max_completion_tokens; sending max_tokens instead", "err", s.redact(err))
 		}
-		return s.chat(ctx, p, msgs, format)
+		return s.chatWith(ctx, client, p, msgs, format)
 	}
 	if err != nil {
 		return Response{}, s.classify(err, p.Model)

@@ -110,6 +110,13 @@ type Server struct {
 	RejectJSONSchema bool
 	// RejectJSONObject answers 400 to response_format json_object.
 	RejectJSONObject bool
+	// IgnoreSchema answers "ok" whatever response_format asks for.
+	IgnoreSchema bool
+	// RejectSeed answers 400 to a request with a seed.
+	RejectSeed bool
+	// Models, when not nil, is what GET /v1/models lists; nil answers 404
+	// there, like servers without a models endpoint.
+	Models []string
 
 	mu       sync.Mutex
 	handle   func(ChatRequest) Reply
@@ -159,6 +166,10 @@ func (s *Server) Requests() []ChatRequest {
 const maxRecorded = 10_000
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && (r.URL.Path == "/v1/models" || r.URL.Path == "/models") {
+		s.serveModels(w)
+		return
+	}
 	n := s.count.Add(1)
 	if problem := checkShape(r); problem != "" {
 		s.t.Errorf("llmtest: bad request: %s", problem)
@@ -189,6 +200,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		reply = Error(http.StatusBadRequest, "", "response_format json_schema is not supported by this server")
 	case s.RejectJSONObject && req.ResponseFormat != nil && req.ResponseFormat.Type == "json_object":
 		reply = Error(http.StatusBadRequest, "", "response_format json_object is unsupported")
+	case s.RejectSeed && req.Seed != nil:
+		reply = Error(http.StatusBadRequest, "", "Unrecognized request argument supplied: seed")
+	case s.IgnoreSchema:
+		reply = Reply{Content: "ok"}
 	case handle != nil:
 		reply = handle(req)
 	default:
@@ -204,6 +219,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeReply(w, reply, req)
+}
+
+// serveModels answers GET /v1/models; it is not counted as a request.
+func (s *Server) serveModels(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	if s.Models == nil {
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"error":{"message":"not found","type":"invalid_request_error","code":null}}`)
+		return
+	}
+	data := make([]map[string]any, len(s.Models))
+	for i, m := range s.Models {
+		data[i] = map[string]any{"id": m, "object": "model", "created": 0, "owned_by": "llmtest"}
+	}
+	b, _ := json.Marshal(map[string]any{"object": "list", "data": data})
+	w.Write(b)
 }
 
 func checkShape(r *http.Request) string {

@@ -1,0 +1,169 @@
+package llm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// PreflightTimeout bounds each preflight request, whatever the timeout.
+const PreflightTimeout = 20 * time.Second
+
+// Check is one preflight item.
+type Check struct {
+	Name string
+	OK   bool
+	// Critical checks stop a run when they fail; the others only degrade
+	// it (the stack falls back, or the run is not reproducible).
+	Critical bool
+	Detail   string
+	// Err is the failure, wrapping the package's sentinels.
+	Err error
+}
+
+// Preflight is the outcome of the checks, in order.
+type Preflight struct {
+	// Endpoint names the URL, the model and where each came from.
+	Endpoint string
+	Checks   []Check
+}
+
+// Err is the first critical failure, or nil.
+func (p Preflight) Err() error {
+	for _, c := range p.Checks {
+		if c.Critical && !c.OK {
+			return fmt.Errorf("llm preflight: %s: %w", c.Name, c.Err)
+		}
+	}
+	return nil
+}
+
+// preflightSchema is the structured answer the preflight asks for.
+var preflightSchema = &Schema{Name: "preflight", JSON: json.RawMessage(
+	`{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"],"additionalProperties":false}`)}
+
+// Preflight checks the endpoint without retries, the cache or the budget:
+// reachable, authorised, model exists, JSON-schema output honoured, seed
+// accepted, latency. Its calls are not counted in Usage.
+func (s *Stack) Preflight(ctx context.Context) Preflight {
+	out := Preflight{Endpoint: s.cfg.Describe()}
+	add := func(name string, critical bool, err error, format string, args ...any) {
+		c := Check{Name: name, OK: err == nil, Critical: critical, Detail: fmt.Sprintf(format, args...), Err: s.redact(err)}
+		if err != nil {
+			c.Detail = s.redact(err).Error()
+		}
+		out.Checks = append(out.Checks, c)
+	}
+	timeout := PreflightTimeout
+	if t, err := s.cfg.TimeoutDuration(); err == nil && t < timeout {
+		timeout = t
+	}
+	client := openai.NewClientWithConfig(s.clientConfig(&headerDoer{next: &http.Client{Timeout: timeout}, project: s.cfg.ProjectID}))
+
+	// The models list, where the server has one: it tells reachable and
+	// authorised apart from the model's own problems.
+	models, listErr := client.ListModels(ctx)
+	if unreachable(listErr) {
+		err := s.classify(listErr, s.cfg.Model)
+		add("reachable", true, err, "")
+		for _, name := range []string{"authorised", "model exists", "json schema", "seed", "latency"} {
+			add(name, name != "json schema" && name != "seed" && name != "latency", err, "")
+			out.Checks[len(out.Checks)-1].Detail = "not checked: the endpoint is unreachable"
+		}
+		return out
+	}
+
+	// One plain completion: authorised, model, latency.
+	p := s.params(Request{Role: "preflight", Messages: []Message{{Role: "user", Content: `Reply with the word "ok".`}}, MaxTokens: s.preflightTokens()})
+	p.Seed = nil
+	start := time.Now()
+	_, chatErr := s.chatWith(ctx, client, p, p.Messages, nil)
+	latency := time.Since(start)
+	status, _, _ := errorDetails(chatErr)
+	if chatErr != nil && status == 0 && unreachable(chatErr) {
+		add("reachable", true, chatErr, "")
+	} else {
+		add("reachable", true, nil, "%s answered", s.cfg.BaseURL)
+	}
+	switch {
+	case errors.Is(chatErr, ErrAuth):
+		add("authorised", true, chatErr, "")
+	default:
+		add("authorised", true, nil, "key from %s accepted", s.cfg.APIKeyEnv)
+	}
+	listed := listErr == nil && hasModel(models, s.cfg.Model)
+	switch {
+	case chatErr == nil && listed:
+		add("model exists", true, nil, "%s answered, and /models lists it", s.cfg.Model)
+	case chatErr == nil:
+		add("model exists", true, nil, "%s answered", s.cfg.Model)
+	case errors.Is(chatErr, ErrAuth):
+		add("model exists", true, chatErr, "")
+		out.Checks[len(out.Checks)-1].Detail = "not checked: not authorised"
+	default:
+		add("model exists", true, chatErr, "")
+	}
+	if chatErr != nil {
+		for _, name := range []string{"json schema", "seed", "latency"} {
+			add(name, false, chatErr, "")
+			out.Checks[len(out.Checks)-1].Detail = "not checked: the model did not answer"
+		}
+		return out
+	}
+
+	// Structured output, strict json_schema, as the run asks for it first.
+	sp := p
+	sp.Schema = preflightSchema
+	sp.Messages = []Message{{Role: "user", Content: `Answer {"ok": true}.`}}
+	resp, err := s.chatWith(ctx, client, sp, sp.Messages, responseFormat(formatJSONSchema, preflightSchema))
+	switch {
+	case err != nil && rejectsFormat(err):
+		add("json schema", false, err, "")
+		out.Checks[len(out.Checks)-1].Detail = "the endpoint rejects response_format json_schema; the run falls back to json_object or prompted JSON: " + s.redact(err).Error()
+	case err != nil:
+		add("json schema", false, err, "")
+	default:
+		if verr := s.schemas.validate(preflightSchema, []byte(strings.TrimSpace(resp.Content))); verr != nil {
+			add("json schema", false, fmt.Errorf("%w: the answer ignores the schema (%v): %.80q", ErrMalformed, verr, resp.Content), "")
+		} else {
+			add("json schema", false, nil, "strict json_schema answer validated")
+		}
+	}
+
+	// Seed.
+	seeded := p
+	seed := 42
+	if s.cfg.Seed != nil {
+		seed = *s.cfg.Seed
+	}
+	seeded.Seed = &seed
+	if _, err := s.chatWith(ctx, client, seeded, seeded.Messages, nil); err != nil {
+		add("seed", false, err, "")
+	} else {
+		add("seed", false, nil, "seed %d accepted", seed)
+	}
+	add("latency", false, nil, "%s for a short completion", latency.Round(time.Millisecond))
+	return out
+}
+
+func (s *Stack) preflightTokens() int {
+	if isReasoningModel(s.cfg.Model) {
+		return 0
+	}
+	return 16
+}
+
+func hasModel(list openai.ModelsList, model string) bool {
+	for _, m := range list.Models {
+		if m.ID == model {
+			return true
+		}
+	}
+	return false
+}
