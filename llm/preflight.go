@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -44,8 +45,12 @@ func (p Preflight) Err() error {
 	return nil
 }
 
+// PreflightSchemaName names the preflight's schema, so fakes can tell its
+// requests from a run's.
+const PreflightSchemaName = "recloop_preflight"
+
 // preflightSchema is the structured answer the preflight asks for.
-var preflightSchema = &Schema{Name: "preflight", JSON: json.RawMessage(
+var preflightSchema = &Schema{Name: PreflightSchemaName, JSON: json.RawMessage(
 	`{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"],"additionalProperties":false}`)}
 
 // Preflight checks the endpoint without retries, the cache or the budget:
@@ -166,4 +171,60 @@ func hasModel(list openai.ModelsList, model string) bool {
 		}
 	}
 	return false
+}
+
+// preflightGate runs the run's preflight once, before the first call that
+// goes to the network: a fully cached or replayed run sends nothing.
+type preflightGate struct {
+	mu   sync.Mutex
+	done bool
+	err  error
+}
+
+// before runs s's quick preflight the first time it is called and returns
+// its fatal error, every time. A cancelled check is tried again later.
+func (s *Stack) beforeFirstCall(ctx context.Context) error {
+	if s.cfg.Preflight != nil && !*s.cfg.Preflight {
+		return nil
+	}
+	g := &s.gate
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.done {
+		return g.err
+	}
+	err := s.quickPreflight(ctx)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	g.done, g.err = true, err
+	return err
+}
+
+// quickPreflight is one strict json_schema call without retries. It fails
+// only for what no retry mends (unreachable, not authorised, 404); a
+// rejected or ignored schema is a warning, as the stack falls back.
+func (s *Stack) quickPreflight(ctx context.Context) error {
+	timeout := PreflightTimeout
+	if t, err := s.cfg.TimeoutDuration(); err == nil && t < timeout {
+		timeout = t
+	}
+	client := openai.NewClientWithConfig(s.clientConfig(&headerDoer{next: &http.Client{Timeout: timeout}, project: s.cfg.ProjectID}))
+	p := s.params(Request{Role: "preflight", Messages: []Message{{Role: "user", Content: `Answer {"ok": true}.`}}, MaxTokens: s.preflightTokens()})
+	p.Schema, p.Seed = preflightSchema, nil
+	resp, err := s.chatWith(ctx, client, p, p.Messages, responseFormat(formatJSONSchema, preflightSchema))
+	switch {
+	case errors.Is(err, ErrUnreachable), errors.Is(err, ErrAuth), errors.Is(err, ErrNotFound):
+		return fmt.Errorf("llm preflight before round 1: %w", err)
+	case err != nil && rejectsFormat(err):
+		s.log.Warn("llm preflight: the endpoint rejects json_schema output; answers fall back to json_object or prompted JSON",
+			"endpoint", s.cfg.Describe(), "err", s.redact(err))
+	case err != nil:
+		s.log.Warn("llm preflight failed; the run goes on and retries", "endpoint", s.cfg.Describe(), "err", s.redact(err))
+	default:
+		if verr := s.schemas.validate(preflightSchema, []byte(strings.TrimSpace(resp.Content))); verr != nil {
+			s.log.Warn("llm preflight: the answer ignores the JSON schema; invalid answers will be repaired once", "endpoint", s.cfg.Describe(), "err", verr)
+		}
+	}
+	return nil
 }

@@ -83,6 +83,7 @@ type Stack struct {
 	log          *slog.Logger
 
 	breaker breaker
+	gate    preflightGate
 
 	mu     sync.Mutex
 	totals Totals
@@ -340,6 +341,9 @@ func (s *Stack) fetch(ctx context.Context, req Request, p callParams) (Response,
 	}
 	// The budget may have run out while this call queued.
 	if err := s.checkBudget(); err != nil {
+		return Response{}, err
+	}
+	if err := s.beforeFirstCall(ctx); err != nil {
 		return Response{}, err
 	}
 	stats := &callStats{}

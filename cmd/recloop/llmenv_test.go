@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -101,5 +102,30 @@ func TestLLMUnreachableEndpointStopsTheRun(t *testing.T) {
 	}
 	if res.LLM.Retries != 0 {
 		t.Errorf("%d retries against a closed port", res.LLM.Retries)
+	}
+}
+
+// A key the endpoint refuses stops the run at the preflight, before any
+// persona's call, naming the endpoint, the model and where they came from.
+func TestLLMPreflightStopsARunWithABadKey(t *testing.T) {
+	clearLLMEnv(t)
+	t.Setenv("OPENAI_API_KEY", secretKey)
+	server := llmtest.New(t)
+	server.Handle(func(llmtest.ChatRequest) llmtest.Reply {
+		return llmtest.Error(http.StatusUnauthorized, "invalid_api_key", "Incorrect API key provided")
+	})
+	dir := t.TempDir()
+	scenario := writeFile(t, dir, "llm.yaml", llmScenario(server.URL(), filepath.Join(dir, "cache"), "A reader.", ""))
+	code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", filepath.Join(dir, "out"), scenario)
+	for _, want := range []string{"preflight", server.URL(), "(from scenario)", "401"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q", want)
+		}
+	}
+	if code != runner.ExitRuntime || strings.Contains(stderr, secretKey) {
+		t.Fatalf("exit %d (want %d): %s", code, runner.ExitRuntime, stderr)
+	}
+	if server.Count() != server.Preflights() {
+		t.Errorf("%d calls after a failed preflight", server.Count()-server.Preflights())
 	}
 }

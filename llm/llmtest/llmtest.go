@@ -123,6 +123,8 @@ type Server struct {
 	answer   func(ChatRequest) any
 	requests []ChatRequest
 	count    atomic.Int64
+	// preflights counts the preflight requests among count.
+	preflights atomic.Int64
 }
 
 // New starts a server that is closed when the test ends. By default it
@@ -154,6 +156,18 @@ func (s *Server) Answer(f func(ChatRequest) any) {
 
 // Count is how many requests arrived.
 func (s *Server) Count() int { return int(s.count.Load()) }
+
+// PreflightSchemaName is the schema name of recloop's preflight requests
+// (llm.PreflightSchemaName).
+const PreflightSchemaName = "recloop_preflight"
+
+// IsPreflight tells recloop's preflight request from a run's.
+func (r ChatRequest) IsPreflight() bool {
+	return r.ResponseFormat != nil && r.ResponseFormat.JSONSchema != nil && r.ResponseFormat.JSONSchema.Name == PreflightSchemaName
+}
+
+// Preflights is how many of the requests were recloop's preflight.
+func (s *Server) Preflights() int { return int(s.preflights.Load()) }
 
 // Requests are the requests received, in arrival order.
 func (s *Server) Requests() []ChatRequest {
@@ -187,6 +201,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Header, req.N, req.Path, req.Query = r.Header.Clone(), n, r.URL.Path, r.URL.RawQuery
+	if req.IsPreflight() {
+		s.preflights.Add(1)
+	}
 	s.mu.Lock()
 	if len(s.requests) < maxRecorded {
 		s.requests = append(s.requests, req)
