@@ -90,3 +90,16 @@ func (b *breaker) record(ctx context.Context, err error, endpoint string) error 
 	}
 	return err
 }
+
+// Fatal reports errors after which no further call can succeed, so a run
+// must stop rather than go on without answers: a spent budget, a replay
+// miss, refused credentials or quota, an unreachable endpoint, a 404, an
+// open circuit breaker.
+func Fatal(err error) bool {
+	for _, target := range []error{ErrBudgetExceeded, ErrReplayMiss, ErrAuth, ErrQuota, ErrUnreachable, ErrNotFound, ErrCircuitOpen} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}

@@ -3,6 +3,7 @@ package llm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -109,5 +110,39 @@ func TestTLSAndDNSFailuresAreUnreachable(t *testing.T) {
 				t.Errorf("%d retries", n)
 			}
 		})
+	}
+}
+
+func TestArmedPreflightStopsEveryCall(t *testing.T) {
+	f := newFixture(t, nil)
+	f.srv.Handle(script(llmtest.Error(http.StatusUnauthorized, "invalid_api_key", "Incorrect API key "+testKey)))
+	f.stack.ArmPreflight()
+	for i := 0; i < 3; i++ {
+		_, err := f.stack.Complete(context.Background(), ask("hello"))
+		if !errors.Is(err, ErrAuth) || !Fatal(err) || !strings.Contains(err.Error(), "preflight") || strings.Contains(err.Error(), testKey) {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if f.srv.Count() != 1 || f.srv.Preflights() != 1 {
+		t.Errorf("%d requests (%d preflights), want the preflight alone", f.srv.Count(), f.srv.Preflights())
+	}
+}
+
+func TestPreflightOffAndHealthy(t *testing.T) {
+	off := false
+	f := newFixture(t, func(c *Config) { c.Preflight = &off })
+	f.stack.ArmPreflight()
+	if _, err := f.stack.Complete(context.Background(), ask("hello")); err != nil || f.srv.Preflights() != 0 {
+		t.Fatalf("preflight: false: err %v, %d preflights", err, f.srv.Preflights())
+	}
+	g := newFixture(t, nil)
+	g.stack.ArmPreflight()
+	for i := 0; i < 2; i++ {
+		if _, err := g.stack.Complete(context.Background(), ask(fmt.Sprint("hello ", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g.srv.Preflights() != 1 || g.srv.Count() != 3 {
+		t.Errorf("%d requests, %d preflights; want one preflight and two calls", g.srv.Count(), g.srv.Preflights())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -176,18 +177,30 @@ func hasModel(list openai.ModelsList, model string) bool {
 // preflightGate runs the run's preflight once, before the first call that
 // goes to the network: a fully cached or replayed run sends nothing.
 type preflightGate struct {
-	mu   sync.Mutex
-	done bool
-	err  error
+	armed atomic.Bool
+	mu    sync.Mutex
+	done  bool
+	err   error
 }
 
-// before runs s's quick preflight the first time it is called and returns
-// its fatal error, every time. A cancelled check is tried again later.
+// ArmPreflight makes the stack check the endpoint (one strict json_schema
+// call without retries) before its first call that reaches the network, and
+// fail that call and every later one if the endpoint is unreachable, refuses
+// the key or answers 404. The runner arms it before round 1; config
+// preflight: false leaves it disarmed.
+func (s *Stack) ArmPreflight() {
+	if s.cfg.Preflight == nil || *s.cfg.Preflight {
+		s.gate.armed.Store(true)
+	}
+}
+
+// beforeFirstCall runs the armed preflight the first time it is called and
+// returns its fatal error, every time. A cancelled check is tried again.
 func (s *Stack) beforeFirstCall(ctx context.Context) error {
-	if s.cfg.Preflight != nil && !*s.cfg.Preflight {
+	g := &s.gate
+	if !g.armed.Load() {
 		return nil
 	}
-	g := &s.gate
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.done {

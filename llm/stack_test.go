@@ -58,9 +58,7 @@ func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	t.Helper()
 	t.Setenv("OPENAI_API_KEY", testKey)
 	f := &fixture{srv: llmtest.New(t), sleeps: &sleepLog{}, logs: &bytes.Buffer{}, dir: t.TempDir()}
-	// The preflight has its own tests; here it would add a request.
-	off := false
-	cfg := Config{BaseURL: f.srv.URL(), Model: "gpt-4o-mini", Cache: CacheConfig{Dir: f.dir}, Preflight: &off}
+	cfg := Config{BaseURL: f.srv.URL(), Model: "gpt-4o-mini", Cache: CacheConfig{Dir: f.dir}}
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -456,7 +456,5 @@ func (p *Plan) SimulatorConfig(concurrency int, tool string) simulator.Config {
 // account, cannot be reached, answers 404, or has failed too many calls in a
 // row. Anything else (a malformed answer) is recorded and the run goes on.
 func StopsTheRun(err error) bool {
-	return errors.Is(err, llm.ErrBudgetExceeded) || errors.Is(err, llm.ErrReplayMiss) ||
-		errors.Is(err, llm.ErrAuth) || errors.Is(err, llm.ErrQuota) ||
-		errors.Is(err, llm.ErrUnreachable) || errors.Is(err, llm.ErrNotFound) || errors.Is(err, llm.ErrCircuitOpen)
+	return llm.Fatal(err)
 }
