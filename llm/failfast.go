@@ -68,8 +68,8 @@ func (b *breaker) check() error {
 
 // record counts one call's outcome and returns the error to hand back:
 // err itself, or ErrCircuitOpen once this failure reaches the limit.
-// Cancellations, replay misses and a spent budget are not the endpoint's
-// failures and do not count.
+// Cancellations and a spent budget are not the endpoint's failures and do
+// not count; cache hits and replay misses never reach it.
 func (b *breaker) record(ctx context.Context, err error, endpoint string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -265,12 +265,7 @@ type storedAnswer struct {
 
 // Complete answers req from the cache or the endpoint.
 func (s *Stack) Complete(ctx context.Context, req Request) (Response, error) {
-	if err := s.breaker.check(); err != nil {
-		s.record(req, Usage{Calls: 1, Errors: 1})
-		return Response{Usage: Usage{Calls: 1}}, s.redact(err)
-	}
 	resp, err := s.complete(ctx, req)
-	err = s.breaker.record(ctx, err, s.cfg.BaseURL)
 	tally := Usage{Calls: 1}
 	if resp.Cached {
 		tally.CacheHits = 1
@@ -332,6 +327,17 @@ func (s *Stack) fetch(ctx context.Context, req Request, p callParams) (Response,
 		return Response{}, err
 	}
 	defer s.limiter.release()
+	// Checked and recorded while holding a concurrency slot, so no more
+	// than max_concurrency calls are in flight when the breaker opens.
+	if err := s.breaker.check(); err != nil {
+		return Response{}, err
+	}
+	resp, err := s.fetchNow(ctx, req, p)
+	return resp, s.breaker.record(ctx, err, s.cfg.BaseURL)
+}
+
+// fetchNow makes the network calls within the rate limits.
+func (s *Stack) fetchNow(ctx context.Context, req Request, p callParams) (Response, error) {
 	if err := s.rpm.take(ctx, 1); err != nil {
 		return Response{}, err
 	}

@@ -47,8 +47,10 @@ func TestLLMQuickstartHonoursOpenAIBaseURL(t *testing.T) {
 		t.Fatalf("run: exit %d: %s", code, stderr)
 	}
 	reqs := server.Requests()
-	if len(reqs) == 0 {
-		t.Fatal("no request reached the server OPENAI_BASE_URL names")
+	// 20 personas × 2 variants × 5 rounds of decisions at least, and the
+	// preflight.
+	if len(reqs) < 200 || server.Preflights() != 1 {
+		t.Fatalf("%d requests (%d preflights) reached the server OPENAI_BASE_URL names", len(reqs), server.Preflights())
 	}
 	h := reqs[0].Header
 	if h.Get("Authorization") != "Bearer "+secretKey || h.Get("OpenAI-Organization") != "org-test" || h.Get("OpenAI-Project") != "proj-test" {
@@ -127,5 +129,34 @@ func TestLLMPreflightStopsARunWithABadKey(t *testing.T) {
 	}
 	if server.Count() != server.Preflights() {
 		t.Errorf("%d calls after a failed preflight", server.Count()-server.Preflights())
+	}
+}
+
+// An endpoint that fails every call opens the circuit breaker: the run stops
+// with exit 3 and partial results instead of failing persona after persona.
+func TestLLMCircuitBreakerStopsTheRun(t *testing.T) {
+	clearLLMEnv(t)
+	t.Setenv("OPENAI_API_KEY", secretKey)
+	server := llmtest.New(t)
+	server.Handle(func(r llmtest.ChatRequest) llmtest.Reply {
+		if r.IsPreflight() {
+			return llmtest.Reply{Content: `{"ok":true}`}
+		}
+		return llmtest.Error(http.StatusInternalServerError, "server_error", "overloaded")
+	})
+	dir := t.TempDir()
+	scenario := writeFile(t, dir, "llm.yaml", llmScenario(server.URL(), filepath.Join(dir, "cache"), "A reader.", "  max_attempts: 1\n  max_consecutive_failures: 3"))
+	out := filepath.Join(dir, "out")
+	code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, scenario)
+	if code != runner.ExitRuntime || !strings.Contains(stderr, "in a row") || !strings.Contains(stderr, server.URL()) {
+		t.Fatalf("exit %d (want %d): %s", code, runner.ExitRuntime, stderr)
+	}
+	if res := readResults(t, out); !res.Partial || !strings.Contains(res.Reason, "in a row") {
+		t.Errorf("results: partial %v, reason %q", res.Partial, res.Reason)
+	}
+	// Calls in flight when the breaker opened may still fail, but no more
+	// than the concurrency (4) beyond the threshold.
+	if n := server.Count() - server.Preflights(); n > 3+4 {
+		t.Errorf("%d calls after the breaker's threshold of 3", n)
 	}
 }
