@@ -72,6 +72,9 @@ func (c Config) Resolve(getenv func(string) string) Config {
 	}
 	env := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	pick := func(field *string, source *string, names ...string) {
+		if *source != "" {
+			return // set by an earlier pick
+		}
 		if *field != "" {
 			*source = SourceScenario
 			return
@@ -84,22 +87,24 @@ func (c Config) Resolve(getenv func(string) string) Config {
 		}
 	}
 	src := &c.Sources
-	pick(&c.BaseURL, &src.BaseURL, EnvBaseURL, EnvOpenAIBaseURL)
+	pick(&c.BaseURL, &src.BaseURL, EnvBaseURL)
 	// Azure: asked for by the scenario, or found in the environment when no
 	// other endpoint is configured.
 	switch {
 	case c.Provider != "":
 		src.Provider = SourceScenario
-	case c.BaseURL == "" && env(EnvAzureEndpoint) != "":
+	case c.BaseURL == "" && env(EnvOpenAIBaseURL) == "" && env(EnvAzureEndpoint) != "":
 		c.Provider, src.Provider = ProviderAzure, EnvAzureEndpoint
 	default:
 		c.Provider, src.Provider = ProviderOpenAI, SourceDefault
 	}
 	azure := c.Provider == ProviderAzure
 	if azure {
-		pick(&c.BaseURL, &src.BaseURL, EnvAzureEndpoint)
+		pick(&c.BaseURL, &src.BaseURL, EnvAzureEndpoint, EnvOpenAIBaseURL)
 		pick(&c.APIVersion, &src.APIVersion, EnvAzureAPIVersion)
 		pick(&c.Deployment, &src.Deployment, EnvAzureDeployment)
+	} else {
+		pick(&c.BaseURL, &src.BaseURL, EnvOpenAIBaseURL)
 	}
 	if c.BaseURL == "" {
 		c.BaseURL, src.BaseURL = DefaultBaseURL, SourceDefault

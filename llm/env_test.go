@@ -27,6 +27,8 @@ func TestResolvePrecedence(t *testing.T) {
 			"http://s/v1", SourceScenario, "m", SourceScenario, "MY_KEY", ProviderOpenAI},
 		{"azure from env", Config{}, map[string]string{"AZURE_OPENAI_ENDPOINT": "https://a.openai.azure.com", "AZURE_OPENAI_DEPLOYMENT": "dep"},
 			"https://a.openai.azure.com", "AZURE_OPENAI_ENDPOINT", "dep", "AZURE_OPENAI_DEPLOYMENT", "AZURE_OPENAI_API_KEY", ProviderAzure},
+		{"explicit azure prefers its endpoint", Config{Provider: ProviderAzure, Model: "m"}, map[string]string{"AZURE_OPENAI_ENDPOINT": "https://a", "OPENAI_BASE_URL": "http://o/v1"},
+			"https://a", "AZURE_OPENAI_ENDPOINT", "m", SourceScenario, "AZURE_OPENAI_API_KEY", ProviderAzure},
 		{"openai base url beats azure", Config{Model: "m"}, map[string]string{"AZURE_OPENAI_ENDPOINT": "https://a", "OPENAI_BASE_URL": "http://o/v1"},
 			"http://o/v1", "OPENAI_BASE_URL", "m", SourceScenario, "OPENAI_API_KEY", ProviderOpenAI},
 	} {
