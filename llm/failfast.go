@@ -28,7 +28,8 @@ var (
 // unreachable tells an error that means no connection could be made from
 // one that a later attempt may not meet (a reset, a timeout mid-answer).
 func unreachable(err error) bool {
-	if err == nil {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// Given up on, or timed out: not a refusal.
 		return false
 	}
 	var dns *net.DNSError

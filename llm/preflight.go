@@ -14,7 +14,8 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 )
 
-// PreflightTimeout bounds each preflight request, whatever the timeout.
+// PreflightTimeout bounds the run's preflight request, whatever the
+// timeout; a preflight that times out only warns.
 const PreflightTimeout = 20 * time.Second
 
 // Check is one preflight item.
@@ -66,9 +67,11 @@ func (s *Stack) Preflight(ctx context.Context) Preflight {
 		}
 		out.Checks = append(out.Checks, c)
 	}
-	timeout := PreflightTimeout
-	if t, err := s.cfg.TimeoutDuration(); err == nil && t < timeout {
-		timeout = t
+	// The scenario's own timeout: a local server may take long to load the
+	// model for its first answer.
+	timeout, err := s.cfg.TimeoutDuration()
+	if err != nil {
+		timeout = DefaultTimeout
 	}
 	client := openai.NewClientWithConfig(s.clientConfig(&headerDoer{next: &http.Client{Timeout: timeout}, project: s.cfg.ProjectID}))
 
