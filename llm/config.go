@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -17,6 +18,10 @@ const (
 	DefaultMaxConcurrency = 8
 	DefaultMaxAttempts    = 6
 	DefaultCacheDir       = ".recloop-cache"
+	// DefaultMaxConsecutiveFailures is the circuit breaker's threshold.
+	DefaultMaxConsecutiveFailures = 20
+	// DefaultAzureAPIVersion is go-openai's Azure api-version.
+	DefaultAzureAPIVersion = "2023-05-15"
 	// DefaultCompletionTokens is what Estimate assumes when no max_tokens is set.
 	DefaultCompletionTokens = 256
 )
@@ -31,9 +36,20 @@ const (
 // Config is the provider section of a scenario. The API key is never part of
 // it: only the name of the environment variable that holds it.
 type Config struct {
+	// Provider is "openai" (any OpenAI-compatible endpoint, the default) or
+	// "azure" (Azure OpenAI).
+	Provider  string `yaml:"provider"`
 	BaseURL   string `yaml:"base_url"`
 	Model     string `yaml:"model"`
 	APIKeyEnv string `yaml:"api_key_env"`
+	// OrgID and ProjectID go out as the OpenAI-Organization and
+	// OpenAI-Project headers.
+	OrgID     string `yaml:"org_id"`
+	ProjectID string `yaml:"project_id"`
+	// APIVersion and Deployment are Azure's api-version and deployment name
+	// (default: the model name).
+	APIVersion string `yaml:"api_version"`
+	Deployment string `yaml:"deployment"`
 	// Temperature nil leaves the provider default; 0 means greedy.
 	Temperature *float64 `yaml:"temperature"`
 	// Seed nil sends no seed; otherwise Seed+Replicate is sent.
@@ -48,6 +64,14 @@ type Config struct {
 	BudgetUSD         float64          `yaml:"budget_usd"`
 	Prices            map[string]Price `yaml:"prices"`
 	Cache             CacheConfig      `yaml:"cache"`
+	// MaxConsecutiveFailures stops the run (the circuit breaker opens) after
+	// that many calls in a row have failed (default 20).
+	MaxConsecutiveFailures int `yaml:"max_consecutive_failures"`
+	// Preflight false skips the check of the endpoint before round 1.
+	Preflight *bool `yaml:"preflight"`
+
+	// Sources says where the endpoint's values came from; Resolve fills it.
+	Sources Sources `yaml:"-"`
 }
 
 // Price is USD per million tokens.
@@ -105,6 +129,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = DefaultMaxAttempts
 	}
+	if c.MaxConsecutiveFailures == 0 {
+		c.MaxConsecutiveFailures = DefaultMaxConsecutiveFailures
+	}
 	if c.Cache.Dir == "" {
 		c.Cache.Dir = DefaultCacheDir
 	}
@@ -122,20 +149,35 @@ func (c Config) TimeoutDuration() (time.Duration, error) {
 	return time.ParseDuration(c.Timeout)
 }
 
-// Validate reports every invalid field at once, each as a *FieldError.
+// Validate reports every invalid field at once, each as a *FieldError. It
+// checks c as resolved from the environment (see Resolve), so a variable
+// that holds a bad URL is named.
 func (c Config) Validate() error {
+	c = c.Resolve(os.Getenv)
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	if strings.TrimSpace(c.Model) == "" {
-		bad("model", "required")
+		bad("model", "required (in the scenario or through %s)", EnvModel)
 	}
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("base_url", "%q is not an http(s) URL", c.BaseURL)
+			via := ""
+			if c.Sources.BaseURL != SourceScenario {
+				via = " (" + From(c.Sources.BaseURL) + ")"
+			}
+			bad("base_url", "%q%s is not an http(s) URL", c.BaseURL, via)
 		}
+	}
+	switch c.Provider {
+	case "", ProviderOpenAI, ProviderAzure:
+	default:
+		bad("provider", "%q is not one of openai, azure", c.Provider)
+	}
+	if c.MaxConsecutiveFailures < 0 {
+		bad("max_consecutive_failures", "%d is negative", c.MaxConsecutiveFailures)
 	}
 	if c.Temperature != nil && (*c.Temperature < 0 || *c.Temperature > 2) {
 		bad("temperature", "%v is outside [0, 2]", *c.Temperature)

@@ -82,8 +82,9 @@ func (d *retryDoer) Do(req *http.Request) (*http.Response, error) {
 		r.ContentLength = int64(len(body))
 		resp, err := d.next.Do(r)
 		if err != nil {
-			// Transport errors (refused, reset, timeout) are as transient as a 503.
-			if ctx.Err() != nil || attempt >= d.maxAttempts {
+			// A reset or a timeout is as transient as a 503; failing to
+			// connect at all (DNS, refused, TLS) is not, and is not retried.
+			if ctx.Err() != nil || attempt >= d.maxAttempts || unreachable(err) {
 				return nil, err
 			}
 		} else {

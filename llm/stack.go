@@ -82,6 +82,9 @@ type Stack struct {
 	schemas      schemaCache
 	log          *slog.Logger
 
+	breaker breaker
+	gate    preflightGate
+
 	mu     sync.Mutex
 	totals Totals
 	warned sync.Map
@@ -99,6 +102,7 @@ type Totals struct {
 // New builds the client stack for cfg. The API key is read from the
 // environment variable cfg.APIKeyEnv names, and only from there.
 func New(cfg Config, opts ...Option) (*Stack, error) {
+	cfg = cfg.Resolve(os.Getenv)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -128,16 +132,50 @@ func New(cfg Config, opts ...Option) (*Stack, error) {
 		rpm:     newTokenBucket(cfg.RequestsPerMinute, o.now, o.sleep),
 		tpm:     newTokenBucket(cfg.TokensPerMinute, o.now, o.sleep),
 		log:     o.logger,
+		breaker: breaker{limit: cfg.MaxConsecutiveFailures},
 		totals:  Totals{ByRole: map[Role]Usage{}, BySubject: map[string]Usage{}},
 	}
 	if s.apiKey == "" && cfg.Cache.Mode != CacheReplay {
 		s.log.Warn("llm: no API key in the environment; fine for local servers", "env", cfg.APIKeyEnv)
 	}
-	oc := openai.DefaultConfig(s.apiKey)
-	oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	oc.HTTPClient = newRetryDoer(client, cfg.MaxAttempts, o.sleep, o.now, s.limiter.observe)
+	oc := s.clientConfig(&headerDoer{next: client, project: cfg.ProjectID})
+	oc.HTTPClient = newRetryDoer(oc.HTTPClient, cfg.MaxAttempts, o.sleep, o.now, s.limiter.observe)
 	s.client = openai.NewClientWithConfig(oc)
 	return s, nil
+}
+
+// clientConfig is go-openai's configuration for s.cfg, sending through doer.
+func (s *Stack) clientConfig(doer HTTPDoer) openai.ClientConfig {
+	base := strings.TrimRight(s.cfg.BaseURL, "/")
+	var oc openai.ClientConfig
+	if s.cfg.Provider == ProviderAzure {
+		oc = openai.DefaultAzureConfig(s.apiKey, base)
+		if s.cfg.APIVersion != "" {
+			oc.APIVersion = s.cfg.APIVersion
+		}
+		if d := s.cfg.Deployment; d != "" {
+			oc.AzureModelMapperFunc = func(string) string { return d }
+		}
+	} else {
+		oc = openai.DefaultConfig(s.apiKey)
+		oc.BaseURL = base
+		oc.OrgID = s.cfg.OrgID
+	}
+	oc.HTTPClient = doer
+	return oc
+}
+
+// headerDoer adds the headers go-openai does not know.
+type headerDoer struct {
+	next    HTTPDoer
+	project string
+}
+
+func (d *headerDoer) Do(req *http.Request) (*http.Response, error) {
+	if d.project != "" {
+		req.Header.Set("OpenAI-Project", d.project)
+	}
+	return d.next.Do(req)
 }
 
 // Config is the effective configuration (defaults filled in).
@@ -290,6 +328,17 @@ func (s *Stack) fetch(ctx context.Context, req Request, p callParams) (Response,
 		return Response{}, err
 	}
 	defer s.limiter.release()
+	// Checked and recorded while holding a concurrency slot, so no more
+	// than max_concurrency calls are in flight when the breaker opens.
+	if err := s.breaker.check(); err != nil {
+		return Response{}, err
+	}
+	resp, err := s.fetchNow(ctx, req, p)
+	return resp, s.breaker.record(ctx, err, s.cfg.BaseURL)
+}
+
+// fetchNow makes the network calls within the rate limits.
+func (s *Stack) fetchNow(ctx context.Context, req Request, p callParams) (Response, error) {
 	if err := s.rpm.take(ctx, 1); err != nil {
 		return Response{}, err
 	}
@@ -299,6 +348,9 @@ func (s *Stack) fetch(ctx context.Context, req Request, p callParams) (Response,
 	}
 	// The budget may have run out while this call queued.
 	if err := s.checkBudget(); err != nil {
+		return Response{}, err
+	}
+	if err := s.beforeFirstCall(ctx); err != nil {
 		return Response{}, err
 	}
 	stats := &callStats{}
@@ -403,6 +455,11 @@ func responseFormat(mode int32, schema *Schema) *openai.ChatCompletionResponseFo
 
 // chat makes one chat completion.
 func (s *Stack) chat(ctx context.Context, p callParams, msgs []Message, format *openai.ChatCompletionResponseFormat) (Response, error) {
+	return s.chatWith(ctx, s.client, p, msgs, format)
+}
+
+// chatWith makes one chat completion through client.
+func (s *Stack) chatWith(ctx context.Context, client *openai.Client, p callParams, msgs []Message, format *openai.ChatCompletionResponseFormat) (Response, error) {
 	creq := openai.ChatCompletionRequest{
 		Model:               p.Model,
 		Messages:            make([]openai.ChatCompletionMessage, len(msgs)),
@@ -426,15 +483,15 @@ func (s *Stack) chat(ctx context.Context, p callParams, msgs []Message, format *
 		//lint:ignore SA1019 deprecated by OpenAI, but the only name servers that refuse max_completion_tokens know
 		creq.MaxCompletionTokens, creq.MaxTokens = 0, p.MaxTokens
 	}
-	out, err := s.client.CreateChatCompletion(ctx, creq)
+	out, err := client.CreateChatCompletion(ctx, creq)
 	if err != nil && creq.MaxCompletionTokens > 0 && !reasoning && refusesMaxCompletionTokens(err) {
 		if s.legacyTokens.CompareAndSwap(false, true) {
 			s.log.Warn("llm: endpoint refuses max_completion_tokens; sending max_tokens instead", "err", s.redact(err))
 		}
-		return s.chat(ctx, p, msgs, format)
+		return s.chatWith(ctx, client, p, msgs, format)
 	}
 	if err != nil {
-		return Response{}, classify(err)
+		return Response{}, s.classify(err, p.Model)
 	}
 	model := out.Model
 	if model == "" {
@@ -497,12 +554,20 @@ func (s *Stack) Estimate(req Request) Usage {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// classify maps endpoint errors onto the package sentinels.
-func classify(err error) error {
+// classify maps endpoint errors onto the package sentinels; the ones that
+// stop the run name the endpoint and the model.
+func (s *Stack) classify(err error, model string) error {
 	status, code, _ := errorDetails(err)
+	where := func() string {
+		return fmt.Sprintf("%s (base URL %s); model %s (%s)", s.cfg.BaseURL, From(s.cfg.Sources.BaseURL), model, From(s.cfg.Sources.Model))
+	}
 	switch {
+	case unreachable(err):
+		return fmt.Errorf("%w: %s: %w", ErrUnreachable, where(), err)
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return fmt.Errorf("%w: %w", ErrAuth, err)
+		return fmt.Errorf("%w: %s answered %d (key from %s): %w", ErrAuth, where(), status, s.cfg.APIKeyEnv, err)
+	case status == http.StatusNotFound:
+		return fmt.Errorf("%w: %s answered 404 (a wrong base URL, or a model it does not serve): %w", ErrNotFound, where(), err)
 	case code == "insufficient_quota":
 		return fmt.Errorf("%w: %w", ErrQuota, err)
 	}

@@ -210,8 +210,7 @@ func (r *LLMRank) Recommend(ctx context.Context, req Request) (Slate, error) {
 // fatalLLMError reports errors that retrying a later call cannot fix, so
 // the run must stop rather than quietly serve base slates.
 func fatalLLMError(err error) bool {
-	return errors.Is(err, llm.ErrBudgetExceeded) || errors.Is(err, llm.ErrReplayMiss) ||
-		errors.Is(err, llm.ErrAuth) || errors.Is(err, llm.ErrQuota)
+	return llm.Fatal(err)
 }
 
 // merge builds the slate: the model's valid picks in its order, then the

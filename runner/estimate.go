@@ -18,7 +18,10 @@ type Estimate struct {
 	// Model and BaseURL say where the calls would go; BudgetUSD is the
 	// scenario's budget (0: none).
 	Model, BaseURL string
-	BudgetUSD      float64
+	// Sources says where Model, BaseURL and the key came from.
+	Sources   llm.Sources
+	Endpoint  string
+	BudgetUSD float64
 }
 
 // KindUsage is the estimated usage of one kind of call.
@@ -60,5 +63,6 @@ func EstimateLLM(plan *scenarios.Plan) (est Estimate, ok bool) {
 	sort.Slice(est.Kinds, func(i, j int) bool { return est.Kinds[i].Kind < est.Kinds[j].Kind })
 	cfg := plan.LLM.Config()
 	est.Model, est.BaseURL, est.BudgetUSD = cfg.Model, cfg.BaseURL, cfg.BudgetUSD
+	est.Sources, est.Endpoint = cfg.Sources, cfg.Describe()
 	return est, true
 }

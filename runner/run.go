@@ -144,6 +144,10 @@ func RunPlan(ctx context.Context, plan *scenarios.Plan, source string, opts Opti
 			Slate: cfg.SlateSize, Items: plan.Catalog.Len(), Shard: opts.Shard, Worlds: worlds, LLM: plan.LLM})
 		cfg.OnRound = o.RoundDone
 	}
+	if plan.LLM != nil {
+		// Check the endpoint before round 1's first call to it.
+		plan.LLM.ArmPreflight()
+	}
 	_, simErr := simulator.Run(ctx, cfg, plan.Catalog, plan.States, plan.Variants, sinks)
 	if opts.Observer != nil {
 		opts.Observer.Simulated()

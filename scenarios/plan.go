@@ -471,9 +471,9 @@ func (p *Plan) SimulatorConfig(concurrency int, tool string) simulator.Config {
 }
 
 // StopsTheRun picks the errors after which no further persona can be
-// played: the budget is spent, a replay missed, or the endpoint refuses the
-// account. Anything else (a malformed answer) is recorded and the run goes on.
+// played: the budget is spent, a replay missed, the endpoint refuses the
+// account, cannot be reached, answers 404, or has failed too many calls in a
+// row. Anything else (a malformed answer) is recorded and the run goes on.
 func StopsTheRun(err error) bool {
-	return errors.Is(err, llm.ErrBudgetExceeded) || errors.Is(err, llm.ErrReplayMiss) ||
-		errors.Is(err, llm.ErrAuth) || errors.Is(err, llm.ErrQuota)
+	return llm.Fatal(err)
 }

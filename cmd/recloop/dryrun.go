@@ -19,7 +19,8 @@ func dryRun(w io.Writer, plan *scenarios.Plan) error {
 		fmt.Fprintf(w, "behaviour %q calls no language model: the run costs nothing.\n", s.Behaviour.Model)
 		return nil
 	}
-	fmt.Fprintf(w, "model %s at %s\n", est.Model, est.BaseURL)
+	fmt.Fprintln(w, est.Endpoint)
+	fmt.Fprintf(w, "API key from %s (precedence: scenario > RECLOOP_* > OPENAI_*)\n", keySource(est.Sources.APIKey, plan))
 	for _, k := range est.Kinds {
 		fmt.Fprintf(w, "  %-10s %7d calls  ~%d prompt + %d completion tokens  ~$%.4f\n", k.Kind, k.Calls, k.PromptTokens, k.CompletionTokens, k.CostUSD)
 	}
@@ -35,4 +36,13 @@ func dryRun(w io.Writer, plan *scenarios.Plan) error {
 	}
 	fmt.Fprintln(w, "An upper bound: personas that exit early make fewer calls, and answers already in the cache cost nothing.")
 	return nil
+}
+
+// keySource names the variable the key is read from, never the key.
+func keySource(source string, plan *scenarios.Plan) string {
+	name := plan.LLM.Config().APIKeyEnv
+	if source == "scenario" {
+		return name + " (named by the scenario's api_key_env)"
+	}
+	return name
 }

@@ -43,6 +43,9 @@ type ChatRequest struct {
 	MaxCompletionTokens int `json:"max_completion_tokens"`
 	// Header is the HTTP request's header.
 	Header http.Header `json:"-"`
+	// Path and Query are the request URL's (Azure puts the deployment in
+	// the path and the api-version in the query).
+	Path, Query string `json:"-"`
 	// N numbers requests from 1 in arrival order.
 	N int64 `json:"-"`
 }
@@ -107,12 +110,21 @@ type Server struct {
 	RejectJSONSchema bool
 	// RejectJSONObject answers 400 to response_format json_object.
 	RejectJSONObject bool
+	// IgnoreSchema answers "ok" whatever response_format asks for.
+	IgnoreSchema bool
+	// RejectSeed answers 400 to a request with a seed.
+	RejectSeed bool
+	// Models, when not nil, is what GET /v1/models lists; nil answers 404
+	// there, like servers without a models endpoint.
+	Models []string
 
 	mu       sync.Mutex
 	handle   func(ChatRequest) Reply
 	answer   func(ChatRequest) any
 	requests []ChatRequest
 	count    atomic.Int64
+	// preflights counts the preflight requests among count.
+	preflights atomic.Int64
 }
 
 // New starts a server that is closed when the test ends. By default it
@@ -145,6 +157,18 @@ func (s *Server) Answer(f func(ChatRequest) any) {
 // Count is how many requests arrived.
 func (s *Server) Count() int { return int(s.count.Load()) }
 
+// PreflightSchemaName is the schema name of recloop's preflight requests
+// (llm.PreflightSchemaName).
+const PreflightSchemaName = "recloop_preflight"
+
+// IsPreflight tells recloop's preflight request from a run's.
+func (r ChatRequest) IsPreflight() bool {
+	return r.ResponseFormat != nil && r.ResponseFormat.JSONSchema != nil && r.ResponseFormat.JSONSchema.Name == PreflightSchemaName
+}
+
+// Preflights is how many of the requests were recloop's preflight.
+func (s *Server) Preflights() int { return int(s.preflights.Load()) }
+
 // Requests are the requests received, in arrival order.
 func (s *Server) Requests() []ChatRequest {
 	s.mu.Lock()
@@ -156,6 +180,10 @@ func (s *Server) Requests() []ChatRequest {
 const maxRecorded = 10_000
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && (r.URL.Path == "/v1/models" || r.URL.Path == "/models") {
+		s.serveModels(w)
+		return
+	}
 	n := s.count.Add(1)
 	if problem := checkShape(r); problem != "" {
 		s.t.Errorf("llmtest: bad request: %s", problem)
@@ -172,7 +200,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeReply(w, Error(http.StatusBadRequest, "bad_request", "model is required"), req)
 		return
 	}
-	req.Header, req.N = r.Header.Clone(), n
+	req.Header, req.N, req.Path, req.Query = r.Header.Clone(), n, r.URL.Path, r.URL.RawQuery
+	if req.IsPreflight() {
+		s.preflights.Add(1)
+	}
 	s.mu.Lock()
 	if len(s.requests) < maxRecorded {
 		s.requests = append(s.requests, req)
@@ -186,6 +217,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		reply = Error(http.StatusBadRequest, "", "response_format json_schema is not supported by this server")
 	case s.RejectJSONObject && req.ResponseFormat != nil && req.ResponseFormat.Type == "json_object":
 		reply = Error(http.StatusBadRequest, "", "response_format json_object is unsupported")
+	case s.RejectSeed && req.Seed != nil:
+		reply = Error(http.StatusBadRequest, "", "Unrecognized request argument supplied: seed")
+	case s.IgnoreSchema:
+		reply = Reply{Content: "ok"}
 	case handle != nil:
 		reply = handle(req)
 	default:
@@ -203,10 +238,30 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	writeReply(w, reply, req)
 }
 
+// serveModels answers GET /v1/models; it is not counted as a request.
+func (s *Server) serveModels(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	if s.Models == nil {
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"error":{"message":"not found","type":"invalid_request_error","code":null}}`)
+		return
+	}
+	data := make([]map[string]any, len(s.Models))
+	for i, m := range s.Models {
+		data[i] = map[string]any{"id": m, "object": "model", "created": 0, "owned_by": "llmtest"}
+	}
+	b, _ := json.Marshal(map[string]any{"object": "list", "data": data})
+	w.Write(b)
+}
+
 func checkShape(r *http.Request) string {
 	switch {
 	case r.Method != http.MethodPost:
 		return "method " + r.Method + ", want POST"
+	case azurePath(r.URL.Path):
+		if r.Header.Get("api-key") == "" || r.URL.Query().Get("api-version") == "" {
+			return "Azure request without an api-key header or an api-version"
+		}
 	case r.URL.Path != "/v1/chat/completions" && r.URL.Path != "/chat/completions":
 		return "path " + r.URL.Path + ", want /v1/chat/completions"
 	case !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer"):
@@ -214,6 +269,16 @@ func checkShape(r *http.Request) string {
 	}
 	return ""
 }
+
+// azurePath is Azure OpenAI's /openai/deployments/{name}/chat/completions.
+func azurePath(p string) bool {
+	rest, ok := strings.CutPrefix(p, "/openai/deployments/")
+	name, _, _ := strings.Cut(rest, "/")
+	return ok && name != "" && rest == name+"/chat/completions"
+}
+
+// BaseURL is the server's root, without /v1: what Azure's endpoint is.
+func (s *Server) BaseURL() string { return s.srv.URL }
 
 func defaultReply(req ChatRequest, answer func(ChatRequest) any) Reply {
 	if answer != nil {
