@@ -216,11 +216,12 @@ func appendShown(b []byte, s *Shown) []byte {
 }
 
 // appendFloat follows encoding/json's float formatting. Non-finite values,
-// which encoding/json rejects, are written as 0: the simulator never emits
-// them, and a line must stay valid JSON regardless.
+// which JSON cannot hold, are written as null, as results.json writes them:
+// validation keeps them out of a run, and a line must stay valid JSON, and
+// say that the number was not a number, regardless.
 func appendFloat(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(b, '0')
+		return append(b, "null"...)
 	}
 	abs := math.Abs(f)
 	format := byte('f')
