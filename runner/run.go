@@ -163,13 +163,13 @@ func RunPlan(ctx context.Context, plan *scenarios.Plan, source string, opts Opti
 	rec := Record{Scenario: absIfFile(source), Baseline: absIfFile(opts.Baseline), Accounting: accountingOf(plan)}
 	if opts.Shard != nil {
 		rec.Shard, rec.Worlds = opts.Shard, worlds
-		if err := dir.WriteRecord(rec); err != nil {
-			return nil, err
-		}
-		return &Outcome{Dir: dir, Shard: opts.Shard, Elapsed: time.Since(start)}, simErr
 	}
 	if err := dir.WriteRecord(rec); err != nil {
 		return nil, err
+	}
+	if opts.Shard != nil {
+		// A shard's results come from the merge.
+		return &Outcome{Dir: dir, Shard: opts.Shard, Elapsed: time.Since(start)}, simErr
 	}
 	return assemble(ctx, plan, dir, agg, simErr, rec, opts, start, func() Accounting { return accountingOf(plan) })
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -75,15 +74,7 @@ func TestLLMCheck(t *testing.T) {
 }
 
 func TestLLMCheckUnreachable(t *testing.T) {
-	clearLLMEnv(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + l.Addr().String() + "/v1"
-	l.Close()
-	t.Setenv("OPENAI_BASE_URL", url)
-	t.Chdir(t.TempDir())
+	url := deadEndpoint(t)
 	code, out, stderr := cli(t, context.Background(), "llm", "check")
 	if code != runner.ExitRuntime || !strings.Contains(out, "(from OPENAI_BASE_URL)") || !strings.Contains(stderr, url) || checkLines(out)["reachable"] != "fail" {
 		t.Fatalf("exit %d\n%s\nstderr: %s", code, out, stderr)

@@ -22,6 +22,23 @@ func clearLLMEnv(t *testing.T) {
 	}
 }
 
+// deadEndpoint points OPENAI_BASE_URL, alone of the LLM variables, at a
+// port where nothing listens, moves into an empty directory, and returns
+// the URL.
+func deadEndpoint(t *testing.T) string {
+	t.Helper()
+	clearLLMEnv(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String() + "/v1"
+	l.Close()
+	t.Setenv("OPENAI_BASE_URL", url)
+	t.Chdir(t.TempDir())
+	return url
+}
+
 // The built-in LLM quickstart runs against whatever OPENAI_BASE_URL names,
 // and --dry-run says where the endpoint and the model came from.
 func TestLLMQuickstartHonoursOpenAIBaseURL(t *testing.T) {
@@ -84,15 +101,7 @@ func TestLLMEndpointPrecedence(t *testing.T) {
 // exit 3 and a message naming the URL; what the run has is written and
 // marked partial. No retry is made, so the run cannot take long.
 func TestLLMUnreachableEndpointStopsTheRun(t *testing.T) {
-	clearLLMEnv(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + l.Addr().String() + "/v1"
-	l.Close()
-	t.Setenv("OPENAI_BASE_URL", url)
-	t.Chdir(t.TempDir())
+	url := deadEndpoint(t)
 	out := filepath.Join(t.TempDir(), "out")
 	code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--cache", "off", "--out", out, "llm-quickstart")
 	if code != runner.ExitRuntime || !strings.Contains(stderr, url) || !strings.Contains(stderr, "unreachable") {
