@@ -143,6 +143,9 @@ type VariantResult struct {
 	// Protocol is, for an external (http or exec) recommender, what it got
 	// wrong by kind (docs/protocol.md), summed over the variant's worlds.
 	Protocol *Protocol `json:"protocol,omitempty"`
+	// Conversation summarises the dialogues of a conversational run (nil
+	// otherwise).
+	Conversation *ConversationResult `json:"conversation,omitempty"`
 	// PerPersona holds each per-persona metric for every persona, in the
 	// order of Results.PersonaIDs (null where undefined), so that a later
 	// run of the same scenario can be compared persona by persona.

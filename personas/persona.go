@@ -86,6 +86,9 @@ type Persona struct {
 	// RatingBias is added to every rating the persona gives (stars).
 	RatingBias float64  `yaml:"rating_bias"`
 	Evidence   Evidence `yaml:"evidence"`
+	// Need is what the persona wants from a conversation (scenarios with a
+	// conversation: block); nil derives one from its tastes (DeriveNeed).
+	Need *Need `yaml:"need"`
 	// Archetype is the library or file persona a population member was
 	// expanded from; empty for personas written out by hand.
 	Archetype string `yaml:"-"`

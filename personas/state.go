@@ -60,6 +60,9 @@ type State struct {
 	// Visits tracks coming back between rounds when the scenario has
 	// personas return (Returning).
 	Visits Visits
+	// Need is what the persona wants from a conversation, defaults filled
+	// in; nil until DeriveNeeds when its YAML declares none. Clones share it.
+	Need *Need
 	// reflectedAt is SlatesViewed when Reflection was written, so a failed
 	// decision retried later does not reflect twice on the same slates.
 	reflectedAt int
@@ -125,6 +128,10 @@ func newState(p *Persona, index int, cat *catalog.Catalog, seed uint64) *State {
 		traits:    p.Traits,
 		consumed:  make([]uint64, (cat.Len()+63)/64),
 		centroid:  make([]float64, cat.NumFeatures()),
+	}
+	if p.Need != nil {
+		n := p.Need.WithDefaults()
+		st.Need = &n
 	}
 	st.refresh()
 	for _, w := range dislikes {

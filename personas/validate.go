@@ -41,6 +41,7 @@ func Validate(ps []Persona, cat *catalog.Catalog, rounds int) config.Errors {
 		errs = append(errs, validateTaste(p, "interests", p.Interests, cat)...)
 		errs = append(errs, validateTaste(p, "latent_interests", p.LatentInterests, cat)...)
 		errs = append(errs, validateTaste(p, "dislikes", p.Dislikes, cat)...)
+		errs = append(errs, validateNeed(p, cat)...)
 		if rounds > 0 && p.JoinRound >= rounds {
 			errs = append(errs, p.Errorf("join_round", "the persona joins at round %d but the scenario runs rounds 0 to %d", p.JoinRound, rounds-1))
 		}

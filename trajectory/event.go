@@ -49,6 +49,7 @@ type Event struct {
 	Run        *RunInfo       `json:"run,omitempty"`
 	RunEnd     *RunEnd        `json:"run_end,omitempty"`
 	Verdict    *VerdictRecord `json:"verdict,omitempty"`
+	Turn       *Turn          `json:"turn,omitempty"`
 }
 
 // Step is what happened when a persona was shown a slate.
@@ -185,6 +186,9 @@ type RunInfo struct {
 	// Shard is set when this file holds one shard of the run; recloop merge
 	// combines the shards into the file one machine would have written.
 	Shard *Shard `json:"shard,omitempty"`
+	// Conversation is set when personas converse with the recommenders
+	// instead of browsing slates.
+	Conversation *ConversationInfo `json:"conversation,omitempty"`
 }
 
 // Shard names one of Count shards (Index from 1).

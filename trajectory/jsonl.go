@@ -354,12 +354,15 @@ func (ev *Event) check() error {
 		return fmt.Errorf("%w: version %d (this recloop reads version %d)", ErrSchema, ev.V, SchemaVersion)
 	}
 	switch ev.Kind {
-	case KindRun, KindPersona, KindStep, KindPersonaEnd, KindRunEnd, KindVerdict:
+	case KindRun, KindPersona, KindStep, KindPersonaEnd, KindRunEnd, KindVerdict, KindTurn:
 	default:
 		return fmt.Errorf("%w: event kind %q", ErrSchema, ev.Kind)
 	}
 	if ev.Kind == KindStep && ev.Step == nil {
 		return fmt.Errorf("%w: step event without a step", ErrSchema)
+	}
+	if ev.Kind == KindTurn && ev.Turn == nil {
+		return fmt.Errorf("%w: turn event without a turn", ErrSchema)
 	}
 	if ev.Kind == KindVerdict && ev.Verdict == nil {
 		return fmt.Errorf("%w: verdict event without a verdict", ErrSchema)

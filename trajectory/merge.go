@@ -167,7 +167,7 @@ func (o canonicalOrder) key(ev *Event) (mergeKey, error) {
 	switch ev.Kind {
 	case KindRunEnd:
 		return mergeKey{phase: 2}, nil
-	case KindStep, KindPersonaEnd:
+	case KindStep, KindTurn, KindPersonaEnd:
 		v, ok := o.variants[ev.Variant]
 		if !ok {
 			return mergeKey{}, fmt.Errorf("%s names variant %q, which the run does not have", describe(ev), ev.Variant)

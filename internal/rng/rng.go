@@ -30,6 +30,10 @@ const (
 	// PurposeIdentity draws a population member's name, age, occupation
 	// and wording: who the member is, never how it behaves.
 	PurposeIdentity
+	// PurposeNeed derives a persona's information need; PurposeDialogue
+	// draws what a user says and does in a conversation.
+	PurposeNeed
+	PurposeDialogue
 )
 
 // Mix is splitmix64's finaliser: a fast, well-distributed 64-bit hash.
