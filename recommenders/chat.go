@@ -21,6 +21,24 @@ type Conversational interface {
 	Respond(ctx context.Context, req ChatRequest) (ChatReply, error)
 }
 
+// ChatCapable is implemented by recommenders whose ability to converse is
+// known only once they are built: an external service or process says in
+// its handshake whether it speaks the chat messages.
+type ChatCapable interface {
+	Converses() bool
+}
+
+// Converses reports whether r can hold a conversation.
+func Converses(r Recommender) bool {
+	if _, ok := r.(Conversational); !ok {
+		return false
+	}
+	if c, ok := r.(ChatCapable); ok {
+		return c.Converses()
+	}
+	return true
+}
+
 // ChatRequest is one turn of a conversation: everything said so far, the
 // user's last message last.
 type ChatRequest struct {

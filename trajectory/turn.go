@@ -66,6 +66,10 @@ type Turn struct {
 	// catalog item; Matched counts those that did.
 	Unmatched []string `json:"unmatched,omitempty"`
 	Matched   int      `json:"matched,omitempty"`
+	// UnknownIDs are the item ids the reply proposed that the catalog does
+	// not have (or that are not released yet); the reply's items are then
+	// rejected, as an invalid slate is, and Error says so.
+	UnknownIDs []string `json:"unknown_ids,omitempty"`
 	// Error is set when the recommender (or the user) failed on this turn;
 	// the dialogue ends with it.
 	Error         *StepError `json:"error,omitempty"`
