@@ -90,3 +90,9 @@ type Utterance struct {
 type Relevance interface {
 	Relevant(st *State, item int) (satisfies, relevant bool)
 }
+
+// Take records an item the persona accepted in a conversation: it is
+// consumed, as a clicked item is.
+func (s *State) Take(cat *catalog.Catalog, item, round int) {
+	s.consume(cat, item, round, 0)
+}

@@ -366,7 +366,9 @@ func DeriveNeeds(states []*State, cat *catalog.Catalog, seed uint64) {
 		}
 		n, ok := byID[id]
 		if !ok {
-			n = DeriveNeed(st.Persona, cat, seed)
+			origin := *st.Persona
+			origin.ID = id
+			n = DeriveNeed(&origin, cat, seed)
 			byID[id] = n
 		}
 		st.Need = n

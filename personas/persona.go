@@ -180,6 +180,7 @@ type Spec struct {
 	JoinRound       int           `yaml:"join_round"`
 	RatingBias      float64       `yaml:"rating_bias"`
 	Evidence        Evidence      `yaml:"evidence"`
+	Need            *Need         `yaml:"need"`
 }
 
 // TraitSpec is the traits block as written; a missing trait is nil.
@@ -231,7 +232,7 @@ func fromSpecs(doc *config.Doc, base string, specs []Spec) []Persona {
 			ID: r.ID, Name: r.Name, Description: r.Description,
 			Interests: r.Interests, LatentInterests: r.LatentInterests, Dislikes: r.Dislikes,
 			History: r.History, Segments: r.Segments, JoinRound: r.JoinRound,
-			RatingBias: r.RatingBias, Evidence: r.Evidence,
+			RatingBias: r.RatingBias, Evidence: r.Evidence, Need: r.Need,
 			src: source{doc: doc, path: path},
 		}
 		if r.HistorySize != nil {

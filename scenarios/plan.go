@@ -34,8 +34,14 @@ type Plan struct {
 	Metrics      metrics.Config
 	// Judges is the panel that scores explanations after the loop.
 	Judges []judges.Panelist
-	built  [][]recommenders.Recommender
-	log    *slog.Logger
+	// ChatUser plays the personas of a conversational scenario (nil for
+	// a slate scenario).
+	ChatUser  personas.ChatUser
+	judge     personas.Relevance
+	titles    *catalog.TitleIndex
+	userModel string
+	built     [][]recommenders.Recommender
+	log       *slog.Logger
 }
 
 // Options override parts of a scenario from the command line.
@@ -44,6 +50,9 @@ type Options struct {
 	CacheMode string
 	// Rubric replaces judges.rubric (a path relative to the working directory).
 	Rubric string
+	// UserModel replaces conversation.user_model: the language model
+	// that plays llm users.
+	UserModel string
 	// Logger receives the warnings of building and of everything built: the
 	// LLM client, recommenders, the simulator's and the judges'
 	// configurations. Nil discards them.
@@ -75,6 +84,13 @@ func Prepare(ctx context.Context, name string, opts Options) (*Plan, error) {
 		} else {
 			s.LLM.Cache.Mode = opts.CacheMode
 			s.validateLLMCacheMode(&errs)
+		}
+	}
+	if opts.UserModel != "" {
+		if c := s.Conversation; c == nil || c.User != UserLLM {
+			errs = append(errs, &config.Error{File: s.doc.File, Field: "--user-model", Msg: "--user-model needs a conversational scenario whose users are played by an LLM (conversation: {user: llm})"})
+		} else {
+			c.UserModel = opts.UserModel
 		}
 	}
 	return s.build(ctx, errs, opts.Logger)
@@ -134,6 +150,11 @@ func (s *Scenario) build(ctx context.Context, errs config.Errors, log *slog.Logg
 			return nil, s.located("behaviour.params.taste_model", err)
 		}
 		return nil, s.located("behaviour", err)
+	}
+	if s.Conversational() {
+		if err := s.buildConversation(p, env); err != nil {
+			return nil, err
+		}
 	}
 	for i := range s.Variants {
 		variant, err := s.variant(ctx, p, i)
@@ -256,6 +277,9 @@ func (s *Scenario) variant(ctx context.Context, p *Plan, i int) (simulator.Varia
 		return simulator.Variant{}, s.located(config.Join(at, "recommender"), err)
 	}
 	p.track(i, first)
+	if err := s.checkConverses(i, first); err != nil {
+		return simulator.Variant{}, err
+	}
 	var firstUsed bool
 	build := func(ctx context.Context, at simulator.World) (recommenders.Recommender, error) {
 		if at == (simulator.World{}) && !firstUsed {
@@ -467,6 +491,7 @@ func (p *Plan) SimulatorConfig(concurrency int, tool string) simulator.Config {
 		Scenario: p.Scenario.Name, Seed: p.Scenario.Seed, Rounds: p.Scenario.Rounds, SlateSize: p.Scenario.SlateSize,
 		Concurrency: concurrency, Behaviour: p.Behaviour, BehaviourName: p.Scenario.Behaviour.Model, Tool: tool,
 		Fatal: StopsTheRun, Funnel: p.Scenario.Funnel, Returning: p.Scenario.returning(), Logger: p.log,
+		Conversation: p.conversation(),
 	}
 }
 

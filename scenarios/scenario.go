@@ -66,9 +66,12 @@ type Scenario struct {
 	Bands      []BandSpec     `yaml:"bands"`
 	Tolerance  ToleranceSpec  `yaml:"tolerance"`
 	Output     OutputSpec     `yaml:"output"`
-	doc        *config.Doc
-	dir        string
-	personaSrc []personaFileRef
+	// Conversation makes personas converse with the recommenders instead
+	// of browsing slates.
+	Conversation *ConversationSpec `yaml:"conversation"`
+	doc          *config.Doc
+	dir          string
+	personaSrc   []personaFileRef
 }
 
 // CatalogSpec names exactly one catalog source.
@@ -304,6 +307,7 @@ func (s *Scenario) validate() {
 	s.validateJudges()
 	s.validateGates()
 	s.validateOutcomes()
+	s.validateConversation()
 	if m := s.Metrics; m.ColdMaxHistory != nil && *m.ColdMaxHistory < 0 {
 		d.Add("metrics.cold_max_history", "must be ≥ 0")
 	}

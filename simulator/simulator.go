@@ -84,6 +84,9 @@ type Config struct {
 	// others get no request. Nil means every active persona visits every
 	// round.
 	Returning *personas.Returning
+	// Conversation, if set, makes the run conversational: dialogues
+	// instead of slates.
+	Conversation *Conversation
 	// Logger receives the warnings about failures the run survives (an
 	// interview, a recommender's Observe); nil discards them.
 	Logger *slog.Logger
@@ -121,6 +124,8 @@ func (c Config) check(variants int) error {
 		return errors.New("simulator: no behaviour model")
 	case variants == 0:
 		return errors.New("simulator: no variants")
+	case c.Conversation != nil && (c.Conversation.MaxTurns < 1 || c.Conversation.User == nil || c.Conversation.Judge == nil || c.Conversation.Titles == nil):
+		return errors.New("simulator: a conversation needs max turns ≥ 1, a user engine, a relevance judge and a title index")
 	case c.Shard != nil && (c.Shard.Count < 1 || c.Shard.Index < 1 || c.Shard.Index > c.Shard.Count):
 		return fmt.Errorf("simulator: shard %d/%d: want i/n with 1 ≤ i ≤ n", c.Shard.Index, c.Shard.Count)
 	}
@@ -145,6 +150,8 @@ type stepResult struct {
 	active bool
 	slate  []trajectory.Shown
 	step   trajectory.Step
+	// turns is the round's dialogue in a conversational run.
+	turns []trajectory.Turn
 }
 
 // slot places persona p of variant v in its world; world is -1 when this
@@ -329,6 +336,10 @@ func (l *loop) emitStart() error {
 		Personas: len(l.base), Items: l.cat.Len(), Behaviour: l.cfg.BehaviourName, Tool: l.cfg.Tool, Shard: l.cfg.Shard,
 		Funnel: l.cfg.Funnel, Returning: l.cfg.Returning != nil,
 	}
+	if c := l.cfg.Conversation; c != nil {
+		conv := c.Info
+		info.Conversation = &conv
+	}
 	if l.cells > 1 {
 		info.Cells = l.cells
 	}
@@ -441,6 +452,7 @@ func (l *loop) step(ctx context.Context, w *world, i, round int) error {
 	variant := l.variants[w.variant]
 	res.slate = res.slate[:0]
 	res.step = trajectory.Step{}
+	res.turns = res.turns[:0]
 	if l.cfg.Returning != nil {
 		res.active = l.cfg.Returning.Returns(st, round)
 	} else {
@@ -448,6 +460,9 @@ func (l *loop) step(ctx context.Context, w *world, i, round int) error {
 	}
 	if !res.active {
 		return nil
+	}
+	if l.cfg.Conversation != nil {
+		return l.converse(ctx, w, i, round)
 	}
 	req := recommenders.Request{User: st.Persona.ID, Round: round, K: l.cfg.SlateSize, History: w.history[i]}
 	// A search goes out with the persona's next visit: the query is the
@@ -548,6 +563,9 @@ func (l *loop) finishRound(ctx context.Context, round int) error {
 		res := &w.results[i]
 		if !res.active {
 			return nil
+		}
+		if l.cfg.Conversation != nil {
+			return l.emitDialogue(w, i, round)
 		}
 		step := res.step
 		step.Slate = res.slate
