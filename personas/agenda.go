@@ -227,11 +227,11 @@ func phrase(c *Constraint) string {
 	case c.Tag != "":
 		s = "something " + c.Tag
 	case c.Attribute == "year" && c.Min != nil && c.Max != nil:
-		s = fmt.Sprintf("from %s to %s", num(*c.Min), num(*c.Max))
+		s = fmt.Sprintf("something from %s to %s", num(*c.Min), num(*c.Max))
 	case c.Attribute == "year" && c.Min != nil:
-		s = "after " + num(*c.Min-1)
+		s = "something after " + num(*c.Min-1)
 	case c.Attribute == "year" && c.Max != nil:
-		s = "before " + num(*c.Max+1)
+		s = "something before " + num(*c.Max+1)
 	default:
 		s = c.Describe()
 		if c.Exclude {
@@ -240,7 +240,7 @@ func phrase(c *Constraint) string {
 		return s
 	}
 	if c.Exclude {
-		return "nothing " + s
+		return "nothing " + strings.TrimPrefix(s, "something ")
 	}
 	return s
 }
