@@ -27,7 +27,7 @@ func Rejudge(ctx context.Context, path string, opts Options) (*Outcome, error) {
 	if rec.Shard != nil {
 		return nil, WithExitCode(ExitInvalid, fmt.Errorf("%s is shard %d/%d of a run; merge the shards (recloop merge), then judge the merged run", path, rec.Shard.Index, rec.Shard.Count))
 	}
-	plan, err := prepare(ctx, rec.Scenario, opts)
+	plan, err := Prepare(ctx, rec.Scenario, opts)
 	if err != nil {
 		return nil, err
 	}

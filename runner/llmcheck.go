@@ -12,7 +12,7 @@ import (
 // the first critical failure, with exit code 3, or a scenario that cannot
 // be built or calls no language model (exit 2).
 func CheckLLM(ctx context.Context, scenario string, opts Options) (llm.Preflight, error) {
-	plan, err := prepare(ctx, scenario, opts)
+	plan, err := Prepare(ctx, scenario, opts)
 	if err != nil {
 		return llm.Preflight{}, err
 	}

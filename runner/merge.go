@@ -34,7 +34,7 @@ func Merge(ctx context.Context, shardDirs []string, opts Options) (*Outcome, err
 	if opts.Baseline != "" {
 		rec.Baseline = absIfFile(opts.Baseline)
 	}
-	plan, err := prepare(ctx, rec.Scenario, Options{CacheMode: opts.CacheMode, Logger: opts.Logger})
+	plan, err := Prepare(ctx, rec.Scenario, Options{CacheMode: opts.CacheMode, Logger: opts.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,9 @@ type Options struct {
 	Baseline string
 	// CacheMode replaces llm.cache.mode (readwrite, replay or off).
 	CacheMode string
+	// UserModel replaces the language model that plays the users of a
+	// conversational scenario (conversation.user_model; Run only).
+	UserModel string
 	// Rubric replaces judges.rubric (Rejudge only).
 	Rubric string
 	// Shard runs one shard of the run's independent worlds (Run only).
@@ -48,9 +51,15 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// prepare builds a scenario with the options that apply to building.
-func prepare(ctx context.Context, scenario string, opts Options) (*scenarios.Plan, error) {
-	return scenarios.Prepare(ctx, scenario, scenarios.Options{CacheMode: opts.CacheMode, Rubric: opts.Rubric, Logger: opts.Logger})
+// Prepare builds a scenario with the options that apply to building, for
+// callers that look at the plan before they run it (RunPlan).
+func Prepare(ctx context.Context, scenario string, opts Options) (*scenarios.Plan, error) {
+	return scenarios.Prepare(ctx, scenario, opts.prepareOptions())
+}
+
+// prepareOptions are the options that apply to building a scenario.
+func (o Options) prepareOptions() scenarios.Options {
+	return scenarios.Options{CacheMode: o.CacheMode, Rubric: o.Rubric, UserModel: o.UserModel, Logger: o.Logger}
 }
 
 // Observer hears of a run's progress, for a progress line or a log.
@@ -99,7 +108,7 @@ type Outcome struct {
 // the error that decides the exit code (a failed gate, a spent budget, an
 // interruption) beside it.
 func Run(ctx context.Context, scenario string, opts Options) (*Outcome, error) {
-	plan, err := prepare(ctx, scenario, opts)
+	plan, err := Prepare(ctx, scenario, opts)
 	if err != nil {
 		return nil, err
 	}

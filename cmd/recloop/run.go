@@ -12,7 +12,6 @@ import (
 
 	"github.com/recloop/recloop/reports"
 	"github.com/recloop/recloop/runner"
-	"github.com/recloop/recloop/scenarios"
 	"github.com/recloop/recloop/trajectory"
 )
 
@@ -32,6 +31,7 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	dry := fs.Bool("dry-run", false, "say how many LLM calls, tokens and dollars the run would take, and stop")
 	fs.StringVar(&opts.CacheMode, "cache", "", "LLM response cache mode: readwrite, replay (a miss fails the run) or off (default: the scenario's)")
+	fs.StringVar(&opts.UserModel, "user-model", "", "the language model that plays the users of a conversational scenario with LLM users, for one run (default: the scenario's conversation.user_model, else llm.model)")
 	shardFlag := fs.String("shard", "", "run only shard `i/n` of the run's independent worlds (variants × replicates × cells); combine the shards with recloop merge")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -55,7 +55,7 @@ func runScenario(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	plan, err := scenarios.Prepare(ctx, pos[0], scenarios.Options{CacheMode: opts.CacheMode, Logger: env.log})
+	plan, err := runner.Prepare(ctx, pos[0], opts)
 	if err != nil {
 		return err
 	}
