@@ -3,6 +3,7 @@ package recommenders
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -269,25 +270,29 @@ func (r *clarify) mostInformative(round int, excluded map[int]bool, slots chatSl
 	}
 	settled := map[string]bool{"genre": len(slots.categories) > 0, "mood": len(slots.tags) > 0,
 		"year": !math.IsInf(slots.yearMin, -1) || !math.IsInf(slots.yearMax, 1)}
-	best, bestH := "", 1.0
+	best, bestH := "", 0.0
 	for _, topic := range []string{"genre", "year", "mood"} {
 		if settled[topic] || slots.asked[topic] {
 			continue
 		}
-		if h := entropy(counts[topic]); h >= bestH {
+		if h := entropy(counts[topic]); h >= 1 && (best == "" || h > bestH+1e-9) {
 			best, bestH = topic, h
 		}
 	}
 	return best, best != ""
 }
 
+// entropy is in bits; it sums in key order, so that equal distributions
+// give equal bits and ties break the same way in every run.
 func entropy(counts map[string]float64) float64 {
+	keys := slices.Sorted(maps.Keys(counts))
 	total := 0.0
-	for _, c := range counts {
-		total += c
+	for _, k := range keys {
+		total += counts[k]
 	}
 	h := 0.0
-	for _, c := range counts {
+	for _, k := range keys {
+		c := counts[k]
 		if c > 0 {
 			p := c / total
 			h -= p * math.Log2(p)

@@ -24,6 +24,8 @@ var builtins = []struct {
 	{"mmr(mf)", map[string]any{"lambda": 0.5, "inner": map[string]any{"factors": 8}}},
 	{"explore(itemknn)", map[string]any{"epsilon": 0.3}},
 	{"calibrated(explore(content))", map[string]any{"inner": map[string]any{"epsilon": 0.2, "pool": 3}}},
+	{"clarify", nil},
+	{"chatpopular", nil},
 }
 
 func TestRegistryHasEveryBuiltin(t *testing.T) {
