@@ -269,6 +269,7 @@ func drawSample(path string, cfg RunConfig) (map[ref]bool, error) {
 	personas := map[string]int32{}
 	var segments []string
 	strata := map[stratum][]ref{}
+	var ranks dialogueRanks
 	err := readEvents(path, func(ev *trajectory.Event) error {
 		switch ev.Kind {
 		case trajectory.KindRun:
@@ -282,17 +283,15 @@ func drawSample(path string, cfg RunConfig) (map[ref]bool, error) {
 				seg = ev.Profile.Segments[0]
 			}
 			segments = append(segments, seg)
-		case trajectory.KindStep:
+		case trajectory.KindStep, trajectory.KindTurn:
 			p, ok := personas[ev.Persona]
 			if !ok {
 				return nil
 			}
 			v := variants[ev.Variant]
-			for k := range ev.Step.Slate {
-				if ev.Step.Slate[k].Explanation != "" {
-					s := stratum{variant: v, segment: segments[p]}
-					strata[s] = append(strata[s], ref{variant: v, persona: p, round: int32(ev.Round), rank: int32(k + 1)})
-				}
+			for _, sh := range explained(ev, &ranks) {
+				s := stratum{variant: v, segment: segments[p]}
+				strata[s] = append(strata[s], ref{variant: v, persona: p, round: int32(ev.Round), rank: int32(sh.rank)})
 			}
 		}
 		return nil
@@ -369,6 +368,7 @@ func visitCases(cat *catalog.Catalog, path string, panel []Panelist, selected ma
 	var profiles []*trajectory.Profile
 	var summaries []string
 	histories := map[[2]int32][]HistoryItem{}
+	var ranks dialogueRanks
 	return readEvents(path, func(ev *trajectory.Event) error {
 		switch ev.Kind {
 		case trajectory.KindRun:
@@ -379,7 +379,7 @@ func visitCases(cat *catalog.Catalog, path string, panel []Panelist, selected ma
 			personas[ev.Persona] = int32(len(profiles))
 			profiles = append(profiles, ev.Profile)
 			summaries = append(summaries, summary(ev.Profile))
-		case trajectory.KindStep:
+		case trajectory.KindStep, trajectory.KindTurn:
 			p, ok := personas[ev.Persona]
 			if !ok {
 				return nil
@@ -391,37 +391,33 @@ func visitCases(cat *catalog.Catalog, path string, panel []Panelist, selected ma
 			}
 			// One copy of the history per step: every case of the step shares it.
 			stepHist := slices.Clip(hist)
-			slate := make([]string, len(ev.Step.Slate))
-			for k := range ev.Step.Slate {
-				slate[k] = ev.Step.Slate[k].Item
+			shown := explained(ev, &ranks)
+			var slate []string
+			if len(shown) > 0 {
+				slate = shownItems(ev)
 			}
-			for k, sh := range ev.Step.Slate {
-				if sh.Explanation == "" {
-					continue
-				}
-				idx, ok := cat.Index(sh.Item)
+			for _, sh := range shown {
+				idx, ok := cat.Index(sh.item)
 				if !ok {
 					continue
 				}
-				r := ref{variant: key[0], persona: p, round: int32(ev.Round), rank: int32(k + 1)}
+				r := ref{variant: key[0], persona: p, round: int32(ev.Round), rank: int32(sh.rank)}
 				if !allSlots && !selected[r] {
 					continue
 				}
 				err := visit(judgedCase{sampled: selected[r], Case: Case{
 					Variant: ev.Variant, Round: ev.Round, Persona: ev.Persona,
 					PersonaSummary: summaries[p], Interests: profiles[p].Interests,
-					History: stepHist, Item: cat.Item(idx), ItemIndex: idx, Rank: k + 1,
-					Slate: slate, Explanation: sh.Explanation,
+					History: stepHist, Item: cat.Item(idx), ItemIndex: idx, Rank: sh.rank,
+					Slate: slate, Explanation: sh.explanation,
 				}})
 				if err != nil {
 					return err
 				}
 			}
-			for _, sh := range ev.Step.Slate {
-				if sh.Clicked {
-					if idx, ok := cat.Index(sh.Item); ok {
-						hist = append(hist, HistoryItem{Item: sh.Item, Title: cat.Item(idx).Title, Rating: sh.Rating})
-					}
+			for _, c := range consumed(ev) {
+				if idx, ok := cat.Index(c.Item); ok {
+					hist = append(hist, HistoryItem{Item: c.Item, Title: cat.Item(idx).Title, Rating: c.Rating})
 				}
 			}
 			histories[key] = hist
@@ -540,6 +536,75 @@ func agreement(panel []Panelist, scored []map[string]bool, verdicts [][]*Verdict
 			a.Judges = append(a.Judges, panel[j].Name)
 		}
 		out = append(out, a)
+	}
+	return out
+}
+
+// explainedItem is one explained item of a step or a recommender turn,
+// with its rank: its place in the slate, or, in a dialogue, its place among
+// everything the dialogue proposed so far (the first turn's items are 1, 2,
+// 3, the next turn's 4, 5, 6), so that (variant, persona, round, rank)
+// names one explanation either way.
+type explainedItem struct {
+	item, explanation string
+	rank              int
+}
+
+// dialogueRanks counts the items a dialogue has proposed so far; the turns
+// of a dialogue come one after another, and a dialogue starts at turn 0.
+type dialogueRanks struct{ proposed int }
+
+func explained(ev *trajectory.Event, ranks *dialogueRanks) []explainedItem {
+	var out []explainedItem
+	if ev.Kind == trajectory.KindStep {
+		for k, sh := range ev.Step.Slate {
+			if sh.Explanation != "" {
+				out = append(out, explainedItem{item: sh.Item, explanation: sh.Explanation, rank: k + 1})
+			}
+		}
+		return out
+	}
+	if ev.Turn.Index == 0 {
+		ranks.proposed = 0
+	}
+	for _, p := range ev.Turn.Items {
+		ranks.proposed++
+		if p.Explanation != "" {
+			out = append(out, explainedItem{item: p.Item, explanation: p.Explanation, rank: ranks.proposed})
+		}
+	}
+	return out
+}
+
+// shownItems lists what was shown together: a slate, or a turn's proposals.
+func shownItems(ev *trajectory.Event) []string {
+	var out []string
+	if ev.Kind == trajectory.KindStep {
+		for _, sh := range ev.Step.Slate {
+			out = append(out, sh.Item)
+		}
+		return out
+	}
+	for _, p := range ev.Turn.Items {
+		out = append(out, p.Item)
+	}
+	return out
+}
+
+// consumed is what the event adds to the persona's visible history: the
+// clicked items of a step, the accepted item at a dialogue's end.
+func consumed(ev *trajectory.Event) []HistoryItem {
+	var out []HistoryItem
+	if ev.Kind == trajectory.KindStep {
+		for _, sh := range ev.Step.Slate {
+			if sh.Clicked {
+				out = append(out, HistoryItem{Item: sh.Item, Rating: sh.Rating})
+			}
+		}
+		return out
+	}
+	if e := ev.Turn.End; e != nil && e.Item != "" {
+		out = append(out, HistoryItem{Item: e.Item})
 	}
 	return out
 }
