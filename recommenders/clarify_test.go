@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/recloop/recloop/catalog"
 )
 
 func TestClarifyReadsSlotsClauseByClause(t *testing.T) {
@@ -99,40 +98,5 @@ func TestChatPopularIgnoresTheUserAndLearns(t *testing.T) {
 	}
 	if got := first(); got != "b" {
 		t.Fatalf("after three acceptances of b it proposed %s", got)
-	}
-}
-
-func TestTitleIndexFindsTitlesInText(t *testing.T) {
-	cat, err := catalog.New([]catalog.Item{
-		{ID: "1", Title: "Heat (1995)"}, {ID: "2", Title: "Usual Suspects, The (1995)"}, {ID: "3", Title: "Space"},
-		{ID: "4", Title: "The Silent Harbor"}, {ID: "5", Title: "Silent Harbor"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix := catalog.NewTitleIndex(cat)
-	ids := func(text string) []string {
-		var out []string
-		for _, i := range ix.Scan(text) {
-			out = append(out, cat.Item(i).ID)
-		}
-		return out
-	}
-	for _, c := range []struct {
-		text string
-		want []string
-	}{
-		{"I loved The Usual Suspects and Heat.", []string{"2", "1"}},
-		{"something with heat, please", nil},        // a word, not the film
-		{"Heat was great", nil},                     // a sentence opener may be any word
-		{"I want The Silent Harbor", []string{"4"}}, // the longest title wins
-		{"Is Silent Harbor good?", []string{"5"}},
-	} {
-		if got := ids(c.text); !slices.Equal(got, c.want) {
-			t.Errorf("Scan(%q) = %v, want %v", c.text, got, c.want)
-		}
-	}
-	if i, n := ix.Lookup("the usual suspects (1995)"); n != 1 || cat.Item(i).ID != "2" {
-		t.Errorf("Lookup = %d, %d", i, n)
 	}
 }
