@@ -85,8 +85,8 @@ func (t *TitleIndex) Scan(text string) []int {
 }
 
 type token struct {
-	word        string
-	capitalised bool
+	word          string
+	capitalised   bool
 	opensSentence bool
 }
 

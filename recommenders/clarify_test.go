@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
 )
 
 func TestClarifyReadsSlotsClauseByClause(t *testing.T) {
