@@ -176,6 +176,15 @@ func (n Need) WithDefaults() Need {
 	return n
 }
 
+// Describe lists the constraints in words, with their reveal tags.
+func (n *Need) Describe() string {
+	parts := make([]string, len(n.Constraints))
+	for i := range n.Constraints {
+		parts[i] = n.Constraints[i].Describe() + " (" + n.Constraints[i].Reveal + ")"
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Satisfies reports whether item it meets every constraint.
 func (n *Need) Satisfies(it *catalog.Item) bool {
 	for i := range n.Constraints {
