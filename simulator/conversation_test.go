@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/recloop/recloop/catalog"
@@ -221,5 +223,43 @@ func TestANonConversationalRecommenderIsRefused(t *testing.T) {
 	}}}
 	if _, _, err := run(t, f, cfg, variants); err == nil || !strings.Contains(err.Error(), "does not converse") {
 		t.Fatalf("err = %v, want a refusal", err)
+	}
+}
+
+func TestMergedConversationShardsEqualTheWholeRun(t *testing.T) {
+	setup := func() (fixture, Config, []Variant) {
+		f, cfg := conversing(t)
+		f.states = personas.Replicate(f.states, 2, 11)
+		var built atomic.Int32
+		return f, cfg, []Variant{
+			{Name: "popular", Recommender: "chatpopular", New: f.fresh(t, "chatpopular", &built)},
+			{Name: "clarify", Recommender: "clarify", New: f.fresh(t, "clarify", &built)},
+		}
+	}
+	f, cfg, variants := setup()
+	_, whole, err := run(t, f, cfg, variants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shards [][]byte
+	for i := 3; i >= 1; i-- {
+		f, cfg, variants := setup()
+		cfg.Shard = &trajectory.Shard{Index: i, Count: 3}
+		_, out, err := run(t, f, cfg, variants)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shards = append(shards, out)
+	}
+	merged, err := merge(shards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A turn leaves out a zero latency, which run writes for every call;
+	// the field is wall-clock and differs between runs anyway.
+	noLatency := regexp.MustCompile(`,"wall_latency_us":\d+`)
+	merged, whole = noLatency.ReplaceAll(merged, nil), noLatency.ReplaceAll(whole, nil)
+	if !bytes.Equal(merged, whole) {
+		t.Fatalf("merged shards differ from the whole run (%d vs %d bytes)", len(merged), len(whole))
 	}
 }
