@@ -88,6 +88,7 @@ type personaState struct {
 	ended      bool
 	viewed     int // SlatesViewed from persona_end
 	drift      float64
+	conv       convTally
 }
 
 // Per-persona means, each over its own unit (slate, item, round).
@@ -128,6 +129,7 @@ const (
 type roundStats struct {
 	acc                                    [numRoundMeans]meanAcc
 	active, slots, newSlots, calls, failed int
+	dialogues, successes                   int
 	coverage, homog                        float64
 }
 
@@ -150,6 +152,7 @@ type variantState struct {
 	voices   voiceState
 	verdicts verdictState
 	catShare categoryShareState
+	conv     convVariant
 }
 
 var _ trajectory.Sink = (*Aggregator)(nil)
@@ -229,6 +232,19 @@ func (a *Aggregator) Write(ev *trajectory.Event) error {
 		}
 		a.verdict(a.variant(ev.Variant), a.personaIndex(ev.Persona), ev.Persona, ev.Round, ev.Verdict)
 		return nil
+	case trajectory.KindTurn:
+		if ev.Turn == nil {
+			return fmt.Errorf("%w: turn event without a turn", ErrEvent)
+		}
+		if !a.conversational() {
+			return fmt.Errorf("%w: turn event in a run without a conversation", ErrEvent)
+		}
+		if limit := a.roundLimit(); ev.Round < 0 || ev.Round >= limit {
+			return fmt.Errorf("%w: round %d outside [0, %d)", ErrEvent, ev.Round, limit)
+		}
+		a.freeze()
+		a.turn(a.variant(ev.Variant), a.personaIndex(ev.Persona), ev.Round, ev.Turn)
+		return nil
 	case trajectory.KindRunEnd:
 		a.ended = true
 		if ev.RunEnd != nil {
@@ -252,6 +268,7 @@ func (a *Aggregator) writeRun(run *trajectory.RunInfo) error {
 	info.Variants = slices.Clone(run.Variants)
 	a.run = &info
 	a.configureOutcomes(&info)
+	a.configureConversation()
 	for _, vi := range info.Variants {
 		a.variant(vi.Name).recommender = vi.Recommender
 	}
@@ -374,6 +391,7 @@ func (a *Aggregator) state(v *variantState, pi int32) *personaState {
 		exitRound:  -1,
 		join:       p.joinRound,
 		drift:      math.NaN(),
+		conv:       convTally{passK: math.NaN()},
 	}
 	v.states[pi] = ps
 	return ps
@@ -440,6 +458,9 @@ func (a *Aggregator) finalise() {
 			if ps != nil {
 				a.flushRound(v, ps)
 			}
+		}
+		if a.conversational() {
+			a.finalisePassK(v)
 		}
 	}
 }

@@ -18,9 +18,9 @@ const (
 )
 
 var (
-	groupDoc  = map[Group]string{GroupEngagement: "engagement", GroupOutcomes: "outcomes", GroupBeyondAccuracy: "beyond accuracy", GroupFilterBubble: "filter bubble", GroupColdStart: "cold start", GroupOperations: "operations", GroupExplanations: "explanations"}
+	groupDoc  = map[Group]string{GroupEngagement: "engagement", GroupOutcomes: "outcomes", GroupBeyondAccuracy: "beyond accuracy", GroupFilterBubble: "filter bubble", GroupColdStart: "cold start", GroupOperations: "operations", GroupExplanations: "explanations", GroupConversations: "conversations"}
 	scopeDoc  = map[Scope]string{ScopePersona: "per persona", ScopeGlobal: "global", ScopeRound: "per round", ScopeCohort: "cohort", ScopeVariant: "variant figure"}
-	needsDoc  = map[Needs]string{NeedsNothing: "", NeedsFunnel: "`funnel:`", NeedsReturning: "`returning:`"}
+	needsDoc  = map[Needs]string{NeedsNothing: "", NeedsFunnel: "`funnel:`", NeedsReturning: "`returning:`", NeedsConversation: "`conversation:`"}
 	formatDoc = map[Format]string{FormatNumber: "number", FormatShare: "share (%)", FormatCount: "count"}
 	betterDoc = map[Direction]string{Neutral: "–", HigherIsBetter: "↑ higher", LowerIsBetter: "↓ lower"}
 )

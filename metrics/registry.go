@@ -66,6 +66,9 @@ const (
 	GroupColdStart
 	GroupOperations
 	GroupExplanations
+	// GroupConversations is how dialogues with conversational
+	// recommenders went.
+	GroupConversations
 )
 
 // Scope says where results.json holds a metric.
@@ -95,6 +98,9 @@ const (
 	NeedsNothing Needs = iota
 	NeedsFunnel
 	NeedsReturning
+	// NeedsConversation metrics replace every slate metric in a run whose
+	// personas converse with the recommenders.
+	NeedsConversation
 )
 
 // Format is how a value is printed.
@@ -338,6 +344,59 @@ var registry = []Metric{
 	{Name: "violation_rate:<judge>", Title: "Unsupported claims (<judge>)", Group: GroupExplanations, Scope: ScopeVariant, Format: FormatShare, Better: LowerIsBetter,
 		Def:    "share of explanations in which the judge found a claim the item or the history contradicts",
 		figure: violationRate},
+	{Name: SuccessRate, Title: "Success rate", Group: GroupConversations, Needs: NeedsConversation, Format: FormatShare, Better: HigherIsBetter, InSegments: true,
+		Def:     "dialogues in which the persona accepted an item that meets its need / dialogues, per persona, then averaged",
+		Explain: "Share of dialogues that ended with the persona accepting an item that meets its need.",
+		Good:    "higher: the recommender found what people came for."},
+	{Name: TurnsToSuccess, Title: "Turns to success", Group: GroupConversations, Needs: NeedsConversation, Better: LowerIsBetter, Unit: "turns",
+		Def:     "mean recommender turns of the successful dialogues, per persona with a success, then averaged",
+		Explain: "How many replies the recommender needed in the dialogues that succeeded.",
+		Good:    "lower, as long as the success rate holds: asking fewer questions is only good when the answer is still right."},
+	{Name: PassK, Title: "pass^k", Group: GroupConversations, Needs: NeedsConversation, Format: FormatShare, Better: HigherIsBetter,
+		Def:     "C(c, k) / C(n, k) per original persona, its replicates pooled: n its dialogues, c its successes, k the scenario's pass_k (τ-bench; undefined when n < k), then averaged",
+		Explain: "The chance that k dialogues of the same persona, drawn at random, all succeed (τ-bench's pass^k): reliability, not just average success.",
+		Good:    "higher, and close to the success rate; far below it means the recommender succeeds for a persona only some of the time."},
+	{Name: ConstraintSatisfaction, Title: "Constraint satisfaction", Group: GroupConversations, Needs: NeedsConversation, Format: FormatShare, Better: HigherIsBetter,
+		Def:     "proposed items that meet every hard constraint of the persona's need / proposed items, per persona, then averaged",
+		Explain: "Share of proposed items that meet every hard constraint the persona has, stated or not.",
+		Good:    "higher: the recommender listens."},
+	{Name: PreferenceCoverage, Title: "Preference coverage", Group: GroupConversations, Needs: NeedsConversation, Format: FormatShare, Better: HigherIsBetter,
+		Def: "soft preferences a proposed item touched / soft preferences, per dialogue with any, averaged per persona, then over personas"},
+	{Name: QuitRate, Title: "Quit rate", Group: GroupConversations, Needs: NeedsConversation, Format: FormatShare, Better: LowerIsBetter,
+		Def: "dialogues that ended without success / dialogues, per persona, then averaged"},
+	{Name: DialogueSatisfaction, Title: "Dialogue satisfaction", Group: GroupConversations, Needs: NeedsConversation, Better: HigherIsBetter, Unit: "0–1",
+		Def: "the persona's satisfaction (0–1) at the end of a dialogue, per persona, then averaged"},
+	{Name: LeakRate, Title: "Leak rate", Group: GroupConversations, Needs: NeedsConversation, Format: FormatShare, Better: LowerIsBetter,
+		Def:     "user turns that named a catalog title the recommender had not proposed / user turns, per persona, then averaged",
+		Explain: "Share of user turns that named an item the recommender had not proposed: a user that gives the answer away flatters the recommender.",
+		Good:    "zero; any leak makes the success rate an overestimate."},
+	{Name: SuccessAtTurn, Title: "Success by turn", Group: GroupConversations, Scope: ScopeVariant, Needs: NeedsConversation, Format: FormatShare, Better: HigherIsBetter,
+		Def:     "share of a variant's dialogues that succeeded within t recommender turns, t = 1..max_turns (gates read the last turn)",
+		Explain: "Share of all dialogues that had succeeded by each recommender turn.",
+		Good:    "higher and rising early: the recommender finds the item in few turns.",
+		figure: func(v *VariantResult, _ string) (float64, bool) {
+			return lastOfCurve(v, func(c *ConversationResult) []Float { return c.SuccessAtTurn })
+		}},
+	{Name: RecallAtTurn, Title: "Recall by turn", Group: GroupConversations, Scope: ScopeVariant, Needs: NeedsConversation, Format: FormatShare, Better: HigherIsBetter,
+		Def: "mean over dialogues with relevant items of Recall@k after t recommender turns: distinct relevant items proposed so far (at most k) / " +
+			"min(k, relevant items in the catalog), k the slate size; a dialogue keeps its last value after it ends (gates read the last turn)",
+		Explain: "How much of what would have satisfied the persona the recommender had proposed by each turn (Recall@k, k the slate size).",
+		Good:    "higher and rising early.",
+		figure: func(v *VariantResult, _ string) (float64, bool) {
+			return lastOfCurve(v, func(c *ConversationResult) []Float { return c.RecallAtTurn })
+		}},
+}
+
+// lastOfCurve is a conversation curve's value at its last turn.
+func lastOfCurve(v *VariantResult, curve func(*ConversationResult) []Float) (float64, bool) {
+	if v.Conversation == nil {
+		return 0, false
+	}
+	c := curve(v.Conversation)
+	if len(c) == 0 {
+		return 0, false
+	}
+	return float64(c[len(c)-1]), true
 }
 
 func judgeScore(v *VariantResult, arg string) (float64, bool) {

@@ -55,10 +55,11 @@ func TestEveryMetricInResultsIsRegistered(t *testing.T) {
 		"plain":                     aggregate(t, tinyCatalog(t), cfg, goldenStream()),
 		"funnel and returning":      aggregate(t, tinyCatalog(t), cfg, outcomeStream()),
 		"funnel without mid stages": aggregate(t, tinyCatalog(t), cfg, withFunnel(outcomeStream(), "view", "buy")),
+		"conversation":              aggregate(t, tinyCatalog(t), cfg, convStreamAB()),
 	}
 	for run, res := range runs {
 		names := resultNames(res)
-		if len(names) < len(headlineOrder) {
+		if len(names) < len(conversationMetrics) {
 			t.Fatalf("%s: only %d names", run, len(names))
 		}
 		for _, name := range names {

@@ -95,7 +95,11 @@ func (a *Aggregator) Results() *Results {
 	default:
 		res.Partial, res.Reason = true, "the event stream has no run_end event"
 	}
-	a.outcomeDefinitions(res.Definitions)
+	if a.conversational() {
+		res.Definitions = conversationDefinitions()
+	} else {
+		a.outcomeDefinitions(res.Definitions)
+	}
 	segments := a.segments()
 	var jobs []func()
 	for k, v := range a.variants {
@@ -171,7 +175,9 @@ func (a *Aggregator) variantResult(out *VariantResult, v *variantState, segments
 		dst, defined, key := slot(pm.name), definedValues(vals[m]), bootstrapKey(a.cfg.Seed, v.name, pm.name, "")
 		jobs = append(jobs, func() { *dst = meanCI(pm.name, key, defined, b) })
 	}
-	jobs = append(jobs, a.globalJobs(v, slot)...)
+	if !a.conversational() {
+		jobs = append(jobs, a.globalJobs(v, slot)...)
+	}
 
 	out.Segments = make([]SegmentResult, len(segments))
 	for s, seg := range segments {
@@ -183,7 +189,12 @@ func (a *Aggregator) variantResult(out *VariantResult, v *variantState, segments
 		}
 	}
 
-	out.Rounds = a.roundValues(v, rounds)
+	if a.conversational() {
+		out.Rounds = conversationRounds(v, rounds)
+		out.Conversation = v.conv.result(a.run.Conversation.MaxTurns)
+	} else {
+		out.Rounds = a.roundValues(v, rounds)
+	}
 	out.CategoryShare = a.categoryShares(v, rounds)
 	jobs = append(jobs, a.coldStart(&out.ColdStart, v, vals, segments)...)
 	out.Errors = v.errs
@@ -414,8 +425,7 @@ func (a *Aggregator) roundValues(v *variantState, rounds int) map[string][]Float
 // coldStart fills the cold-start summary and returns the jobs for its two
 // ratio intervals.
 func (a *Aggregator) coldStart(cs *ColdStart, v *variantState, vals [][]float64, segments []segment) []func() {
-	ctrCol := vals[slices.IndexFunc(a.metrics, func(m personaMetric) bool { return m.name == CTR })]
-	accCol := vals[slices.IndexFunc(a.metrics, func(m personaMetric) bool { return m.name == Acceptance })]
+	ctrCol, accCol := a.column(vals, CTR), a.column(vals, Acceptance)
 	cold, warm := segments[0].members, segments[1].members
 	cs.ColdPersonas, cs.WarmPersonas = len(cold), len(warm)
 	cs.RoundsToWarm = -1
@@ -450,6 +460,20 @@ func (a *Aggregator) coldStart(cs *ColdStart, v *variantState, vals [][]float64,
 		func() { cs.CTRRatio = cohortRatioCI(ColdCTRRatio, ctrKey, coldCTR, warmCTR, b) },
 		func() { cs.AcceptanceRatio = cohortRatioCI(ColdAcceptanceRatio, accKey, coldAcc, warmAcc, b) },
 	}
+}
+
+// column is a per-persona metric's column of vals, undefined for every
+// persona when the run does not compute the metric (a conversational run
+// has no CTR).
+func (a *Aggregator) column(vals [][]float64, name string) []float64 {
+	if m := slices.IndexFunc(a.metrics, func(m personaMetric) bool { return m.name == name }); m >= 0 {
+		return vals[m]
+	}
+	col := make([]float64, len(a.personas))
+	for p := range col {
+		col[p] = math.NaN()
+	}
+	return col
 }
 
 func widen(counts []int32) []int64 {

@@ -155,23 +155,38 @@ func seriesRounds(ss []series) int {
 	return n
 }
 
+// lineAxis is the x axis of a line chart: its name, the heading of its
+// column in the data table, and a label per point.
+type lineAxis struct {
+	name, head string
+	labels     []string
+}
+
+func roundsAxis(rounds int) lineAxis { return lineAxis{"round", "Round", roundLabels(rounds)} }
+
 // lineChart draws one line per series over rounds; its table has a row per
 // round and a column per series.
 func (s *chartSet) lineChart(c chart, info metricInfo, unit string, ss []series, stacked bool) {
-	rounds := seriesRounds(ss)
-	c.Table = dataTable{Head: []string{"Round"}, Rows: make([][]string, rounds)}
+	s.lineChartOver(c, info, unit, ss, stacked, roundsAxis(seriesRounds(ss)))
+}
+
+// lineChartOver draws one line per series over the axis's points; its
+// table has a row per point and a column per series.
+func (s *chartSet) lineChartOver(c chart, info metricInfo, unit string, ss []series, stacked bool, axis lineAxis) {
+	rounds := len(axis.labels)
+	c.Table = dataTable{Head: []string{axis.head}, Rows: make([][]string, rounds)}
 	for _, sr := range ss {
 		c.Table.Head = append(c.Table.Head, sr.Name)
 	}
 	yName := axisName(info, unit)
 	line := charts.NewLine()
-	line.SetGlobalOptions(baseOpts(c.ID, c.Height, "round", yName)...)
+	line.SetGlobalOptions(baseOpts(c.ID, c.Height, axis.name, yName)...)
 	if stacked {
 		line.SetGlobalOptions(charts.WithYAxisOpts(opts.YAxis{Name: yName, Min: 0, Max: 100}))
 	}
-	line.SetXAxis(roundLabels(rounds))
+	line.SetXAxis(axis.labels)
 	for t := range rounds {
-		c.Table.Rows[t] = append(make([]string, 0, len(ss)+1), strconv.Itoa(t))
+		c.Table.Rows[t] = append(make([]string, 0, len(ss)+1), axis.labels[t])
 	}
 	for _, sr := range ss {
 		data := make([]opts.LineData, rounds)

@@ -18,7 +18,19 @@ import (
 //go:embed report.html.tmpl
 var reportTemplateText string
 
-var reportTemplate = template.Must(template.New("report").Parse(reportTemplateText))
+// conversationsTemplateText defines the templates of a conversational
+// run's section and transcripts.
+//
+//go:embed conversations.html.tmpl
+var conversationsTemplateText string
+
+var reportTemplate = parseReportTemplate()
+
+func parseReportTemplate() *template.Template {
+	t := template.Must(template.New("report").Parse(reportTemplateText))
+	template.Must(t.New("conversations").Parse(conversationsTemplateText))
+	return t
+}
 
 // htmlReport is everything the template shows, already formatted. Strings
 // from the run stay plain strings, so html/template escapes them; the only
@@ -37,6 +49,7 @@ type htmlReport struct {
 	Segments                 []segmentTable
 	OverRounds, FilterBubble []chart
 	Outcomes                 []chart
+	Conversations            *conversationsBlock
 	SurvivalNotes            []string
 	RoundsNote               string
 	FilterBubbleFacts        []explainedRow
@@ -258,6 +271,7 @@ func buildReport(r *metrics.Results, o HTMLOptions) (*htmlReport, error) {
 	page.Glossary = glossary(r.Definitions)
 
 	cs := &chartSet{}
+	page.Conversations = conversationsFor(cs, r)
 	page.Outcomes = outcomeCharts(cs, r)
 	page.SurvivalNotes = survivalSentences(r)
 	page.OverRounds, page.RoundsNote = overRoundsCharts(cs, r)
@@ -549,8 +563,9 @@ func chartOptions(cs []chart) template.JS {
 }
 
 // inGlossary reports whether the glossary gives m's title: only for the
-// headline and per-round metrics every run reports.
+// headline and per-round metrics every run reports, and for a
+// conversational run's, which replace them.
 func inGlossary(m metrics.Metric) bool {
 	return (m.Scope == metrics.ScopePersona || m.Scope == metrics.ScopeGlobal || m.Scope == metrics.ScopeRound) &&
-		m.Needs == metrics.NeedsNothing
+		m.Needs == metrics.NeedsNothing || m.Needs == metrics.NeedsConversation
 }

@@ -88,24 +88,34 @@ func segmentPhrase(segment string) string {
 	return "personas in segment “" + oneLine(segment) + "”"
 }
 
+// leadMetric is the metric the narrative leads with, and how a sentence
+// names it: CTR, or the success rate of a conversational run.
+func leadMetric(r *metrics.Results) (name, phrase string) {
+	if conversational(r) {
+		return metrics.SuccessRate, "success rate"
+	}
+	return metrics.CTR, "CTR"
+}
+
 // candidateSentence is the plain-language summary of one candidate against
-// the baseline: its CTR change, what happens to diversity, which segment
-// gains most, and what else got significantly worse.
+// the baseline: its change in the lead metric, what happens to diversity,
+// which segment gains most, and what else got significantly worse.
 func candidateSentence(r *metrics.Results, candidate string) string {
 	var b strings.Builder
 	name := oneLine(candidate)
-	ctrInfo := infoFor(metrics.CTR)
-	if c, ok := findComparison(r.Comparisons, candidate, metrics.CTR, ""); ok && c.Diff.Defined() {
+	lead, phrase := leadMetric(r)
+	leadInfo := infoFor(lead)
+	if c, ok := findComparison(r.Comparisons, candidate, lead, ""); ok && c.Diff.Defined() {
 		switch {
 		case significant(c) && c.Diff > 0:
-			fmt.Fprintf(&b, "%s raises CTR by %s (%s)", name, amount(ctrInfo, c.Diff), ciText(ctrInfo, c))
+			fmt.Fprintf(&b, "%s raises %s by %s (%s)", name, phrase, amount(leadInfo, c.Diff), ciText(leadInfo, c))
 		case significant(c):
-			fmt.Fprintf(&b, "%s lowers CTR by %s (%s)", name, amount(ctrInfo, c.Diff), ciText(ctrInfo, c))
+			fmt.Fprintf(&b, "%s lowers %s by %s (%s)", name, phrase, amount(leadInfo, c.Diff), ciText(leadInfo, c))
 		default:
-			fmt.Fprintf(&b, "%s leaves CTR about the same (%+.1f points, %s, not significant)", name, 100*float64(c.Diff), ciText(ctrInfo, c))
+			fmt.Fprintf(&b, "%s leaves %s about the same (%+.1f points, %s, not significant)", name, phrase, 100*float64(c.Diff), ciText(leadInfo, c))
 		}
 	} else {
-		fmt.Fprintf(&b, "%s has no CTR comparison with %s", name, oneLine(r.Baseline))
+		fmt.Fprintf(&b, "%s has no %s comparison with %s", name, phrase, oneLine(r.Baseline))
 	}
 	if c, ok := findComparison(r.Comparisons, candidate, metrics.ILD, ""); ok && c.Diff.Defined() {
 		switch diffTone(c) {
@@ -117,13 +127,13 @@ func candidateSentence(r *metrics.Results, candidate string) string {
 			b.WriteString(" and keeps diversity")
 		}
 	}
-	if seg, c, ok := biggestSegmentGain(r.Comparisons, candidate); ok {
-		fmt.Fprintf(&b, "; %s gain most (+%s CTR)", segmentPhrase(seg), amount(ctrInfo, c.Diff))
+	if seg, c, ok := biggestSegmentGain(r.Comparisons, candidate, lead); ok {
+		fmt.Fprintf(&b, "; %s gain most (+%s %s)", segmentPhrase(seg), amount(leadInfo, c.Diff), phrase)
 	}
 	b.WriteString(".")
 	var worse []string
 	for _, c := range r.Comparisons {
-		if c.Candidate == candidate && c.Segment == "" && c.Metric != metrics.ILD && c.Metric != metrics.CTR && diffTone(c) == "bad" {
+		if c.Candidate == candidate && c.Segment == "" && c.Metric != metrics.ILD && c.Metric != lead && diffTone(c) == "bad" {
 			worse = append(worse, infoFor(c.Metric).label)
 		}
 	}
@@ -133,17 +143,17 @@ func candidateSentence(r *metrics.Results, candidate string) string {
 	return b.String()
 }
 
-// biggestSegmentGain is the segment whose CTR rises most, when that rise is
-// significant and larger than the rise over all personas.
-func biggestSegmentGain(cs []metrics.Comparison, candidate string) (string, metrics.Comparison, bool) {
-	overall, ok := findComparison(cs, candidate, metrics.CTR, "")
+// biggestSegmentGain is the segment whose lead metric rises most, when
+// that rise is significant and larger than the rise over all personas.
+func biggestSegmentGain(cs []metrics.Comparison, candidate, lead string) (string, metrics.Comparison, bool) {
+	overall, ok := findComparison(cs, candidate, lead, "")
 	if !ok || !overall.Diff.Defined() {
 		return "", metrics.Comparison{}, false
 	}
 	var best metrics.Comparison
 	found := false
 	for _, c := range cs {
-		if c.Candidate != candidate || c.Metric != metrics.CTR || c.Segment == "" || !significant(c) || c.Diff <= 0 {
+		if c.Candidate != candidate || c.Metric != lead || c.Segment == "" || !significant(c) || c.Diff <= 0 {
 			continue
 		}
 		if !found || c.Diff > best.Diff || (c.Diff == best.Diff && c.Segment < best.Segment) {
@@ -178,6 +188,7 @@ func narrative(r *metrics.Results) []string {
 	if r.Partial {
 		out = append(out, "The run stopped early, so the numbers cover only what ran.")
 	}
+	lead, phrase := leadMetric(r)
 	candidates := comparedCandidates(r.Comparisons)
 	for _, c := range candidates {
 		out = append(out, candidateSentence(r, c))
@@ -187,15 +198,15 @@ func narrative(r *metrics.Results) []string {
 	}
 	if len(candidates) == 0 && len(r.Variants) > 1 {
 		out = append(out, "No baseline was named, so no difference was tested; the scorecard compares the variants side by side.")
-		if s := leaderSentence(r, metrics.CTR); s != "" {
+		if s := leaderSentence(r, lead); s != "" {
 			out = append(out, s)
 		}
 	}
 	if len(r.Variants) == 1 {
 		v := &r.Variants[0]
-		if m, ok := v.Metric(metrics.CTR); ok && m.Value.Defined() {
-			info := infoFor(metrics.CTR)
-			out = append(out, fmt.Sprintf("%s has a CTR of %s (%s).", oneLine(v.Name), info.format(m.Value), valueCI(info, m)))
+		if m, ok := v.Metric(lead); ok && m.Value.Defined() {
+			info := infoFor(lead)
+			out = append(out, fmt.Sprintf("%s has a %s of %s (%s).", oneLine(v.Name), phrase, info.format(m.Value), valueCI(info, m)))
 		}
 	}
 	return out

@@ -14,7 +14,7 @@ import (
 // returning personas have.
 func isOutcome(name string) bool {
 	m, ok := metrics.Lookup(name)
-	return ok && m.Needs != metrics.NeedsNothing
+	return ok && (m.Needs == metrics.NeedsFunnel || m.Needs == metrics.NeedsReturning)
 }
 
 // outcomeGroup is the terminal table of funnel, engagement-depth and

@@ -213,13 +213,48 @@ type personaView struct {
 	Variants                         []personaVariant
 }
 
-// personaVariant is the persona's trajectory in one variant's world.
+// personaVariant is the persona's trajectory in one variant's world: the
+// slates it saw, or in a conversational run its dialogues.
 type personaVariant struct {
 	Variant   string
 	Steps     []personaStep
+	Dialogues []dialogueView
 	Drift     string
 	Exit      string
 	Interview *trajectory.Interview
+}
+
+// dialogueView is one dialogue, turn by turn, and how it ended.
+type dialogueView struct {
+	Round   int
+	Turns   []turnView
+	Ended   bool
+	Success bool
+	// Item is the accepted item's title, Quit why a dialogue without
+	// success ended, Took its recommender turns.
+	Item, Quit string
+	Took       int
+}
+
+// turnView is one utterance as the drill-down shows it.
+type turnView struct {
+	Recommender bool
+	Text, Act   string
+	Error       string
+	// Accepted is the title the user took.
+	Accepted string
+	Items    []proposedView
+	// Leaks are the titles the user named that had not been proposed;
+	// Unmatched the titles of a text-only reply that matched no item;
+	// UnknownIDs the ids the catalog does not have.
+	Leaks, Unmatched, UnknownIDs []string
+}
+
+type proposedView struct {
+	id, Title, Explanation string
+	// Fits when accepting it would have been a success, Meets when it
+	// meets the need's hard constraints only.
+	Fits, Meets, Accepted bool
 }
 
 type personaStep struct {
@@ -340,6 +375,8 @@ func readPersonas(r *metrics.Results, o HTMLOptions) (views []personaView, popul
 			}
 			v := pv(p, ev.Variant)
 			v.Steps = append(v.Steps, ps)
+		case ev.Kind == trajectory.KindTurn && ev.Turn != nil:
+			addTurn(pv(p, ev.Variant), ev.Round, ev.Turn, title)
 		case ev.Kind == trajectory.KindPersonaEnd && ev.PersonaEnd != nil:
 			v := pv(p, ev.Variant)
 			pe := ev.PersonaEnd
@@ -366,6 +403,48 @@ func readPersonas(r *metrics.Results, o HTMLOptions) (views []personaView, popul
 		})
 	}
 	return views, len(ids), info, nil
+}
+
+// addTurn appends a turn to the persona's open dialogue in the variant, or
+// opens one: a dialogue's turns are written together, from index 0.
+func addTurn(v *personaVariant, round int, tu *trajectory.Turn, title func(string) string) {
+	if tu.Index == 0 || len(v.Dialogues) == 0 || v.Dialogues[len(v.Dialogues)-1].Ended {
+		v.Dialogues = append(v.Dialogues, dialogueView{Round: round})
+	}
+	d := &v.Dialogues[len(v.Dialogues)-1]
+	tv := turnView{Recommender: tu.Role == trajectory.RoleRecommender, Text: tu.Text, Act: tu.Act,
+		Unmatched: tu.Unmatched, UnknownIDs: tu.UnknownIDs}
+	if tu.Error != nil {
+		tv.Error = tu.Error.Kind + ": " + tu.Error.Message
+	}
+	for _, it := range tu.Items {
+		tv.Items = append(tv.Items, proposedView{id: it.Item, Title: title(it.Item), Explanation: it.Explanation, Fits: it.Relevant, Meets: it.Satisfies})
+	}
+	for _, id := range tu.Leaks {
+		tv.Leaks = append(tv.Leaks, title(id))
+	}
+	if tu.Accepted != "" {
+		tv.Accepted = title(tu.Accepted)
+		d.markAccepted(tu.Accepted)
+	}
+	d.Turns = append(d.Turns, tv)
+	if e := tu.End; e != nil {
+		d.Ended, d.Success, d.Quit, d.Took = true, e.Success, e.Quit, e.Turns
+		if e.Item != "" {
+			d.Item = title(e.Item)
+		}
+	}
+}
+
+// markAccepted marks the latest proposal of the accepted item.
+func (d *dialogueView) markAccepted(id string) {
+	for k := len(d.Turns) - 1; k >= 0; k-- {
+		items := d.Turns[k].Items
+		if j := slices.IndexFunc(items, func(p proposedView) bool { return p.id == id }); j >= 0 {
+			items[j].Accepted = true
+			return
+		}
+	}
 }
 
 // scoredExplanation is one judged explanation with its judge's reason.

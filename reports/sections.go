@@ -56,9 +56,10 @@ func (s *chartSet) metricLineChart(r *metrics.Results, name string) {
 var elsewhere = []string{metrics.Serendipity, metrics.ContentSerendipity, metrics.TrueSerendipityShare,
 	metrics.CTRCold, metrics.CTRWarm, metrics.NewItemExposure, metrics.Retention}
 
-// overRoundsCharts draws the headline per-round metrics first (CTR, ILD,
-// calibration KL, consumption entropy, top-category share, homogenisation),
-// then every other metric the results have per round.
+// overRoundsCharts draws the headline per-round metrics first (a
+// conversational run's success rate, CTR, ILD, calibration KL, consumption
+// entropy, top-category share, homogenisation), then every other metric
+// the results have per round.
 func overRoundsCharts(s *chartSet, r *metrics.Results) ([]chart, string) {
 	first := len(s.charts)
 	var names []string
@@ -69,7 +70,7 @@ func overRoundsCharts(s *chartSet, r *metrics.Results) ([]chart, string) {
 			}
 		}
 	}
-	lead := []string{metrics.CTR, metrics.ILD, metrics.CalibrationKL, metrics.Entropy, metrics.TopCategoryShare, metrics.Homogenisation}
+	lead := []string{metrics.SuccessRate, metrics.CTR, metrics.ILD, metrics.CalibrationKL, metrics.Entropy, metrics.TopCategoryShare, metrics.Homogenisation}
 	ordered := metrics.SortNames(names)
 	slices.SortStableFunc(ordered, func(a, b string) int {
 		ia, ib := slices.Index(lead, a), slices.Index(lead, b)

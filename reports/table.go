@@ -169,6 +169,10 @@ func Table(w io.Writer, r *metrics.Results) error {
 	if g, ok := outcomeGroup(r); ok {
 		groups = append(groups[:1], append([]tableGroup{g}, groups[1:]...)...)
 	}
+	if conversational(r) {
+		// A conversational run has no slate metrics to show.
+		groups = []tableGroup{conversationGroup(r)}
+	}
 	if g, ok := bandGroup(r); ok {
 		groups = append(groups, g)
 	}
