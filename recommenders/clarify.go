@@ -3,7 +3,6 @@ package recommenders
 import (
 	"context"
 	"fmt"
-	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -66,10 +65,40 @@ type clarify struct {
 	// writes it, and nothing reads it concurrently with Observe.
 	accepted []int
 	vocab    chatVocabulary
+	// years holds each item's year (NaN when it has none), decade its
+	// decade's index among the catalog's decades (-1: none), primary the
+	// index of its first category (-1: none).
+	years   []float64
+	decade  []int32
+	decades int
+	primary []int32
 }
 
 func newClarify(cat *catalog.Catalog, listen bool) *clarify {
-	return &clarify{cat: cat, listen: listen, accepted: make([]int, cat.Len()), vocab: newChatVocabulary(cat)}
+	n := cat.Len()
+	r := &clarify{cat: cat, listen: listen, accepted: make([]int, n), vocab: newChatVocabulary(cat),
+		years: make([]float64, n), decade: make([]int32, n), primary: make([]int32, n)}
+	first := math.MaxInt
+	for i := range n {
+		r.years[i] = math.NaN()
+		if y, ok := chatYear(cat.Item(i)); ok && !math.IsNaN(y) && math.Abs(y) < 1e6 {
+			r.years[i] = y
+			first = min(first, int(math.Floor(y/10)))
+		}
+	}
+	for i := range n {
+		r.decade[i], r.primary[i] = -1, -1
+		if y := r.years[i]; !math.IsNaN(y) {
+			r.decade[i] = int32(int(math.Floor(y/10)) - first)
+			r.decades = max(r.decades, int(r.decade[i])+1)
+		}
+		if cats := cat.Item(i).Categories; len(cats) > 0 {
+			if c, ok := cat.CategoryIndex(cats[0]); ok {
+				r.primary[i] = int32(c)
+			}
+		}
+	}
+	return r
 }
 
 func (r *clarify) Observe(_ context.Context, feedback []Feedback) error {
@@ -100,7 +129,7 @@ func (r *clarify) Recommend(ctx context.Context, req Request) (Slate, error) {
 	if err := ctx.Err(); err != nil {
 		return Slate{}, err
 	}
-	excluded := map[int]bool{}
+	excluded := make([]bool, r.cat.Len())
 	for _, h := range req.History {
 		if i, ok := r.cat.Index(h.Item); ok {
 			excluded[i] = true
@@ -116,7 +145,7 @@ func (r *clarify) Recommend(ctx context.Context, req Request) (Slate, error) {
 
 // top returns the k best released items that are not excluded and pass
 // keep, by score × (1 + bonus), ties by catalog order.
-func (r *clarify) top(round, k int, excluded map[int]bool, keep func(int) bool, bonus func(int) float64) []int {
+func (r *clarify) top(round, k int, excluded []bool, keep func(int) bool, bonus func(int) float64) []int {
 	type cand struct {
 		i int
 		s float64
@@ -152,7 +181,7 @@ func (r *clarify) Respond(ctx context.Context, req ChatRequest) (ChatReply, erro
 	if err := ctx.Err(); err != nil {
 		return ChatReply{}, err
 	}
-	excluded := map[int]bool{}
+	excluded := make([]bool, r.cat.Len())
 	for _, h := range req.History {
 		if i, ok := r.cat.Index(h.Item); ok {
 			excluded[i] = true
@@ -186,12 +215,12 @@ func (r *clarify) Respond(ctx context.Context, req ChatRequest) (ChatReply, erro
 
 // propose picks up to k items that meet every hard slot; when none does,
 // it drops tags, then years, then genres, and says so.
-func (r *clarify) propose(req ChatRequest, excluded map[int]bool, slots chatSlots, message string) (ChatReply, error) {
+func (r *clarify) propose(req ChatRequest, excluded []bool, slots chatSlots, message string) (ChatReply, error) {
 	bonus := func(i int) float64 { return float64(slots.softMatches(r.cat.Item(i))) }
 	relaxed := slots
 	var top []int
 	for step := 0; ; step++ {
-		top = r.top(req.Round, req.K, excluded, func(i int) bool { return relaxed.admits(r.cat.Item(i)) }, bonus)
+		top = r.top(req.Round, req.K, excluded, func(i int) bool { return relaxed.admits(r.cat.Item(i), r.years[i]) }, bonus)
 		if len(top) > 0 || step == 3 {
 			break
 		}
@@ -251,23 +280,27 @@ var clarifyQuestions = map[string]string{
 // would split the remaining candidates most: the one with the highest
 // entropy over the candidates (genre: primary category; mood: tags;
 // year: decade). A topic with less than one bit is not worth a turn.
-func (r *clarify) mostInformative(round int, excluded map[int]bool, slots chatSlots) (string, bool) {
-	counts := map[string]map[string]float64{"genre": {}, "mood": {}, "year": {}}
+func (r *clarify) mostInformative(round int, excluded []bool, slots chatSlots) (string, bool) {
+	genre := make([]float64, len(r.cat.Categories()))
+	mood := make([]float64, len(r.cat.Tags()))
+	decade := make([]float64, r.decades)
 	for i := range r.cat.Len() {
 		it := r.cat.Item(i)
-		if excluded[i] || it.ReleaseRound > round || !slots.admits(it) {
+		if excluded[i] || it.ReleaseRound > round || !slots.admits(it, r.years[i]) {
 			continue
 		}
-		if len(it.Categories) > 0 {
-			counts["genre"][it.Categories[0]]++
+		if c := r.primary[i]; c >= 0 {
+			genre[c]++
 		}
-		for _, t := range it.Tags {
-			counts["mood"][t] += 1 / float64(len(it.Tags))
+		tags := r.cat.ItemTags(i)
+		for _, t := range tags {
+			mood[t] += 1 / float64(len(tags))
 		}
-		if y, ok := chatYear(it); ok {
-			counts["year"][strconv.Itoa(int(y)/10*10)]++
+		if d := r.decade[i]; d >= 0 {
+			decade[d]++
 		}
 	}
+	counts := map[string][]float64{"genre": genre, "mood": mood, "year": decade}
 	settled := map[string]bool{"genre": len(slots.categories) > 0, "mood": len(slots.tags) > 0,
 		"year": !math.IsInf(slots.yearMin, -1) || !math.IsInf(slots.yearMax, 1)}
 	best, bestH := "", 0.0
@@ -282,17 +315,14 @@ func (r *clarify) mostInformative(round int, excluded map[int]bool, slots chatSl
 	return best, best != ""
 }
 
-// entropy is in bits; it sums in key order, so that equal distributions
-// give equal bits and ties break the same way in every run.
-func entropy(counts map[string]float64) float64 {
-	keys := slices.Sorted(maps.Keys(counts))
+// entropy is in bits.
+func entropy(counts []float64) float64 {
 	total := 0.0
-	for _, k := range keys {
-		total += counts[k]
+	for _, c := range counts {
+		total += c
 	}
 	h := 0.0
-	for _, k := range keys {
-		c := counts[k]
+	for _, c := range counts {
 		if c > 0 {
 			p := c / total
 			h -= p * math.Log2(p)
@@ -325,7 +355,9 @@ type chatSlots struct {
 	asked                  map[string]bool
 }
 
-func (s chatSlots) admits(it *catalog.Item) bool {
+// admits reports whether item it, of the given year (NaN: none), meets
+// every hard slot.
+func (s chatSlots) admits(it *catalog.Item, year float64) bool {
 	for _, c := range s.categories {
 		if !slices.Contains(it.Categories, c) {
 			return false
@@ -347,8 +379,7 @@ func (s chatSlots) admits(it *catalog.Item) bool {
 		}
 	}
 	if !math.IsInf(s.yearMin, -1) || !math.IsInf(s.yearMax, 1) {
-		y, ok := chatYear(it)
-		if !ok || y < s.yearMin || y > s.yearMax {
+		if math.IsNaN(year) || year < s.yearMin || year > s.yearMax {
 			return false
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,4 +126,41 @@ func peakRSSMiB() float64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkConversational runs the built-in conversational scenario whole
+// (simulation, trajectories, metrics) beside its slate twin: the same
+// catalog, personas, replicates, seed and slate size, with the slate
+// recommender closest to each chat variant (popular for chatpopular and
+// clarify). Per-op time divided by the twin's is the cost of conversing.
+func BenchmarkConversational(b *testing.B) {
+	data, ok := Builtin("conversational")
+	if !ok {
+		b.Fatal("no built-in conversational scenario")
+	}
+	slate := regexp.MustCompile(`(?s)\nconversation:.*?\n\n`).ReplaceAll(data, []byte("\n"))
+	slate = regexp.MustCompile(`recommender: (chatpopular|clarify)\n(    params: .*\n)?`).ReplaceAll(slate, []byte("recommender: popular\n"))
+	slate = regexp.MustCompile(`(?s)\ngates:.*?\ninconclusive: fail\n`).ReplaceAll(slate, nil)
+	for _, c := range []struct {
+		name string
+		yaml []byte
+	}{{"conversational", data}, {"slate-twin", slate}} {
+		b.Run(c.name, func(b *testing.B) {
+			s, errs := Parse(c.name+".yaml", c.yaml, ".")
+			if err := errs.Err(); err != nil {
+				b.Fatal(err)
+			}
+			dir := b.TempDir()
+			var units int
+			b.ReportAllocs()
+			for b.Loop() {
+				plan, err := s.build(b.Context(), nil, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, units = runWhole(b, plan, dir)
+			}
+			b.ReportMetric(float64(units)*float64(b.N)/b.Elapsed().Seconds(), "dialogues-or-slates/s")
+		})
+	}
 }
