@@ -211,7 +211,8 @@ func (u *LLMChatUser) utterance(st *State, d *Dialogue, a *chatAnswer) Utterance
 		default:
 			out.Accepted = item
 		}
-	case d.RecommenderTurns() >= st.Need.Patience && out.Act != trajectory.ActQuit:
+	}
+	if len(d.Turns) > 0 && d.RecommenderTurns() >= st.Need.Patience && out.Act != trajectory.ActAccept {
 		// Patience is the persona's, not the model's to forget.
 		out.Act = trajectory.ActQuit
 	}

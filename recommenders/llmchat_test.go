@@ -1,7 +1,9 @@
 package recommenders
 
 import (
+	"bytes"
 	"errors"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -188,5 +190,44 @@ func TestLLMChatSlatesUseNoModel(t *testing.T) {
 	env.LLM = nil
 	if _, err := New(t.Context(), LLMChatName, env, llmchatSpec.Defaults()); !errors.Is(err, ErrLLMChatNoLLM) {
 		t.Errorf("without an llm: %v", err)
+	}
+}
+
+// TestLLMChatDocs keeps docs/llmchat.md's parameter table and the listing
+// of both prompts (the user's and the recommender's) equal to the code.
+func TestLLMChatDocs(t *testing.T) {
+	const (
+		path  = "../docs/llmchat.md"
+		begin = "<!-- BEGIN GENERATED: go test ./recommenders -run TestLLMChatDocs -update -->\n"
+		end   = "<!-- END GENERATED -->\n"
+	)
+	user, err := os.ReadFile("../personas/prompts/chatuser-v1.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := llmchatPromptFS.ReadFile("prompts/llmchat-v1.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := "### Parameters of `llmchat`\n\n#" + specOf(t, LLMChatName).Markdown() +
+		"\n### The user's prompt (`chatuser-v1`)\n\n```gotemplate\n" + string(user) + "```\n" +
+		"\n### The recommender's prompt (`llmchat-v1`)\n\n```gotemplate\n" + string(rec) + "```\n"
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, e := bytes.Index(doc, []byte(begin)), bytes.Index(doc, []byte(end))
+	if b < 0 || e < b {
+		t.Fatalf("%s lacks the generated-section markers", path)
+	}
+	if string(doc[b+len(begin):e]) == gen {
+		return
+	}
+	if !*update {
+		t.Fatalf("%s is out of date; run go test ./recommenders -run TestLLMChatDocs -update", path)
+	}
+	out := append(append(append([]byte{}, doc[:b+len(begin)]...), gen...), doc[e:]...)
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
