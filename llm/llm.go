@@ -60,6 +60,10 @@ type Request struct {
 	Replicate int
 	// MaxTokens overrides the provider's max_tokens when > 0.
 	MaxTokens int
+	// Model overrides the configured model for this call ("" keeps it):
+	// a second model plays one role (the users of a conversation) on the
+	// same client, so its calls share the budget, the cache and the usage.
+	Model string
 }
 
 // Usage is what one call (or a sum of calls) cost.

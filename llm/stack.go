@@ -230,6 +230,9 @@ func (s *Stack) params(req Request) callParams {
 	if req.MaxTokens > 0 {
 		p.MaxTokens = req.MaxTokens
 	}
+	if req.Model != "" {
+		p.Model = req.Model
+	}
 	if s.cfg.Seed != nil {
 		seed := *s.cfg.Seed + req.Replicate
 		p.Seed = &seed
@@ -546,7 +549,11 @@ func (s *Stack) Estimate(req Request) Usage {
 		completion = s.cfg.MaxTokens
 	}
 	u := Usage{Calls: 1, PromptTokens: prompt, CompletionTokens: completion}
-	if p, ok := s.cfg.price(s.cfg.Model); ok {
+	model := s.cfg.Model
+	if req.Model != "" {
+		model = req.Model
+	}
+	if p, ok := s.cfg.price(model); ok {
 		u.CostUSD = p.Cost(prompt, completion)
 	}
 	return u

@@ -72,10 +72,12 @@ type LLMChatUserOptions struct {
 // and free text that names another title is scrubbed first. Say is safe
 // for concurrent use.
 type LLMChatUser struct {
-	cat       *catalog.Catalog
-	titles    *catalog.TitleIndex
-	client    llm.Client
-	model     string
+	cat    *catalog.Catalog
+	titles *catalog.TitleIndex
+	client llm.Client
+	model  string
+	// override is the model every call names, "" for the client's own.
+	override  string
 	maxTokens int
 	tmpl      *template.Template
 	version   string
@@ -93,8 +95,9 @@ type configured interface {
 }
 
 // NewLLMChatUser builds the LLM user engine on env's catalog and client.
-// With opts.Model naming another model than the client's, it opens a
-// client of its own for that model, from the scenario client's config.
+// opts.Model, when set, names the model of every call it makes on that
+// client (llm.Request.Model), so a second model's calls still count
+// against the run's budget and usage.
 func NewLLMChatUser(env BehaviourEnv, opts LLMChatUserOptions) (*LLMChatUser, error) {
 	if env.LLM == nil {
 		return nil, ErrNoLLM
@@ -108,21 +111,11 @@ func NewLLMChatUser(env BehaviourEnv, opts LLMChatUserOptions) (*LLMChatUser, er
 	if u.maxTokens <= 0 {
 		u.maxTokens = DefaultChatUserMaxTokens
 	}
-	c, known := env.LLM.(configured)
-	if known {
+	if c, ok := env.LLM.(configured); ok {
 		u.model = c.Config().Model
 	}
-	if opts.Model != "" && opts.Model != u.model {
-		if !known {
-			return nil, fmt.Errorf("personas: llm chat user: cannot switch to model %q: the client does not say how it is configured", opts.Model)
-		}
-		cfg := c.Config()
-		cfg.Model = opts.Model
-		stack, err := llm.New(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("personas: llm chat user: model %q: %w", opts.Model, err)
-		}
-		u.client, u.model = stack, opts.Model
+	if opts.Model != "" {
+		u.model, u.override = opts.Model, opts.Model
 	}
 	p, err := llm.LoadPrompts(chatUserPromptFS, ChatUserPromptVersion, env.Dir, "",
 		[]string{tmplChatUserSystem, tmplChatUserUser}, "prompts/chatuser-v1.tmpl")
@@ -296,6 +289,7 @@ func (u *LLMChatUser) request(st *State, d *Dialogue) (llm.Request, error) {
 		Messages:  []llm.Message{{Role: "system", Content: sys.String()}, {Role: "user", Content: usr.String()}},
 		Schema:    chatUserSchema,
 		MaxTokens: u.maxTokens,
+		Model:     u.override,
 	}, nil
 }
 

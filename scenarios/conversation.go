@@ -122,7 +122,11 @@ func (s *Scenario) buildConversation(p *Plan, env personas.BehaviourEnv) error {
 	p.titles = catalog.NewTitleIndex(p.Catalog)
 	switch c.User {
 	case UserLLM:
-		return s.errorAt("conversation.user", "the llm user engine is not built yet")
+		u, err := personas.NewLLMChatUser(env, personas.LLMChatUserOptions{Model: c.UserModel})
+		if err != nil {
+			return s.located("conversation.user", err)
+		}
+		p.ChatUser, p.userModel = u, u.Model()
 	default:
 		p.ChatUser = personas.NewAgendaUser(p.Catalog, p.judge)
 	}
