@@ -476,3 +476,28 @@ func replaceFold(s, old, repl string) string {
 		s, lower = s[i+len(old):], lower[i+len(old):]
 	}
 }
+
+// EstimateDialogues lists, for a dry run, the calls one persona's
+// dialogues would send: one per user turn, each priced as the last turn of
+// a dialogue at its longest (maxTurns replies of k items), an upper bound.
+func (u *LLMChatUser) EstimateDialogues(st *State, dialogues, maxTurns, k int) []EstimatedCall {
+	d := &Dialogue{ID: "estimate", Need: st.Need, Catalog: u.cat}
+	if st.Need != nil {
+		d.Revealed = make([]bool, len(st.Need.Constraints))
+	}
+	next := 0
+	for range maxTurns {
+		d.Turns = append(d.Turns, DialogueTurn{User: true, Act: "reject", Text: "Not quite what I'm after: something else, please."})
+		turn := DialogueTurn{Text: "Here are some picks for you."}
+		for ; len(turn.Items) < k && next < u.cat.Len(); next++ {
+			turn.Items = append(turn.Items, next)
+			turn.Explanations = append(turn.Explanations, "A film that fits what you asked for, from the catalog's own description.")
+		}
+		d.Turns = append(d.Turns, turn)
+	}
+	req, err := u.request(st, d)
+	if err != nil {
+		return nil
+	}
+	return []EstimatedCall{{Kind: "chat-user", Request: req, Count: dialogues * (maxTurns + 1)}}
+}

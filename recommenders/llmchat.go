@@ -486,3 +486,24 @@ func (r *LLMChat) promptData(req ChatRequest, k int, cands []retrieved, usable b
 	}
 	return d
 }
+
+// EstimateReply is a representative request for a dry run: the reply to
+// a dialogue at its longest (maxTurns replies of k items each), with a full
+// candidate list, so that its cost bounds every reply's.
+func (r *LLMChat) EstimateReply(maxTurns, k int) (llm.Request, error) {
+	req := ChatRequest{Conversation: "estimate", K: k}
+	excluded := make(map[int]bool)
+	next := 0
+	for range maxTurns {
+		req.Messages = append(req.Messages, ChatMessage{Role: SpeakerUser, Content: "Not quite what I'm after: something else, please."})
+		msg := ChatMessage{Role: SpeakerRecommender, Content: "Here are some picks for you."}
+		for ; len(msg.Items) < k && next < r.cat.Len(); next++ {
+			it := r.cat.Item(next)
+			msg.Items = append(msg.Items, Scored{Item: it.ID, Explanation: explainFacts(it)})
+		}
+		req.Messages = append(req.Messages, msg)
+	}
+	req.Messages = append(req.Messages, ChatMessage{Role: SpeakerUser, Content: "Still not it."})
+	cands := r.retrieve(0, max(r.candidates, k), excluded, func(*catalog.Item) float64 { return 0 })
+	return r.request(req, min(k, len(cands)), cands, true)
+}

@@ -191,3 +191,35 @@ func TestLLMConversationsReplayFromTheCache(t *testing.T) {
 		t.Fatalf("models by role after --user-model: %v", models)
 	}
 }
+
+// A dry run of a conversation with LLM users and an LLM recommender counts
+// every dialogue at its longest: 5 personas × 2 replicates = 10 dialogues
+// per variant; each has max_turns + 1 = 4 user turns in both variants (80
+// calls) and 3 replies from llmchat (30 calls).
+func TestDryRunCountsEveryTurnOfEveryDialogue(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "sk-test-never-written")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "dry.yaml")
+	if err := os.WriteFile(path, []byte(llmConversation("http://127.0.0.1:9/v1", filepath.Join(dir, "cache"), "off")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := runner.Prepare(t.Context(), path, runner.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plan.Close()
+	est, ok := runner.EstimateLLM(plan)
+	if !ok {
+		t.Fatal("no estimate")
+	}
+	got := map[string]int{}
+	for _, k := range est.Kinds {
+		got[k.Kind] = k.Calls
+		if k.PromptTokens == 0 {
+			t.Errorf("%s: no prompt tokens", k.Kind)
+		}
+	}
+	if got["chat-user"] != 80 || got["chat-reply"] != 30 || len(got) != 2 {
+		t.Fatalf("estimated calls %v, want chat-user 80, chat-reply 30", got)
+	}
+}
