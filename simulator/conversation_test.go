@@ -51,7 +51,9 @@ func turnsOf(t *testing.T, out []byte) []trajectory.Event {
 
 func chatVariants(f fixture, t *testing.T) []Variant {
 	return []Variant{
-		{Name: "popular", Recommender: "chatpopular", New: func(context.Context, World) (recommenders.Recommender, error) { return f.builtin(t, "chatpopular"), nil }},
+		{Name: "popular", Recommender: "chatpopular", New: func(context.Context, World) (recommenders.Recommender, error) {
+			return f.builtin(t, "chatpopular"), nil
+		}},
 		{Name: "clarify", Recommender: "clarify", New: func(context.Context, World) (recommenders.Recommender, error) { return f.builtin(t, "clarify"), nil }},
 	}
 }
