@@ -168,7 +168,7 @@ variants: [{name: knn, recommender: itemknn}]
 }
 
 func TestUnknownScenario(t *testing.T) {
-	if _, errs := Load("no-such"); !strings.Contains(errs.Err().Error(), "built-in scenarios: engagement, feedback-loop, filter-bubble, llm-quickstart, quickstart") {
+	if _, errs := Load("no-such"); !strings.Contains(errs.Err().Error(), "built-in scenarios: conversational, engagement, feedback-loop, filter-bubble, llm-quickstart, quickstart") {
 		t.Errorf("got %v", errs)
 	}
 	if _, errs := Load("missing/file.yaml"); errs.Err() == nil {

@@ -306,7 +306,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"validate", "quickstart"}, runner.ExitOK, "quickstart: ok", ""},
 		{[]string{"validate"}, runner.ExitInvalid, "", "at least one scenario"},
 		{[]string{"run", "--no-such-flag", "x"}, runner.ExitInvalid, "", "flag provided but not defined"},
-		{[]string{"run", "no-such-scenario"}, runner.ExitInvalid, "", "built-in scenarios: engagement, feedback-loop, filter-bubble, llm-quickstart, quickstart"},
+		{[]string{"run", "no-such-scenario"}, runner.ExitInvalid, "", "built-in scenarios: conversational, engagement, feedback-loop, filter-bubble, llm-quickstart, quickstart"},
 		{[]string{"run", "-h"}, runner.ExitOK, "", "Usage: recloop run"},
 	}
 	for _, tc := range tests {
