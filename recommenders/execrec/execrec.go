@@ -118,6 +118,7 @@ type child struct {
 	cmd    *exec.Cmd
 	stdin  *os.File
 	name   string // from the handshake
+	chat   bool   // the handshake declared the chat capability
 	wmu    sync.Mutex
 	pmu    sync.Mutex
 	wait   map[string]chan []byte
@@ -232,7 +233,7 @@ func (t *transport) start() (*child, error) {
 		return nil, fmt.Errorf("%w: %q speaks protocol version %d, recloop speaks version %d",
 			protocol.ErrVersion, t.label(), hs.Protocol, protocol.Version)
 	}
-	c.name = hs.Name
+	c.name, c.chat = hs.Name, protocol.Converses(hs.Capabilities)
 	return c, nil
 }
 
@@ -398,6 +399,27 @@ func (t *transport) Recommend(ctx context.Context, req *protocol.RecommendReques
 		return nil, err
 	}
 	return protocol.DecodeSlate(answer)
+}
+
+// Converses reports whether the running child's handshake declared the
+// chat capability.
+func (t *transport) Converses() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.proc != nil && t.proc.chat
+}
+
+// Chat sends one turn of a conversation and decodes the reply.
+func (t *transport) Chat(ctx context.Context, req *protocol.ChatRequest) (*protocol.ChatReply, error) {
+	c, err := t.live(ctx)
+	if err != nil {
+		return nil, err
+	}
+	answer, err := t.roundTrip(ctx, c, req.ID, req, t.timeout)
+	if err != nil {
+		return nil, err
+	}
+	return protocol.DecodeReply(answer)
 }
 
 func (t *transport) Send(ctx context.Context, id string, msg any) error {

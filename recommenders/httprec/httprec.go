@@ -34,7 +34,8 @@ var ErrConfig = errors.New("httprec: invalid configuration")
 var Spec = config.Spec{
 	Name: Name,
 	Summary: "An external recommender service over HTTP, speaking recloop's protocol (docs/protocol.md): " +
-		"`POST /recommend`, `POST /feedback`, `POST /reset`, `GET /health`, JSON bodies. Each world gets a reset " +
+		"`POST /recommend`, `POST /feedback`, `POST /reset`, `GET /health`, and `POST /chat` for a service that declares " +
+		"the chat capability (conversational scenarios), JSON bodies. Each world gets a reset " +
 		"with its own world id, so one service can host many. Calls are retried on connection errors, timeouts, " +
 		"5xx and 429 (honouring Retry-After); answers are validated and every violation is counted by kind.",
 	Params: append([]config.Param{
@@ -94,6 +95,8 @@ type transport struct {
 	maxBytes    int64
 	slots       chan struct{}
 	closeIdlers func()
+	// chat is set when the health answer declares the chat capability.
+	chat bool
 }
 
 func newTransport(env recommenders.Env, p config.Params) (*transport, error) {
@@ -216,7 +219,23 @@ func (t *transport) health(ctx context.Context) error {
 	if h.Status != "ok" {
 		return fmt.Errorf("httprec: %s reports status %q", t.base, h.Status)
 	}
+	t.chat = protocol.Converses(h.Capabilities)
 	return nil
+}
+
+func (t *transport) Converses() bool { return t.chat }
+
+// Chat posts one turn of a conversation to /chat.
+func (t *transport) Chat(ctx context.Context, req *protocol.ChatRequest) (*protocol.ChatReply, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	data, err := t.do(ctx, http.MethodPost, "/chat", req.ID, body, t.timeout)
+	if err != nil {
+		return nil, err
+	}
+	return protocol.DecodeReply(data)
 }
 
 func (t *transport) Close() error {

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -32,7 +33,15 @@ const (
 	TypeHealth    = "health"
 	TypeAck       = "ack"
 	TypeError     = "error"
+	// TypeChat and TypeReply carry one turn of a conversation, to a
+	// recommender that declared CapabilityChat.
+	TypeChat  = "chat"
+	TypeReply = "reply"
 )
+
+// CapabilityChat, in a handshake's or health answer's capabilities, says
+// the recommender holds conversations (chat messages).
+const CapabilityChat = "chat"
 
 // Errors the transports wrap, so that the Adapter can count failures by kind.
 var (
@@ -53,6 +62,52 @@ type Handshake struct {
 	Type     string `json:"type"`
 	Protocol int    `json:"protocol"`
 	Name     string `json:"name,omitempty"`
+	// Capabilities lists what the recommender does besides slates
+	// (CapabilityChat); absent means slates only.
+	Capabilities []string `json:"capabilities,omitempty"`
+}
+
+// Converses reports whether the capabilities include chat.
+func Converses(capabilities []string) bool { return slices.Contains(capabilities, CapabilityChat) }
+
+// ChatRequest asks for the recommender's next turn in a conversation.
+type ChatRequest struct {
+	Type     string `json:"type"`
+	Protocol int    `json:"protocol"`
+	ID       string `json:"id"`
+	Variant  string `json:"variant"`
+	World    string `json:"world"`
+	// Conversation is the same for every turn of one dialogue.
+	Conversation string `json:"conversation"`
+	User         string `json:"user"`
+	Round        int    `json:"round"`
+	// Turn counts the recommender's replies so far in this dialogue.
+	Turn    int               `json:"turn"`
+	K       int               `json:"k"`
+	History []HistoryEntry    `json:"history"`
+	Context map[string]string `json:"context,omitempty"`
+	// Messages is the dialogue so far, the user's latest message last.
+	Messages []ChatMessage `json:"messages"`
+}
+
+// ChatMessage is one message of a dialogue; a recommender's earlier
+// messages carry the items it proposed.
+type ChatMessage struct {
+	Role    string         `json:"role"`
+	Content string         `json:"content"`
+	Items   []ResponseItem `json:"items,omitempty"`
+}
+
+// ChatReply is the answer to a ChatRequest: what the recommender says and
+// the items it proposes (at most k, best first). A system that answers in
+// text only may list the titles it means instead; recloop matches them to
+// the catalog.
+type ChatReply struct {
+	Type    string         `json:"type"`
+	ID      string         `json:"id"`
+	Message *string        `json:"message"`
+	Items   []ResponseItem `json:"items,omitempty"`
+	Titles  []string       `json:"titles,omitempty"`
 }
 
 // RecommendRequest asks for a slate for one user in one round.
@@ -148,11 +203,12 @@ type HealthRequest struct {
 
 // HealthResponse says the recommender is up and which protocol it speaks.
 type HealthResponse struct {
-	Type     string `json:"type"`
-	ID       string `json:"id,omitempty"`
-	Protocol int    `json:"protocol"`
-	Status   string `json:"status"`
-	Name     string `json:"name,omitempty"`
+	Type         string   `json:"type"`
+	ID           string   `json:"id,omitempty"`
+	Protocol     int      `json:"protocol"`
+	Status       string   `json:"status"`
+	Name         string   `json:"name,omitempty"`
+	Capabilities []string `json:"capabilities,omitempty"`
 }
 
 // Ack acknowledges feedback and reset.
@@ -224,6 +280,31 @@ func DecodeSlate(data []byte) (*RecommendResponse, error) {
 	return &resp, nil
 }
 
+// DecodeReply decodes a chat reply as DecodeSlate decodes a slate. A reply
+// without a message, or of another type, is malformed.
+func DecodeReply(data []byte) (*ChatReply, error) {
+	var env Envelope
+	clean := Sanitize(data)
+	if err := json.Unmarshal(clean, &env); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	switch env.Type {
+	case TypeError:
+		return nil, fmt.Errorf("%w: %s", ErrRemote, env.Error)
+	case TypeReply:
+	default:
+		return nil, fmt.Errorf("%w: answered a chat message with type %q, want %q", ErrMalformed, env.Type, TypeReply)
+	}
+	var resp ChatReply
+	if err := json.Unmarshal(clean, &resp); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if resp.Message == nil {
+		return nil, fmt.Errorf("%w: a reply needs a message", ErrMalformed)
+	}
+	return &resp, nil
+}
+
 // Sanitize rewrites the bare tokens NaN, Infinity and -Infinity outside
 // strings into JSON strings. Anything else is left as it is. It returns
 // data itself when there is nothing to rewrite.
@@ -278,7 +359,7 @@ var schemaFS embed.FS
 // schemas/ named <name>.schema.json.
 var SchemaNames = []string{
 	"ack", "error", "feedback", "handshake", "health_request", "health_response",
-	"recommend_request", "recommend_response", "reset",
+	"recommend_request", "recommend_response", "reset", "chat_request", "chat_reply",
 }
 
 // Schema returns the JSON Schema (draft 2020-12) of one message.

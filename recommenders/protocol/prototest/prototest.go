@@ -81,6 +81,8 @@ func SchemaFor(msgType string) string {
 		return "recommend_request"
 	case protocol.TypeHealth:
 		return "health_request"
+	case protocol.TypeChat:
+		return "chat_request"
 	}
 	return msgType
 }
