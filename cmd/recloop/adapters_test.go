@@ -33,9 +33,15 @@ type variantErrors struct {
 		Rate       float64          `json:"violation_rate"`
 	} `json:"protocol"`
 	Errors struct {
-		Calls  int `json:"calls"`
-		Errors int `json:"errors"`
+		Calls    int `json:"calls"`
+		Errors   int `json:"errors"`
+		Timeouts int `json:"timeouts"`
+		Invalid  int `json:"invalid"`
 	} `json:"errors"`
+	Conversation *struct {
+		Dialogues int `json:"dialogues"`
+		Successes int `json:"successes"`
+	} `json:"conversation"`
 }
 
 func readVariants(t *testing.T, dir string) map[string]variantErrors {
@@ -211,4 +217,57 @@ metrics: {bootstrap: 50}
 	if v["popular"].Protocol != nil {
 		t.Errorf("a built-in recommender has protocol counts: %+v", v["popular"].Protocol)
 	}
+}
+
+// TestPythonChatExampleConversesThroughExecAndHTTP runs the conversational
+// example as a subprocess (its scenario as shipped) and as a service (its
+// HTTP scenario against the example started with --http 0): both hold
+// every dialogue without a failed reply.
+func TestPythonChatExampleConversesThroughExecAndHTTP(t *testing.T) {
+	needPython(t)
+	check := func(out, variant string) {
+		t.Helper()
+		v := readVariants(t, out)[variant]
+		if v.Conversation == nil || v.Conversation.Dialogues == 0 || v.Conversation.Successes == 0 || v.Errors.Calls == 0 ||
+			v.Errors.Errors+v.Errors.Timeouts+v.Errors.Invalid != 0 {
+			t.Fatalf("%s: conversation %+v, errors %+v", variant, v.Conversation, v.Errors)
+		}
+		if v.Protocol == nil || v.Protocol.Fallbacks != 0 || v.Protocol.Rate != 0 {
+			t.Fatalf("%s: protocol %+v", variant, v.Protocol)
+		}
+	}
+	out := t.TempDir()
+	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, "../../examples/python-chat-recommender/scenario.yaml"); code != runner.ExitOK {
+		t.Fatalf("exec: exit %d: %s", code, stderr)
+	}
+	check(out, "python")
+
+	srv := exec.Command("python3", "../../examples/python-chat-recommender/recommender.py", "--http", "0")
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if err != nil || !ok {
+		t.Fatalf("server said %q, %v", line, err)
+	}
+	scenario, err := os.ReadFile("../../examples/python-chat-recommender/scenario-http.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(scenario), "url: http://127.0.0.1:8001", "url: "+url, 1)
+	if text == string(scenario) {
+		t.Fatal("the example scenario no longer has the url line this test replaces")
+	}
+	dir := t.TempDir()
+	out = filepath.Join(dir, "out")
+	if code, _, stderr := cli(t, context.Background(), "run", "--quiet", "--out", out, writeFile(t, dir, "http.yaml", text)); code != runner.ExitOK {
+		t.Fatalf("http: exit %d: %s", code, stderr)
+	}
+	check(out, "service")
 }

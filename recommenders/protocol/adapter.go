@@ -242,7 +242,7 @@ func CatalogOf(cat *catalog.Catalog) []CatalogItem {
 	for i := range out {
 		it := cat.Item(i)
 		out[i] = CatalogItem{ID: it.ID, Title: it.Title, Categories: it.Categories, Tags: it.Tags,
-			ReleaseRound: it.ReleaseRound, Popularity: cat.PopularityShare(i)}
+			ReleaseRound: it.ReleaseRound, Popularity: cat.PopularityShare(i), Attributes: it.Attributes}
 	}
 	return out
 }

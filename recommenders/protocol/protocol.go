@@ -191,6 +191,9 @@ type CatalogItem struct {
 	ReleaseRound int      `json:"release_round"`
 	// Popularity is the item's share of the catalog's popularity prior.
 	Popularity float64 `json:"popularity"`
+	// Attributes are the item's attributes (a year, a runtime), which the
+	// constraints of a conversation's needs may name.
+	Attributes map[string]any `json:"attributes,omitempty"`
 }
 
 // HealthRequest asks whether the recommender is up (exec only; HTTP uses
