@@ -53,8 +53,12 @@ func TestHelperProcess(t *testing.T) {
 		}
 		name = "grandchild:" + strconv.Itoa(gc.Process.Pid)
 	}
+	var capabilities []string
+	if mode == "chat" {
+		capabilities = []string{protocol.CapabilityChat}
+	}
 	if mode != "no-handshake" {
-		send(protocol.Handshake{Type: protocol.TypeHandshake, Protocol: version, Name: name})
+		send(protocol.Handshake{Type: protocol.TypeHandshake, Protocol: version, Name: name, Capabilities: capabilities})
 	}
 	fmt.Fprintln(os.Stderr, "helper ready")
 	in := bufio.NewScanner(os.Stdin)
@@ -81,6 +85,10 @@ func TestHelperProcess(t *testing.T) {
 			}
 			send(protocol.RecommendResponse{Type: protocol.TypeSlate, ID: m.ID,
 				Items: []protocol.ResponseItem{{ID: "b", Score: 2}, {ID: "c", Score: 1}}})
+		case protocol.TypeChat:
+			message := "Two sci-fi films:"
+			send(protocol.ChatReply{Type: protocol.TypeReply, ID: m.ID, Message: &message,
+				Items: []protocol.ResponseItem{{ID: "b", Score: 2, Explanation: "sci-fi"}}})
 		default:
 			send(protocol.Ack{Type: protocol.TypeAck, ID: m.ID})
 		}
@@ -327,4 +335,28 @@ func FuzzSplitArgs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A child that declares the chat capability converses; one that does not
+// is refused, by type assertion and by error.
+func TestChatOverThePipe(t *testing.T) {
+	a, err := build(t, helperCommand(t, "chat"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !recommenders.Converses(a) {
+		t.Fatal("the child declared chat but does not converse")
+	}
+	reply, err := a.Respond(t.Context(), recommenders.ChatRequest{Conversation: "child/u/0", User: "u", K: 2,
+		Messages: []recommenders.ChatMessage{{Role: recommenders.SpeakerUser, Content: "sci-fi please"}}})
+	if err != nil || reply.Message != "Two sci-fi films:" || len(reply.Items) != 1 || reply.Items[0].Item != "b" {
+		t.Fatalf("reply %+v, %v", reply, err)
+	}
+	plain, err := build(t, helperCommand(t, "ok"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recommenders.Converses(plain) {
+		t.Fatal("a child without the chat capability converses")
+	}
 }

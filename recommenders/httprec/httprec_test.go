@@ -33,6 +33,8 @@ type service struct {
 	feedback  []protocol.Feedback
 	headers   []http.Header
 	version   int
+	// chat, when set, declares the chat capability and answers /chat.
+	chat func(w http.ResponseWriter, req *protocol.ChatRequest)
 }
 
 func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -48,11 +50,15 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if v == 0 {
 			v = protocol.Version
 		}
-		_ = json.NewEncoder(w).Encode(protocol.HealthResponse{Type: protocol.TypeHealth, Protocol: v, Status: "ok"})
+		h := protocol.HealthResponse{Type: protocol.TypeHealth, Protocol: v, Status: "ok"}
+		if s.chat != nil {
+			h.Capabilities = []string{protocol.CapabilityChat}
+		}
+		_ = json.NewEncoder(w).Encode(h)
 		return
 	}
 	body, _ := io.ReadAll(r.Body)
-	schema := map[string]string{"/recommend": "recommend_request", "/feedback": "feedback", "/reset": "reset"}[r.URL.Path]
+	schema := map[string]string{"/recommend": "recommend_request", "/feedback": "feedback", "/reset": "reset", "/chat": "chat_request"}[r.URL.Path]
 	if err := prototest.Validate(schema, body); err != nil {
 		s.t.Errorf("recloop sent an invalid %s: %v", schema, err)
 	}
@@ -65,6 +71,9 @@ func (s *service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var m protocol.RecommendRequest
 		_ = json.Unmarshal(body, &m)
 		s.recommend(w, &m, int(s.calls.Add(1)))
+	case "/chat":
+		m := decode[protocol.ChatRequest](body)
+		s.chat(w, &m)
 	}
 }
 
@@ -437,5 +446,44 @@ func TestHeaderValuesNeverComeBack(t *testing.T) {
 	_, err = a.Recommend(context.Background(), req)
 	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "[redacted]") {
 		t.Errorf("second call: err = %v, want the echo masked", err)
+	}
+}
+
+// A service whose health answer declares chat gets POST /chat; its reply is
+// validated like a slate (here: a repeated item is counted and fails the
+// turn). One without the capability does not converse.
+func TestChatOverHTTP(t *testing.T) {
+	turn := 0
+	svc := &service{recommend: good, chat: func(w http.ResponseWriter, req *protocol.ChatRequest) {
+		turn++
+		msg := "How about these?"
+		reply := protocol.ChatReply{Type: protocol.TypeReply, ID: req.ID, Message: &msg,
+			Items: []protocol.ResponseItem{{ID: "b", Score: 1}, {ID: "c", Score: 0.5}}}
+		if turn == 2 {
+			reply.Items[1].ID = "b"
+		}
+		_ = json.NewEncoder(w).Encode(reply)
+	}}
+	a, err := build(t, start(t, svc).URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !recommenders.Converses(a) {
+		t.Fatal("a service that declared chat does not converse")
+	}
+	chat := recommenders.ChatRequest{Conversation: "svc/u/0", User: "u", K: 2,
+		Messages: []recommenders.ChatMessage{{Role: recommenders.SpeakerUser, Content: "sci-fi"}}}
+	if reply, err := a.Respond(t.Context(), chat); err != nil || len(reply.Items) != 2 {
+		t.Fatalf("reply %+v, %v", reply, err)
+	}
+	if _, err := a.Respond(t.Context(), chat); !errors.Is(err, protocol.ErrInvalid) || a.Violations()["duplicate"] != 1 {
+		t.Fatalf("a repeated item: %v, violations %v", err, a.Violations())
+	}
+	plain, err := build(t, start(t, &service{recommend: good}).URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recommenders.Converses(plain) {
+		t.Fatal("a service without the chat capability converses")
 	}
 }
