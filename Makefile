@@ -46,6 +46,9 @@ echarts:
 
 # Opens the demo's report in headless Chromium with no network and checks
 # every chart is drawn and the drill-down works (needs node and chromium).
+# REPORT and SHOTS pick another report, e.g. make report-check REPORT=out/conversational/report.html
+REPORT ?= out/quickstart/report.html
+SHOTS ?= out/report-screenshots
 report-check:
 	@flag=; node -e 'process.exit(typeof WebSocket === "function" ? 0 : 1)' || flag=--experimental-websocket; \
-	timeout 300 node $$flag reports/browsercheck/check.mjs out/quickstart/report.html out/report-screenshots
+	timeout 300 node $$flag reports/browsercheck/check.mjs $(REPORT) $(SHOTS)

@@ -254,8 +254,14 @@ func (r *clarify) propose(req ChatRequest, excluded []bool, slots chatSlots, mes
 // explanation never claims what the item does not have.
 func explainFacts(it *catalog.Item) string {
 	var b strings.Builder
-	b.WriteString("A ")
-	b.WriteString(strings.Join(it.Categories, "/"))
+	switch kind := strings.Join(it.Categories, "/"); {
+	case kind == "":
+		b.WriteString("A")
+	case strings.ContainsRune("aeiou", rune(kind[0])):
+		b.WriteString("An " + kind)
+	default:
+		b.WriteString("A " + kind)
+	}
 	if y, ok := it.Attributes["year"]; ok {
 		fmt.Fprintf(&b, " film from %v", y)
 	} else {
