@@ -43,13 +43,13 @@ func init() {
 	registerBuiltin(clarifySpec, func(env Env, p config.Params) (Recommender, error) {
 		r := newClarify(env.Catalog, true)
 		pr := p.Reader(clarifySpec.Name)
-		r.maxQuestions, r.learnWeight = pr.Int("max_questions"), pr.Float("learn_weight")
+		r.maxQuestions, r.learned.weight = pr.Int("max_questions"), pr.Float("learn_weight")
 		return r, pr.Err()
 	})
 	registerBuiltin(chatPopularSpec, func(env Env, p config.Params) (Recommender, error) {
 		r := newClarify(env.Catalog, false)
 		pr := p.Reader(chatPopularSpec.Name)
-		r.learnWeight = pr.Float("learn_weight")
+		r.learned.weight = pr.Float("learn_weight")
 		return r, pr.Err()
 	})
 }
@@ -60,11 +60,8 @@ type clarify struct {
 	cat          *catalog.Catalog
 	listen       bool
 	maxQuestions int
-	learnWeight  float64
-	// accepted counts, per item, what users clicked or accepted; Observe
-	// writes it, and nothing reads it concurrently with Observe.
-	accepted []int
-	vocab    chatVocabulary
+	learned      acceptances
+	vocab        chatVocabulary
 	// years holds each item's year (NaN when it has none), decade its
 	// decade's index among the catalog's decades (-1: none), primary the
 	// index of its first category (-1: none).
@@ -76,7 +73,7 @@ type clarify struct {
 
 func newClarify(cat *catalog.Catalog, listen bool) *clarify {
 	n := cat.Len()
-	r := &clarify{cat: cat, listen: listen, accepted: make([]int, n), vocab: newChatVocabulary(cat),
+	r := &clarify{cat: cat, listen: listen, learned: newAcceptances(cat), vocab: newChatVocabulary(cat),
 		years: make([]float64, n), decade: make([]int32, n), primary: make([]int32, n)}
 	first := math.MaxInt
 	for i := range n {
@@ -102,26 +99,50 @@ func newClarify(cat *catalog.Catalog, listen bool) *clarify {
 }
 
 func (r *clarify) Observe(_ context.Context, feedback []Feedback) error {
-	for _, f := range feedback {
-		if !f.Clicked {
-			continue
-		}
-		if i, ok := r.cat.Index(f.Item); ok {
-			r.accepted[i]++
-		}
-	}
+	r.learned.observe(feedback)
 	return nil
 }
 
 func (r *clarify) Reset(context.Context) error {
-	clear(r.accepted)
+	r.learned.reset()
 	return nil
 }
 
 // score is the item's popularity, boosted by past acceptances.
-func (r *clarify) score(i int) float64 {
-	a := float64(r.accepted[i])
-	return r.cat.PopularityShare(i) * (1 + r.learnWeight*a/(1+a))
+func (r *clarify) score(i int) float64 { return r.learned.prior(i) }
+
+// acceptances is what the conversational built-ins learn: how often users
+// accepted (clicked) each item. Observe writes it, and nothing reads it
+// concurrently with Observe.
+type acceptances struct {
+	cat    *catalog.Catalog
+	counts []int
+	// weight is learn_weight: how much acceptances boost popularity.
+	weight float64
+}
+
+func newAcceptances(cat *catalog.Catalog) acceptances {
+	return acceptances{cat: cat, counts: make([]int, cat.Len())}
+}
+
+func (a *acceptances) observe(feedback []Feedback) {
+	for _, f := range feedback {
+		if !f.Clicked {
+			continue
+		}
+		if i, ok := a.cat.Index(f.Item); ok {
+			a.counts[i]++
+		}
+	}
+}
+
+func (a *acceptances) reset() { clear(a.counts) }
+
+// prior is item i's popularity boosted by its acceptances:
+// p(i)·(1 + w·n/(1 + n)).
+func (a *acceptances) prior(i int) float64 {
+	n := float64(a.counts[i])
+	return a.cat.PopularityShare(i) * (1 + a.weight*n/(1+n))
 }
 
 // Recommend serves slate scenarios: the most popular unconsumed items.

@@ -84,18 +84,16 @@ var llmchatSchema = &llm.Schema{
 // concurrent use; Observe and Reset are never called concurrently with
 // them.
 type LLMChat struct {
-	cat         *catalog.Catalog
-	client      llm.Client
-	vocab       chatVocabulary
-	candidates  int
-	maxItems    int
-	learnWeight float64
-	maxTokens   int
-	tmpl        *template.Template
-	version     string
-	log         *slog.Logger
-	// accepted counts, per item, what users clicked or accepted.
-	accepted []int
+	cat        *catalog.Catalog
+	client     llm.Client
+	vocab      chatVocabulary
+	candidates int
+	maxItems   int
+	maxTokens  int
+	tmpl       *template.Template
+	version    string
+	log        *slog.Logger
+	learned    acceptances
 
 	rejected  atomic.Int64
 	proposed  atomic.Int64
@@ -117,16 +115,16 @@ func newLLMChat(_ context.Context, env Env, p config.Params) (Recommender, error
 	}
 	r := p.Reader(LLMChatName)
 	c := &LLMChat{
-		cat:         env.Catalog,
-		client:      env.LLM,
-		vocab:       newChatVocabulary(env.Catalog),
-		candidates:  r.Int("candidates"),
-		maxItems:    r.Int("max_items"),
-		learnWeight: r.Float("learn_weight"),
-		maxTokens:   r.Int("max_tokens"),
-		log:         env.Log(),
-		accepted:    make([]int, env.Catalog.Len()),
+		cat:        env.Catalog,
+		client:     env.LLM,
+		vocab:      newChatVocabulary(env.Catalog),
+		candidates: r.Int("candidates"),
+		maxItems:   r.Int("max_items"),
+		maxTokens:  r.Int("max_tokens"),
+		log:        env.Log(),
+		learned:    newAcceptances(env.Catalog),
 	}
+	c.learned.weight = r.Float("learn_weight")
 	prompt := r.String("prompt")
 	if err := r.Err(); err != nil {
 		return nil, err
@@ -157,29 +155,15 @@ func (r *LLMChat) Fallbacks() int64 { return r.fallbacks.Load() }
 // Observe counts what users clicked or accepted; among equally good
 // matches, those come first.
 func (r *LLMChat) Observe(_ context.Context, feedback []Feedback) error {
-	for _, f := range feedback {
-		if !f.Clicked {
-			continue
-		}
-		if i, ok := r.cat.Index(f.Item); ok {
-			r.accepted[i]++
-		}
-	}
+	r.learned.observe(feedback)
 	return nil
 }
 
 // Reset forgets what users accepted; the counters describe the whole run
 // and are kept.
 func (r *LLMChat) Reset(context.Context) error {
-	clear(r.accepted)
+	r.learned.reset()
 	return nil
-}
-
-// prior is the tie-breaker among equal matches: popularity, boosted by
-// past acceptances.
-func (r *LLMChat) prior(i int) float64 {
-	a := float64(r.accepted[i])
-	return r.cat.PopularityShare(i) * (1 + r.learnWeight*a/(1+a))
 }
 
 // Recommend serves slate scenarios by retrieval alone, without calling
@@ -248,7 +232,7 @@ func (r *LLMChat) retrieve(round, n int, excluded map[int]bool, match func(*cata
 			continue
 		}
 		if m := match(it); m >= 0 {
-			all = append(all, retrieved{i: i, match: m, prior: r.prior(i)})
+			all = append(all, retrieved{i: i, match: m, prior: r.learned.prior(i)})
 		}
 	}
 	slices.SortFunc(all, func(a, b retrieved) int {

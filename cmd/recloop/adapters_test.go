@@ -85,21 +85,7 @@ func TestHTTPExampleKeepsTheTokenSecret(t *testing.T) {
 	needPython(t)
 	const token = "tok-7f3a9c-never-write-me"
 	t.Setenv("RECLOOP_TOKEN", token)
-	srv := exec.Command("python3", "../../examples/http-recommender/server.py", "--port", "0")
-	stdout, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
-	if err != nil || !ok {
-		t.Fatalf("server said %q, %v", line, err)
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	url := startPythonService(t, "../../examples/http-recommender/server.py", "--port", "0")
 
 	scenario, err := os.ReadFile("../../examples/http-recommender/scenario.yaml")
 	if err != nil {
@@ -242,20 +228,7 @@ func TestPythonChatExampleConversesThroughExecAndHTTP(t *testing.T) {
 	}
 	check(out, "python")
 
-	srv := exec.Command("python3", "../../examples/python-chat-recommender/recommender.py", "--http", "0")
-	stdout, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
-	if err != nil || !ok {
-		t.Fatalf("server said %q, %v", line, err)
-	}
+	url := startPythonService(t, "../../examples/python-chat-recommender/recommender.py", "--http", "0")
 	scenario, err := os.ReadFile("../../examples/python-chat-recommender/scenario-http.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -270,4 +243,26 @@ func TestPythonChatExampleConversesThroughExecAndHTTP(t *testing.T) {
 		t.Fatalf("http: exit %d: %s", code, stderr)
 	}
 	check(out, "service")
+}
+
+// startPythonService starts an example service that prints "listening on
+// URL" first, stops it when the test ends, and returns the URL.
+func startPythonService(t *testing.T, args ...string) string {
+	t.Helper()
+	srv := exec.Command("python3", args...)
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if err != nil || !ok {
+		t.Fatalf("server said %q, %v", line, err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	return url
 }
