@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/recloop/recloop/config"
@@ -446,4 +447,29 @@ func (c *Catalog) TasteFromVector(vec []float64) Taste {
 		}
 	}
 	return t
+}
+
+// AttributeNumber reads an attribute value as a number: a number of any
+// Go numeric kind a loader produces, or a string that parses as one. NaN is
+// not a number here.
+func AttributeNumber(v any) (float64, bool) {
+	var f float64
+	switch x := v.(type) {
+	case int:
+		f = float64(x)
+	case int64:
+		f = float64(x)
+	case float64:
+		f = x
+	case float32:
+		f = float64(x)
+	case string:
+		var err error
+		if f, err = strconv.ParseFloat(strings.TrimSpace(x), 64); err != nil {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	return f, !math.IsNaN(f)
 }

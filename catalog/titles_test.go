@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"math"
 	"slices"
 	"testing"
 )
@@ -82,4 +83,20 @@ func FuzzTitleScan(f *testing.F) {
 			t.Fatalf("Lookup(%q) = %d", text, i)
 		}
 	})
+}
+
+func TestAttributeNumber(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want float64
+		ok   bool
+	}{
+		{1995, 1995, true}, {int64(7), 7, true}, {2.5, 2.5, true}, {float32(0.5), 0.5, true},
+		{" 120 ", 120, true}, {"long", 0, false}, {nil, 0, false}, {math.NaN(), 0, false}, {true, 0, false},
+	} {
+		got, ok := AttributeNumber(c.v)
+		if ok != c.ok || (ok && got != c.want) {
+			t.Errorf("AttributeNumber(%#v) = %g, %v; want %g, %v", c.v, got, ok, c.want, c.ok)
+		}
+	}
 }

@@ -120,7 +120,7 @@ func NewGrounding(cat *catalog.Catalog, minTitleTokens int) *Grounding {
 			g.itemNode[i] = n
 		}
 		for name, v := range it.Attributes {
-			if _, numeric := attributeNumber(v); numeric {
+			if _, numeric := catalog.AttributeNumber(v); numeric {
 				attrs[name] = true
 			}
 		}
@@ -552,7 +552,7 @@ func readNumber(text string, toks []token, i int) (number, bool) {
 func (g *Grounding) numberViolation(s *groundingScratch, c Case, num number) (Violation, bool) {
 	attrs := c.Item.Attributes
 	if name, ok := g.introducedAttribute(s, c.Item, num.first); ok {
-		want, _ := attributeNumber(attrs[name])
+		want, _ := catalog.AttributeNumber(attrs[name])
 		if !sameNumber(want, num) {
 			return Violation{Kind: "attribute", Detail: fmt.Sprintf("the item's %s is %s", name, formatNumber(want))}, true
 		}
@@ -560,7 +560,7 @@ func (g *Grounding) numberViolation(s *groundingScratch, c Case, num number) (Vi
 	}
 	if g.isRatingClaim(s, c.Explanation, num) {
 		for _, name := range []string{"rating", "avg_rating"} {
-			if want, ok := attributeNumber(attrs[name]); ok {
+			if want, ok := catalog.AttributeNumber(attrs[name]); ok {
 				if !sameNumber(want, num) {
 					return Violation{Kind: "number", Detail: fmt.Sprintf("the item's %s is %s", name, formatNumber(want))}, true
 				}
@@ -570,7 +570,7 @@ func (g *Grounding) numberViolation(s *groundingScratch, c Case, num number) (Vi
 		return Violation{}, false
 	}
 	if num.decimals == 0 && num.value >= 1900 && num.value <= 2099 && s.tokens[num.first].end-s.tokens[num.first].start == 4 {
-		if want, ok := attributeNumber(attrs["year"]); ok && want != num.value {
+		if want, ok := catalog.AttributeNumber(attrs["year"]); ok && want != num.value {
 			return Violation{Kind: "number", Detail: fmt.Sprintf("the item's year is %s", formatNumber(want))}, true
 		}
 	}
@@ -587,7 +587,7 @@ func (g *Grounding) introducedAttribute(s *groundingScratch, it *catalog.Item, f
 	}
 	for _, f := range g.attrForms {
 		if end >= len(f.words) && wordsEqual(s.tokens[end-len(f.words):end], f.words) {
-			if _, numeric := attributeNumber(it.Attributes[f.attr]); numeric {
+			if _, numeric := catalog.AttributeNumber(it.Attributes[f.attr]); numeric {
 				return f.attr, true
 			}
 		}
@@ -650,23 +650,6 @@ func (g *Grounding) isRatingClaim(s *groundingScratch, text string, num number) 
 func sameNumber(want float64, num number) bool {
 	scale := math.Pow(10, float64(num.decimals))
 	return math.Round(want*scale) == math.Round(num.value*scale)
-}
-
-func attributeNumber(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case float64:
-		return x, true
-	case float32:
-		return float64(x), true
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return f, err == nil
-	}
-	return 0, false
 }
 
 func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -390,7 +390,7 @@ func (u *LLMChatUser) promptData(st *State, d *Dialogue) *chatPrompt {
 		for k, item := range t.Items {
 			it := u.cat.Item(item)
 			iv := chatItemView{ID: it.ID, Title: titleOf(it), Categories: strings.Join(it.Categories, ", ")}
-			if y, ok := number(it.Attributes["year"]); ok {
+			if y, ok := catalog.AttributeNumber(it.Attributes["year"]); ok {
 				iv.Year = num(y)
 			}
 			if k < len(t.Explanations) {

@@ -95,7 +95,7 @@ func (c *Constraint) matches(it *catalog.Item) bool {
 	if c.Equals != "" {
 		return strings.EqualFold(fmt.Sprint(v), c.Equals)
 	}
-	x, ok := number(v)
+	x, ok := catalog.AttributeNumber(v)
 	if !ok {
 		return false
 	}
@@ -139,21 +139,6 @@ func (c *Constraint) Describe() string {
 }
 
 func num(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
-
-func number(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case float64:
-		return x, !math.IsNaN(x)
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return f, err == nil && !math.IsNaN(f)
-	}
-	return 0, false
-}
 
 // WithDefaults fills what the YAML left out.
 func (n Need) WithDefaults() Need {
@@ -354,7 +339,7 @@ func topWeight(m map[string]float64) string {
 func yearRange(cat *catalog.Catalog) (lo, hi int) {
 	lo, hi = math.MaxInt, math.MinInt
 	for i := range cat.Len() {
-		if y, ok := number(cat.Item(i).Attributes["year"]); ok {
+		if y, ok := catalog.AttributeNumber(cat.Item(i).Attributes["year"]); ok {
 			lo, hi = min(lo, int(y)), max(hi, int(y))
 		}
 	}

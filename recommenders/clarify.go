@@ -78,7 +78,7 @@ func newClarify(cat *catalog.Catalog, listen bool) *clarify {
 	first := math.MaxInt
 	for i := range n {
 		r.years[i] = math.NaN()
-		if y, ok := chatYear(cat.Item(i)); ok && !math.IsNaN(y) && math.Abs(y) < 1e6 {
+		if y, ok := catalog.AttributeNumber(cat.Item(i).Attributes["year"]); ok && !math.IsNaN(y) && math.Abs(y) < 1e6 {
 			r.years[i] = y
 			first = min(first, int(math.Floor(y/10)))
 		}
@@ -356,19 +356,6 @@ func entropy(counts []float64) float64 {
 		}
 	}
 	return h
-}
-
-func chatYear(it *catalog.Item) (float64, bool) {
-	switch y := it.Attributes["year"].(type) {
-	case int:
-		return float64(y), true
-	case float64:
-		return y, true
-	case string:
-		f, err := strconv.ParseFloat(y, 64)
-		return f, err == nil
-	}
-	return 0, false
 }
 
 // chatSlots is what a rule-based recommender understood of the user's

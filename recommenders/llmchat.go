@@ -293,7 +293,7 @@ func (r *LLMChat) conversationMatch(msgs []ChatMessage) (match func(*catalog.Ite
 				m += 0.5
 			}
 		}
-		if y, ok := chatYear(it); ok && years && y >= s.yearMin && y <= s.yearMax {
+		if y, ok := catalog.AttributeNumber(it.Attributes["year"]); ok && years && y >= s.yearMin && y <= s.yearMax {
 			m++
 		}
 		return m
