@@ -380,6 +380,18 @@ func readPersonas(r *metrics.Results, o HTMLOptions) (views []personaView, popul
 		case ev.Kind == trajectory.KindPersonaEnd && ev.PersonaEnd != nil:
 			v := pv(p, ev.Variant)
 			pe := ev.PersonaEnd
+			if len(v.Dialogues) > 0 {
+				// A conversation's persona neither drifts nor leaves: what
+				// matters is how its dialogues went.
+				won := 0
+				for _, d := range v.Dialogues {
+					if d.Success {
+						won++
+					}
+				}
+				v.Exit = fmt.Sprintf("%d of %d dialogues succeeded", won, len(v.Dialogues))
+				break
+			}
 			v.Drift = formatNumber(pe.TasteDrift)
 			v.Exit = "stayed to the end"
 			if pe.ExitRound >= 0 {
