@@ -360,3 +360,15 @@ func TestChatOverThePipe(t *testing.T) {
 		t.Fatal("a child without the chat capability converses")
 	}
 }
+
+// The Python conversational example, run as the child it is meant to be:
+// its handshake declares chat, and it asks, then proposes.
+func TestPythonChatExampleOverThePipe(t *testing.T) {
+	argv := prototest.PythonChatExample(t)
+	a, err := prototest.Build(t, Spec, New, recommenders.Env{Catalog: prototest.ChatCatalog(t), Seed: 5, Variant: "py", Dir: "."},
+		map[string]any{"command": strings.Join(argv, " ")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prototest.CheckPythonChatExample(t, a)
+}

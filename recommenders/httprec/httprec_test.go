@@ -1,6 +1,7 @@
 package httprec
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -486,4 +488,54 @@ func TestChatOverHTTP(t *testing.T) {
 	if recommenders.Converses(plain) {
 		t.Fatal("a service without the chat capability converses")
 	}
+}
+
+// The Python conversational example as the service it is meant to be:
+// started with --http 0, it says where it listens, its health answer
+// declares chat, and it asks, then proposes.
+func TestPythonChatExampleOverHTTP(t *testing.T) {
+	argv := prototest.PythonChatExample(t)
+	srv := exec.Command(argv[0], append(argv[1:], "--http", "0")...)
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	// The first line says where it listens; a hung server must not hang the test.
+	lines := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		lines <- line
+	}()
+	var line string
+	select {
+	case line = <-lines:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the example did not say where it listens within 10s")
+	}
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if !ok {
+		t.Fatalf("the example said %q, want \"listening on <url>\"", line)
+	}
+	resp, err := http.Get(url + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prototest.Validate("health_response", body); err != nil {
+		t.Fatalf("%v\n%s", err, body)
+	}
+	a, err := prototest.Build(t, Spec, New, recommenders.Env{Catalog: prototest.ChatCatalog(t), Seed: 99, Variant: "py"},
+		map[string]any{"url": url, "timeout": "5s"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prototest.CheckPythonChatExample(t, a)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -87,8 +88,8 @@ func (a *Adapter) Respond(ctx context.Context, req recommenders.ChatRequest) (re
 }
 
 // CheckReply validates a decoded reply and counts every kind of violation
-// it holds once. More items than k, a repeated item, a non-finite score or
-// an answer to another request make it invalid. Unknown, unreleased and
+// it holds once. More items than k, a repeated item, a non-finite score,
+// an empty id or title, or an answer to another request make it invalid. Unknown, unreleased and
 // consumed ids are counted but passed on: the simulator rejects the
 // reply's items and records the ids on the turn, as it does for built-in
 // recommenders.
@@ -111,6 +112,10 @@ func (a *Adapter) CheckReply(req recommenders.ChatRequest, id string, resp *Chat
 		idx, known := a.cat.Index(it.ID)
 		_, isConsumed := consumed[it.ID]
 		switch {
+		case it.ID == "":
+			// The schema's minLength: an empty id is no id at all, not an
+			// unknown one for the simulator to record.
+			flag(KindMalformed, true, "item at rank %d has an empty id", i+1)
 		case !known:
 			flag(KindUnknownID, false, "unknown item id %q at rank %d", it.ID, i+1)
 		case a.cat.Item(idx).ReleaseRound > req.Round:
@@ -128,6 +133,9 @@ func (a *Adapter) CheckReply(req recommenders.ChatRequest, id string, resp *Chat
 	}
 	if len(resp.Items) > req.K {
 		flag(KindTooMany, true, "%d items for a reply of at most %d", len(resp.Items), req.K)
+	}
+	if i := slices.Index(resp.Titles, ""); i >= 0 {
+		flag(KindMalformed, true, "title %d is empty", i+1)
 	}
 	var kinds []string
 	for k := range numKinds {

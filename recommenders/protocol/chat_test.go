@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -19,6 +20,8 @@ type chatTransport struct {
 	fakeTransport
 	chat  bool
 	reply func(*protocol.ChatRequest) string
+	// chatErr fails chat calls only, so that the world's reset still works.
+	chatErr error
 }
 
 func (c *chatTransport) Converses() bool { return c.chat }
@@ -27,6 +30,9 @@ func (c *chatTransport) Chat(_ context.Context, req *protocol.ChatRequest) (*pro
 	c.record(req)
 	if c.err != nil {
 		return nil, c.err
+	}
+	if c.chatErr != nil {
+		return nil, c.chatErr
 	}
 	return protocol.DecodeReply([]byte(c.reply(req)))
 }
@@ -86,21 +92,32 @@ func chatAdapter(t testing.TB, ct *chatTransport, raw map[string]any) *protocol.
 func TestBadRepliesAreCountedByKind(t *testing.T) {
 	for _, c := range []struct {
 		name, body string
+		err        error // the transport's, instead of body
 		kinds      []string
 		fails      bool
 	}{
-		{"not JSON", `{"type":"reply",`, []string{"malformed"}, true},
-		{"no message", `{"type":"reply","id":"ID","items":[]}`, []string{"malformed"}, true},
-		{"wrong type", `{"type":"slate","id":"ID","items":[]}`, []string{"malformed"}, true},
-		{"wrong id", `{"type":"reply","id":"other","message":"hi"}`, []string{"malformed"}, true},
-		{"remote error", `{"type":"error","id":"ID","error":"model not loaded"}`, []string{"remote_error"}, true},
-		{"too many", `{"type":"reply","id":"ID","message":"m","items":[{"id":"b","score":1},{"id":"c","score":1},{"id":"d","score":1}]}`, []string{"too_many"}, true},
-		{"duplicate", `{"type":"reply","id":"ID","message":"m","items":[{"id":"b","score":1},{"id":"b","score":1}]}`, []string{"duplicate"}, true},
-		{"NaN", `{"type":"reply","id":"ID","message":"m","items":[{"id":"b","score":NaN}]}`, []string{"non_finite"}, true},
-		{"unknown, passed on", `{"type":"reply","id":"ID","message":"m","items":[{"id":"zzz","score":1},{"id":"e","score":1}]}`, []string{"unknown_id", "unreleased"}, false},
+		{"not JSON", `{"type":"reply",`, nil, []string{"malformed"}, true},
+		{"no message", `{"type":"reply","id":"ID","items":[]}`, nil, []string{"malformed"}, true},
+		{"wrong type", `{"type":"slate","id":"ID","items":[]}`, nil, []string{"malformed"}, true},
+		{"wrong id", `{"type":"reply","id":"other","message":"hi"}`, nil, []string{"malformed"}, true},
+		{"remote error", `{"type":"error","id":"ID","error":"model not loaded"}`, nil, []string{"remote_error"}, true},
+		{"too many", `{"type":"reply","id":"ID","message":"m","items":[{"id":"b","score":1},{"id":"c","score":1},{"id":"d","score":1}]}`, nil, []string{"too_many"}, true},
+		{"duplicate", `{"type":"reply","id":"ID","message":"m","items":[{"id":"b","score":1},{"id":"b","score":1}]}`, nil, []string{"duplicate"}, true},
+		{"NaN", `{"type":"reply","id":"ID","message":"m","items":[{"id":"b","score":NaN}]}`, nil, []string{"non_finite"}, true},
+		{"unknown, passed on", `{"type":"reply","id":"ID","message":"m","items":[{"id":"zzz","score":1},{"id":"e","score":1}]}`, nil, []string{"unknown_id", "unreleased"}, false},
+		{"empty id", `{"type":"reply","id":"ID","message":"m","items":[{"id":"","score":1}]}`, nil, []string{"malformed"}, true},
+		{"empty title", `{"type":"reply","id":"ID","message":"m","titles":["Alpha",""]}`, nil, []string{"malformed"}, true},
+		{"message null", `{"type":"reply","id":"ID","message":null}`, nil, []string{"malformed"}, true},
+		{"score not a number", `{"type":"reply","id":"ID","message":"m","items":[{"id":"b","score":"high"}]}`, nil, []string{"malformed"}, true},
+		{"NaN and a duplicate", `{"type":"reply","id":"ID","message":"m","items":[{"id":"b","score":NaN},{"id":"b","score":Infinity}]}`, nil, []string{"duplicate", "non_finite"}, true},
+		{"oversized", "", fmt.Errorf("transport: %w (1048576 bytes)", protocol.ErrOversized), []string{"oversized"}, true},
+		{"timeout", "", fmt.Errorf("transport: %w", context.DeadlineExceeded), []string{"timeout"}, true},
+		{"crash", "", fmt.Errorf("%w: exit status 1", protocol.ErrCrashed), []string{"crash"}, true},
+		{"titles only", `{"type":"reply","id":"ID","message":"Try Alpha.","titles":["Alpha"]}`, nil, nil, false},
+		{"a question", `{"type":"reply","id":"ID","message":"What genre are you in the mood for?"}`, nil, nil, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ct := &chatTransport{chat: true, reply: func(r *protocol.ChatRequest) string { return strings.ReplaceAll(c.body, `"ID"`, `"`+r.ID+`"`) }}
+			ct := &chatTransport{chat: true, chatErr: c.err, reply: func(r *protocol.ChatRequest) string { return strings.ReplaceAll(c.body, `"ID"`, `"`+r.ID+`"`) }}
 			a := chatAdapter(t, ct, nil)
 			reply, err := a.Respond(t.Context(), chatRequest)
 			if (err != nil) != c.fails {
@@ -116,6 +133,41 @@ func TestBadRepliesAreCountedByKind(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Violations add up over a world's turns, each kind once per reply, as
+// for slates; a good reply adds nothing. With on_error: fail the first bad
+// reply fails the world, and later turns fail without a call.
+func TestChatViolationsAddUpAndFailTheWorld(t *testing.T) {
+	bodies := []string{
+		`{"type":"reply","id":"ID","message":"m","items":[{"id":"b","score":NaN},{"id":"c","score":NaN}]}`,
+		`{"type":"reply","id":"ID","message":"m","items":[{"id":"b","score":1}]}`,
+		`{"type":"reply","id":"ID","message":"m","items":[{"id":"b","score":1},{"id":"c","score":Infinity},{"id":"d","score":1}]}`,
+		`{"type":"reply","id":"wrong","message":"m"}`,
+	}
+	n := 0
+	ct := &chatTransport{chat: true, reply: func(r *protocol.ChatRequest) string {
+		n++
+		return strings.ReplaceAll(bodies[n-1], `"ID"`, `"`+r.ID+`"`)
+	}}
+	a := chatAdapter(t, ct, nil)
+	for range bodies {
+		_, _ = a.Respond(t.Context(), chatRequest)
+	}
+	want := map[string]int64{"non_finite": 2, "too_many": 1, "malformed": 1}
+	if got := a.Violations(); len(got) != len(want) || got["non_finite"] != 2 || got["too_many"] != 1 || got["malformed"] != 1 {
+		t.Fatalf("violations %v, want %v", got, want)
+	}
+
+	n = 0
+	failing := &chatTransport{chat: true, reply: ct.reply}
+	f := chatAdapter(t, failing, map[string]any{"on_error": "fail"})
+	if _, err := f.Respond(t.Context(), chatRequest); !errors.Is(err, protocol.ErrFailed) || !errors.Is(err, protocol.ErrInvalid) {
+		t.Fatalf("first bad reply: err = %v", err)
+	}
+	if _, err := f.Respond(t.Context(), chatRequest); !errors.Is(err, protocol.ErrFailed) || n != 1 {
+		t.Fatalf("after the failure: err = %v, %d calls", err, n)
 	}
 }
 
@@ -151,6 +203,10 @@ func FuzzChatReply(f *testing.F) {
 		`{"type":"error","error":"no"}`,
 		`{"type":"reply","id":"c0-u-t0","message":"m","items":[{"id":"a","score":NaN},{"id":"a","score":-Infinity}]}`,
 		`[1,2]`, ``, `{"type":"reply","message":"\u0000"}`,
+		`{"type":"reply","id":"c0-u-t0","message":"m","items":[{"id":"","score":1}],"titles":[""]}`,
+		`{"type":"reply","id":"c0-u-t0","message":"m","items":[{"id":"b","score":1e999}]}`,
+		`{"type":"reply","id":"c0-u-t0","message":"m","items":[{"id":"b","score":1},{"id":"c","score":2},{"id":"d","score":3}]}`,
+		`{"type":"reply","id":"c0-u-t0","message":"m","items":null,"titles":null,"extra":{"nested":[1,{"a":NaN}]}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -173,10 +229,23 @@ func FuzzChatReply(f *testing.F) {
 		if len(checked.Items) > chatRequest.K {
 			t.Fatalf("a reply of %d items passed a check for %d", len(checked.Items), chatRequest.K)
 		}
+		seen := map[string]bool{}
 		for _, it := range checked.Items {
 			if math.IsNaN(it.Score) || math.IsInf(it.Score, 0) {
 				t.Fatalf("a non-finite score passed: %+v", it)
 			}
+			if it.Item == "" || seen[it.Item] {
+				t.Fatalf("an empty or repeated id passed: %+v", checked.Items)
+			}
+			seen[it.Item] = true
+		}
+		for _, title := range checked.Titles {
+			if title == "" {
+				t.Fatalf("an empty title passed: %q", checked.Titles)
+			}
+		}
+		if checked.Message != *reply.Message {
+			t.Fatalf("message %q became %q", *reply.Message, checked.Message)
 		}
 	})
 }
