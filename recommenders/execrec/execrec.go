@@ -51,7 +51,7 @@ var Spec = config.Spec{
 			Doc: "The command line, split into words like a shell would but never run by one, for example " +
 				"`python3 recommender.py --factors 16`; it runs in the scenario's directory. Required."},
 		{Name: "timeout", Kind: config.Duration, Default: 10 * time.Second, Min: config.AtLeast(0.001),
-			Doc: "Longest wait for the answer to a recommend call (the variant's `timeout` also bounds recommend calls)."},
+			Doc: "Longest wait for the answer to a recommend or chat call (the variant's `timeout` also bounds them)."},
 		{Name: "handshake_timeout", Kind: config.Duration, Default: 10 * time.Second, Min: config.AtLeast(0.001),
 			Doc: "Longest wait for the handshake line after the child starts."},
 		{Name: "restarts", Kind: config.Int, Default: 3, Min: config.AtLeast(0.0), Max: config.AtMost(100.0),

@@ -42,7 +42,7 @@ var Spec = config.Spec{
 		{Name: "url", Kind: config.String, Default: "",
 			Doc: "The service's base URL, for example `http://127.0.0.1:8000`; the endpoints are paths below it. Required."},
 		{Name: "timeout", Kind: config.Duration, Default: 2 * time.Second, Min: config.AtLeast(0.001),
-			Doc: "Limit of one attempt at a recommend call or health check (the variant's `timeout` still bounds the whole call, retries included)."},
+			Doc: "Limit of one attempt at a recommend or chat call or health check (the variant's `timeout` still bounds the whole call, retries included)."},
 		{Name: "retries", Kind: config.Int, Default: 2, Min: config.AtLeast(0.0), Max: config.AtMost(10.0),
 			Doc: "Further attempts after a connection error, a timeout, a 5xx or a 429."},
 		{Name: "backoff", Kind: config.Duration, Default: 100 * time.Millisecond,
