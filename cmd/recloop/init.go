@@ -66,11 +66,11 @@ var initCommand = command{
 	},
 }
 
-func writeInitFile(path, content string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+func writeInitFile(name, content string) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(path, []byte(content), 0o644)
+	return os.WriteFile(name, []byte(content), 0o644)
 }
 
 // shardedWorkflowPath is where `recloop init --shards n` writes its workflow.
