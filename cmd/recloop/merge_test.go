@@ -54,6 +54,13 @@ func TestFourMergedShardsEqualTheWholeRun(t *testing.T) {
 	if !strings.Contains(stdout, "itemknn keeps CTR") {
 		t.Errorf("merge printed no verdict:\n%s", stdout)
 	}
+	checkMergedEqualsWhole(t, merged, whole)
+}
+
+// checkMergedEqualsWhole compares a merged run's outputs with the whole
+// run's, wall-clock latencies aside.
+func checkMergedEqualsWhole(t *testing.T, merged, whole string) {
+	t.Helper()
 	for _, file := range []string{"trajectories.jsonl", "verdicts.jsonl", "results.json", "junit.xml", "summary.md"} {
 		a, err := os.ReadFile(filepath.Join(whole, file))
 		if err != nil {
