@@ -1,6 +1,8 @@
-// Package kubernetes holds no Go code: its test checks the manifests of
-// this directory, and runs their shell commands with a stand-in recloop.
-package kubernetes
+package main
+
+// The manifests of deploy/kubernetes are checked here, with their shell
+// commands run against a stand-in recloop: the directory holds no Go code
+// of its own.
 
 import (
 	"bytes"
@@ -65,7 +67,7 @@ type envVar struct {
 
 func readManifests(t *testing.T) map[string]manifest {
 	t.Helper()
-	files, err := filepath.Glob("*.yaml")
+	files, err := filepath.Glob(filepath.Join("..", "..", "deploy", "kubernetes", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no manifests (%v)", err)
 	}
@@ -106,8 +108,8 @@ func TestManifests(t *testing.T) {
 		t.Fatalf("recloop-shards: want an Indexed Job with completions, parallelism ≤ completions and backoffLimitPerIndex: %+v", s)
 	}
 	n := *s.Completions
-	if env(t, shards, "SHARDS") != strconv.Itoa(n) || env(t, merge, "SHARDS") != strconv.Itoa(n) {
-		t.Errorf("SHARDS is %q in recloop-shards and %q in recloop-merge, want the completions, %d", env(t, shards, "SHARDS"), env(t, merge, "SHARDS"), n)
+	if manifestEnv(t, shards, "SHARDS") != strconv.Itoa(n) || manifestEnv(t, merge, "SHARDS") != strconv.Itoa(n) {
+		t.Errorf("SHARDS is %q in recloop-shards and %q in recloop-merge, want the completions, %d", manifestEnv(t, shards, "SHARDS"), manifestEnv(t, merge, "SHARDS"), n)
 	}
 	if merge.Spec.CompletionMode != "" || merge.Spec.Completions == nil || *merge.Spec.Completions != 1 {
 		t.Errorf("recloop-merge should be one pod")
@@ -171,7 +173,7 @@ func checkPod(t *testing.T, name string, spec podSpec) {
 	}
 }
 
-func env(t *testing.T, m manifest, name string) string {
+func manifestEnv(t *testing.T, m manifest, name string) string {
 	t.Helper()
 	for _, e := range m.Spec.Template.Spec.Containers[0].Env {
 		if e.Name == name && e.Value != nil {
