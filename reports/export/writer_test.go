@@ -174,3 +174,28 @@ func TestTimeChecks(t *testing.T) {
 		t.Errorf("unknown format: %v", err)
 	}
 }
+
+// The example in docs/export.md is a line the export writes.
+func TestDocsExampleIsValid(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "export.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := os.ReadFile(filepath.Join("testdata", "segment.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range bytes.Split(doc, []byte("\n")) {
+		if bytes.HasPrefix(line, []byte(`{"type":"track"`)) {
+			n++
+			exporttest.ValidateLines(t, "segment", append(line, '\n'))
+			if !bytes.Contains(golden, line) {
+				t.Errorf("docs/export.md shows a line the export does not write:\n%s", line)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("docs/export.md shows no Segment line")
+	}
+}
