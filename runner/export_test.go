@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +88,8 @@ func listing(t *testing.T, dir string) string {
 	return b.String()
 }
 
+var eventID = regexp.MustCompile(`"(?:messageId|insert_id|\$insert_id)":"([0-9a-f]{32})"`)
+
 func TestExportFormats(t *testing.T) {
 	dir := t.TempDir()
 	run := exportRun(t, dir, "run", runner.Options{})
@@ -109,6 +112,17 @@ func TestExportFormats(t *testing.T) {
 		// The catalog is at hand: products have names.
 		if !bytes.Contains(data, []byte(`"category":`)) || !bytes.Contains(data, []byte(`"Product Clicked"`)) {
 			t.Errorf("%s lacks named products or clicks", format)
+		}
+		ids := eventID.FindAllSubmatch(data, -1)
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if seen[string(id[1])] {
+				t.Fatalf("%s: event id %s twice: the tool would drop one as a duplicate", format, id[1])
+			}
+			seen[string(id[1])] = true
+		}
+		if len(ids) == 0 {
+			t.Errorf("%s: no event ids", format)
 		}
 		if again := exportTo(t, run, format, filepath.Join(dir, format+".again")); !bytes.Equal(again, exportTo(t, run, format, filepath.Join(dir, format+".once"))) {
 			t.Errorf("%s: two exports differ", format)
