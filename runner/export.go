@@ -81,14 +81,20 @@ func Export(ctx context.Context, path string, opts ExportOptions) (string, error
 	if out == "" {
 		out = filepath.Join(dir.Path, exportDir, format.Name+format.Ext)
 	}
+	if sameDir(filepath.Dir(out), dir.Path) {
+		// Among the run's own files an export could replace one of them.
+		return "", WithExitCode(ExitInvalid, fmt.Errorf("--out %s is inside the run directory; write to %s or elsewhere", out, filepath.Join(dir.Path, exportDir)))
+	}
 	conv := export.Options{Start: opts.Start, RoundEvery: opts.RoundEvery, Item: catalogItems(ctx, rec.Scenario, run.Items)}
-	err = writeExport(out, func(w io.Writer) error {
+	err = writeExport(out, format.Binary, func(w io.Writer) error {
 		in, err := dir.openTrajectories()
 		if err != nil {
 			return err
 		}
 		defer in.Close()
-		fw, err := format.New(w)
+		// Formats write an event at a time: buffer the file's writes.
+		bw := bufio.NewWriterSize(w, 1<<16)
+		fw, err := format.New(bw)
 		if err != nil {
 			return err
 		}
@@ -98,15 +104,21 @@ func Export(ctx context.Context, path string, opts ExportOptions) (string, error
 			}
 			return fw.Write(e)
 		})
-		if err != nil {
-			return err
+		if err == nil {
+			err = fw.Close()
 		}
-		return fw.Close()
+		if err == nil {
+			err = bw.Flush()
+		}
+		return err
 	})
-	if errors.Is(err, export.ErrPartial) || errors.Is(err, trajectory.ErrSchema) {
+	switch {
+	case errors.Is(err, export.ErrPartial) || errors.Is(err, trajectory.ErrSchema):
 		return "", WithExitCode(ExitInvalid, fmt.Errorf("%s: %w", path, err))
+	case err != nil:
+		return "", err
 	}
-	return out, err
+	return out, nil
 }
 
 // DefaultExportStart is the start of an export when none is given: the
@@ -231,15 +243,43 @@ func catalogItems(ctx context.Context, scenario string, items int) func(string) 
 	}
 }
 
-// writeExport writes out atomically; a directory it had to create for the
-// file goes again when the export fails, so a failed export leaves the
-// run directory as it found it.
-func writeExport(out string, write func(io.Writer) error) error {
+// writeExport writes out through a temporary file renamed when complete;
+// a directory it had to create for the file goes again when the export
+// fails, so a failed export leaves the run directory as it found it. Text
+// passes through the redaction of the environment's secrets, as every run
+// file does.
+func writeExport(out string, binary bool, write func(io.Writer) error) (err error) {
 	parent := filepath.Dir(out)
-	_, statErr := os.Stat(parent)
-	err := WriteFileAtomic(out, write)
-	if err != nil && os.IsNotExist(statErr) {
-		os.Remove(parent) // only if empty; a failed export wrote nothing in it
+	if _, statErr := os.Stat(parent); os.IsNotExist(statErr) {
+		defer func() {
+			if err != nil {
+				os.Remove(parent) // only if empty: a failed export left nothing in it
+			}
+		}()
 	}
-	return err
+	if !binary {
+		return WriteFileAtomic(out, write)
+	}
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(parent, "."+filepath.Base(out)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", out, err)
+	}
+	defer os.Remove(tmp.Name())
+	err = tmp.Chmod(0o644)
+	if err == nil {
+		err = write(tmp)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), out)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", out, err)
+	}
+	return nil
 }

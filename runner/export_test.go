@@ -238,6 +238,7 @@ func TestExportRefusesBadInput(t *testing.T) {
 		{"future start", run, runner.ExportOptions{Format: "mixpanel", Start: exportNow, Now: now}, "Mixpanel /import refuses events after"},
 		{"ancient start", run, runner.ExportOptions{Format: "amplitude", Start: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), Now: now}, "Amplitude refuses events before 2000"},
 		{"negative round-every", run, runner.ExportOptions{Format: "segment", RoundEvery: -time.Hour}, "must be positive"},
+		{"out among the run's files", run, runner.ExportOptions{Format: "segment", Out: filepath.Join(run, "trajectories.jsonl")}, "is inside the run directory"},
 	} {
 		before := listing(t, tc.dir)
 		_, err := runner.Export(context.Background(), tc.dir, tc.opts)

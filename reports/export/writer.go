@@ -30,6 +30,11 @@ type Format struct {
 	// format's ingest API would reject those times, judged at now; nil
 	// accepts any time.
 	CheckTimes func(first, last, now time.Time) error
+	// Binary marks output that is not lines of text (Parquet). Text is
+	// written through the redaction of the environment's secrets, which
+	// works line by line; binary output is written as it is, since
+	// redaction would hold it whole and could corrupt it.
+	Binary bool
 }
 
 var formats = map[string]Format{}
