@@ -29,7 +29,7 @@ type cliEnv struct {
 }
 
 func commands() []command {
-	return []command{runCommand, judgeCommand, judgesCommand, validateCommand, listCommand, cacheCommand, llmCommand, initCommand, compareCommand, mergeCommand, reportCommand, personasCommand, fidelityCommand, versionCommand}
+	return []command{runCommand, judgeCommand, judgesCommand, validateCommand, listCommand, cacheCommand, llmCommand, initCommand, compareCommand, mergeCommand, reportCommand, exportCommand, personasCommand, fidelityCommand, versionCommand}
 }
 
 // Main runs the CLI and returns the process exit code.

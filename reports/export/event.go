@@ -61,6 +61,9 @@ type Event struct {
 	Name   string
 	UserID string
 	Time   time.Time
+	// RoundStart is the time of the event's round: a persona's visit, the
+	// session of the tools that have them.
+	RoundStart time.Time
 
 	// Where the event comes from. Every event is synthetic.
 	RunID     string
@@ -165,6 +168,9 @@ type converter struct {
 	seen map[seenKey]int
 	// sequence numbers the events of the current step.
 	sequence int
+	// proposals is the current dialogue's last list of proposals, which
+	// a user's acceptance clicks in.
+	proposals *Event
 }
 
 func (c *converter) event(ev *trajectory.Event) error {
@@ -223,9 +229,10 @@ func (c *converter) base(ev *trajectory.Event, step int, name string) *Event {
 	c.sequence++
 	id := rng.Key(c.run.Seed, rng.StringKey(ev.Variant), uint64(p.replicate), uint64(p.cell), rng.StringKey(ev.Persona),
 		uint64(ev.Round), uint64(step), rng.StringKey(name), uint64(seq))
+	round := c.opts.Start.Add(time.Duration(ev.Round) * c.opts.RoundEvery)
 	return &Event{
 		ID: hexKey(id) + hexKey(rng.Mix(id)), Name: name, UserID: ev.Persona,
-		Time:  c.opts.Start.Add(time.Duration(ev.Round)*c.opts.RoundEvery + time.Duration(step)*time.Second + time.Duration(seq)*time.Millisecond),
+		Time: round.Add(time.Duration(step)*time.Second + time.Duration(seq)*time.Millisecond), RoundStart: round,
 		RunID: c.runID, Scenario: c.run.Scenario, Variant: ev.Variant, Cell: p.cell, Replicate: p.replicate,
 		Round: ev.Round, Step: step, Segments: p.segments,
 	}
@@ -338,6 +345,7 @@ func (c *converter) turn(ev *trajectory.Event) error {
 	c.sequence = 0
 	tu := ev.Turn
 	if tu.Index == 0 {
+		c.proposals = nil
 		if err := c.arrive(ev); err != nil {
 			return err
 		}
@@ -359,12 +367,21 @@ func (c *converter) turn(ev *trajectory.Event) error {
 			list.Impressions = append(list.Impressions, p.Item)
 			list.Products = append(list.Products, c.product(p.Item, k+1, p.Score, p.Explanation))
 		}
+		c.proposals = list
 		return c.emit(list)
 	}
 	if tu.Accepted != "" {
 		click := c.base(ev, tu.Index, ProductClicked)
 		click.ListID = ev.Variant + "/" + SurfaceChat
 		prod := c.product(tu.Accepted, 0, 0, "")
+		if l := c.proposals; l != nil {
+			c.withList(click, l)
+			for _, p := range l.Products {
+				if p.ProductID == tu.Accepted {
+					prod = p
+				}
+			}
+		}
 		click.Product = &prod
 		return c.emit(click)
 	}
