@@ -86,32 +86,45 @@ func Export(ctx context.Context, path string, opts ExportOptions) (string, error
 		return "", WithExitCode(ExitInvalid, fmt.Errorf("--out %s is inside the run directory; write to %s or elsewhere", out, filepath.Join(dir.Path, exportDir)))
 	}
 	conv := export.Options{Start: opts.Start, RoundEvery: opts.RoundEvery, Item: catalogItems(ctx, rec.Scenario, run.Items)}
-	err = writeExport(out, format.Binary, func(w io.Writer) error {
+	convert := func(fw export.Writer) error {
 		in, err := dir.openTrajectories()
 		if err != nil {
 			return err
 		}
 		defer in.Close()
-		// Formats write an event at a time: buffer the file's writes.
-		bw := bufio.NewWriterSize(w, 1<<16)
-		fw, err := format.New(bw)
-		if err != nil {
-			return err
-		}
 		err = export.Convert(in, conv, func(e *export.Event) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			return fw.Write(e)
 		})
-		if err == nil {
-			err = fw.Close()
-		}
-		if err == nil {
-			err = bw.Flush()
+		if cerr := fw.Close(); err == nil {
+			err = cerr
 		}
 		return err
-	})
+	}
+	if format.NewDir != nil {
+		err = writeExportDir(out, func(tmp string) error {
+			fw, err := format.NewDir(tmp)
+			if err != nil {
+				return err
+			}
+			return convert(fw)
+		})
+	} else {
+		err = writeExport(out, func(w io.Writer) error {
+			// Formats write an event at a time: buffer the file's writes.
+			bw := bufio.NewWriterSize(w, 1<<16)
+			fw, err := format.New(bw)
+			if err != nil {
+				return err
+			}
+			if err := convert(fw); err != nil {
+				return err
+			}
+			return bw.Flush()
+		})
+	}
 	switch {
 	case errors.Is(err, export.ErrPartial) || errors.Is(err, trajectory.ErrSchema):
 		return "", WithExitCode(ExitInvalid, fmt.Errorf("%s: %w", path, err))
@@ -248,38 +261,79 @@ func catalogItems(ctx context.Context, scenario string, items int) func(string) 
 // fails, so a failed export leaves the run directory as it found it. Text
 // passes through the redaction of the environment's secrets, as every run
 // file does.
-func writeExport(out string, binary bool, write func(io.Writer) error) (err error) {
+// writeExportDir writes a format that is a directory of files into a
+// temporary directory beside out and renames it into place when it is
+// whole. An existing out is replaced only when it holds nothing but an
+// earlier export's files (*.parquet), so --out never empties a directory
+// of something else.
+func writeExportDir(out string, write func(dir string) error) (err error) {
+	undo := parentCleanup(out)
+	defer func() {
+		if err != nil {
+			undo()
+		}
+	}()
 	parent := filepath.Dir(out)
-	if _, statErr := os.Stat(parent); os.IsNotExist(statErr) {
-		defer func() {
-			if err != nil {
-				os.Remove(parent) // only if empty: a failed export left nothing in it
-			}
-		}()
-	}
-	if !binary {
-		return WriteFileAtomic(out, write)
+	if err := replaceable(out); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(parent, "."+filepath.Base(out)+".*")
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(out)+".*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", out, err)
 	}
-	defer os.Remove(tmp.Name())
-	err = tmp.Chmod(0o644)
-	if err == nil {
-		err = write(tmp)
+	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), out)
-	}
-	if err != nil {
+	if err := write(tmp); err != nil {
 		return fmt.Errorf("write %s: %w", out, err)
+	}
+	if err := os.RemoveAll(out); err != nil {
+		return err
+	}
+	return os.Rename(tmp, out)
+}
+
+// replaceable refuses an out that exists and holds anything but an
+// earlier export's tables.
+func replaceable(out string) error {
+	entries, err := os.ReadDir(out)
+	switch {
+	case os.IsNotExist(err):
+		return nil
+	case err != nil:
+		return WithExitCode(ExitInvalid, fmt.Errorf("--out %s: %w", out, err))
+	}
+	for _, e := range entries {
+		if e.IsDir() || filepath.Ext(e.Name()) != ".parquet" {
+			return WithExitCode(ExitInvalid, fmt.Errorf("--out %s holds %s, which no export wrote; name a new or empty directory", out, e.Name()))
+		}
 	}
 	return nil
+}
+
+// writeExport writes a one-file format atomically, through the redaction
+// of secrets every run file gets.
+func writeExport(out string, write func(io.Writer) error) (err error) {
+	undo := parentCleanup(out)
+	defer func() {
+		if err != nil {
+			undo()
+		}
+	}()
+	return WriteFileAtomic(out, write)
+}
+
+// parentCleanup is what a failed export does about out's parent: removes
+// it when the export had to create it (it is empty then: nothing was
+// renamed into it), and nothing otherwise.
+func parentCleanup(out string) func() {
+	parent := filepath.Dir(out)
+	if _, err := os.Stat(parent); os.IsNotExist(err) {
+		return func() { os.Remove(parent) }
+	}
+	return func() {}
 }

@@ -232,7 +232,7 @@ func TestExportRefusesBadInput(t *testing.T) {
 		opts      runner.ExportOptions
 		want      string
 	}{
-		{"unknown format", run, runner.ExportOptions{Format: "csv"}, "known: amplitude, mixpanel, segment"},
+		{"unknown format", run, runner.ExportOptions{Format: "csv"}, "known: amplitude, mixpanel, parquet, segment"},
 		{"partial run", partial, runner.ExportOptions{Format: "segment"}, "partial"},
 		{"not a run", notRun, runner.ExportOptions{Format: "segment"}, "not a recloop run directory"},
 		{"future start", run, runner.ExportOptions{Format: "mixpanel", Start: exportNow, Now: now}, "Mixpanel /import refuses events after"},

@@ -58,8 +58,8 @@ func TestExportCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"export", run}, "export needs --to (one of amplitude, mixpanel, segment)"},
-		{[]string{"export", run, "--to", "csv"}, `unknown format "csv" (known: amplitude, mixpanel, segment)`},
+		{[]string{"export", run}, "export needs --to (one of amplitude, mixpanel, parquet, segment)"},
+		{[]string{"export", run, "--to", "csv"}, `unknown format "csv" (known: amplitude, mixpanel, parquet, segment)`},
 		{[]string{"export", run, "--to", "segment", "--start", "yesterday"}, "want an RFC 3339 time"},
 		{[]string{"export", run, "--to", "segment", "--round-every", "0s"}, "want a positive duration"},
 		{[]string{"export", run, run, "--to", "segment"}, "export takes one run directory"},

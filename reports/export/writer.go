@@ -24,17 +24,16 @@ type Format struct {
 	Name string
 	// Ext is the extension of the default output file, dot included.
 	Ext string
-	// New starts a writer on w.
+	// New starts a writer on w, for a format that is one file.
 	New func(w io.Writer) (Writer, error)
+	// NewDir starts a writer that fills the directory dir, for a format
+	// that is several files (Parquet: one table per file); a format has
+	// New or NewDir.
+	NewDir func(dir string) (Writer, error)
 	// CheckTimes refuses a run whose events span first..last when the
 	// format's ingest API would reject those times, judged at now; nil
 	// accepts any time.
 	CheckTimes func(first, last, now time.Time) error
-	// Binary marks output that is not lines of text (Parquet). Text is
-	// written through the redaction of the environment's secrets, which
-	// works line by line; binary output is written as it is, since
-	// redaction would hold it whole and could corrupt it.
-	Binary bool
 }
 
 var formats = map[string]Format{}

@@ -54,7 +54,7 @@ func export(t *testing.T, format string) []byte {
 }
 
 func TestFormatsMatchTheirGoldenFilesAndSchemas(t *testing.T) {
-	if got := strings.Join(Names(), ","); !strings.Contains(got, "amplitude,mixpanel,segment") {
+	if got := strings.Join(Names(), ","); got != "amplitude,mixpanel,parquet,segment" {
 		t.Errorf("formats: %s", got)
 	}
 	for _, format := range []string{"segment", "amplitude", "mixpanel"} {
@@ -170,7 +170,7 @@ func TestTimeChecks(t *testing.T) {
 			t.Errorf("%s %s..%s: %v, want %q", tc.format, tc.first, tc.last, err, tc.wantErr)
 		}
 	}
-	if _, err := Lookup("csv"); err == nil || !strings.Contains(err.Error(), "known: amplitude, mixpanel, segment") {
+	if _, err := Lookup("csv"); err == nil || !strings.Contains(err.Error(), "known: amplitude, mixpanel, parquet, segment") {
 		t.Errorf("unknown format: %v", err)
 	}
 }
