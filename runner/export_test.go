@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -256,5 +257,59 @@ func TestDefaultExportStartIsInThePast(t *testing.T) {
 	start := runner.DefaultExportStart(written, 3*runner.DefaultRoundEvery)
 	if want := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC); !start.Equal(want) {
 		t.Errorf("start %s, want %s", start, want)
+	}
+}
+
+// Parquet is a directory of tables, written whole or not at all: a merged
+// run's tables are the whole run's, byte for byte, and an --out that holds
+// anything but an earlier export's tables is refused and left as it was.
+func TestExportParquet(t *testing.T) {
+	dir := t.TempDir()
+	whole := exportRun(t, dir, "whole", runner.Options{})
+	out, err := runner.Export(context.Background(), whole, runner.ExportOptions{Format: "parquet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(whole, "export", "parquet"); out != want {
+		t.Errorf("parquet went to %s, want %s", out, want)
+	}
+	tables, _ := filepath.Glob(filepath.Join(out, "*.parquet"))
+	if len(tables) < 4 || !slices.Contains(tables, filepath.Join(out, "tracks.parquet")) {
+		t.Fatalf("tables %v", tables)
+	}
+	// Again into the same directory: an earlier export is replaced.
+	if _, err := runner.Export(context.Background(), whole, runner.ExportOptions{Format: "parquet"}); err != nil {
+		t.Fatal(err)
+	}
+	var shards []string
+	for i := 1; i <= 2; i++ {
+		shards = append(shards, exportRun(t, dir, fmt.Sprintf("shard%d", i), runner.Options{Shard: &trajectory.Shard{Index: i, Count: 2}}))
+	}
+	merged := filepath.Join(dir, "merged")
+	if _, err := runner.Merge(context.Background(), shards, runner.Options{Out: merged}); err != nil {
+		t.Fatal(err)
+	}
+	mergedOut, err := runner.Export(context.Background(), merged, runner.ExportOptions{Format: "parquet", Out: filepath.Join(dir, "merged-parquet")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range tables {
+		a, _ := os.ReadFile(table)
+		b, err := os.ReadFile(filepath.Join(mergedOut, filepath.Base(table)))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s: the merged run's table differs from the whole run's", filepath.Base(table))
+		}
+	}
+	precious := t.TempDir()
+	if err := os.WriteFile(filepath.Join(precious, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := listing(t, precious)
+	_, err = runner.Export(context.Background(), whole, runner.ExportOptions{Format: "parquet", Out: precious})
+	if code := runner.ExitCode(err); code != runner.ExitInvalid || !strings.Contains(fmt.Sprint(err), "notes.txt") {
+		t.Errorf("export over another directory: exit %d: %v", code, err)
+	}
+	if after := listing(t, precious); after != before {
+		t.Errorf("a refused export changed the directory:\n%s\n%s", before, after)
 	}
 }
