@@ -63,9 +63,15 @@ func judge(ctx context.Context, plan *scenarios.Plan, dir RunDir, opts Options, 
 	}
 	defer f.Close()
 	w := trajectory.NewWriter(f)
+	var file trajectory.Sink = w
+	finish := w.Flush
+	if !plan.Scenario.FullVerdicts() {
+		compact := newCompactVerdicts(w, firstSegments(plan), variantNames(plan))
+		file, finish = compact, compact.finish
+	}
 	start := time.Now()
-	sum, err := judges.Run(ctx, plan.Catalog, dir.Trajectories(), plan.Judges, plan.JudgeConfig(opts.Concurrency), trajectory.Sinks{w, agg})
-	if ferr := w.Flush(); ferr != nil && err == nil {
+	sum, err := judges.Run(ctx, plan.Catalog, dir.Trajectories(), plan.Judges, plan.JudgeConfig(opts.Concurrency), trajectory.Sinks{file, agg})
+	if ferr := finish(); ferr != nil && err == nil {
 		err = ferr
 	}
 	if cerr := f.Close(); cerr != nil && err == nil {
@@ -109,4 +115,24 @@ func pairwise(ctx context.Context, plan *scenarios.Plan, dir RunDir, concurrency
 		return out, err
 	}
 	return nil, errors.New("judges.pairwise: no judge on the panel can compare explanations")
+}
+
+// firstSegments maps each persona to its first segment label, the
+// stratum compact verdicts are counted in.
+func firstSegments(plan *scenarios.Plan) map[string]string {
+	out := make(map[string]string, len(plan.States))
+	for _, st := range plan.States {
+		if len(st.Persona.Segments) > 0 {
+			out[st.Persona.ID] = st.Persona.Segments[0]
+		}
+	}
+	return out
+}
+
+func variantNames(plan *scenarios.Plan) []string {
+	names := make([]string, len(plan.Variants))
+	for i, v := range plan.Variants {
+		names[i] = v.Name
+	}
+	return names
 }

@@ -174,7 +174,16 @@ type OutputSpec struct {
 	Dir          string `yaml:"dir"`
 	Trajectories *bool  `yaml:"trajectories"`
 	Report       *bool  `yaml:"report"`
+	// Verdicts is compact (default: the grounding judge's passes are
+	// counted per variant, round and segment) or full (one line each).
+	Verdicts string `yaml:"verdicts"`
 }
+
+// Verdict storage (output.verdicts).
+const (
+	VerdictsCompact = "compact"
+	VerdictsFull    = "full"
+)
 
 type personaFileRef struct {
 	path string
@@ -317,6 +326,9 @@ func (s *Scenario) validate() {
 	if m := s.Metrics; m.Bootstrap != nil && (*m.Bootstrap < 0 || *m.Bootstrap > 1000000) {
 		d.Add("metrics.bootstrap", "must be between 0 and 1000000")
 	}
+	if v := s.Output.Verdicts; v != "" && v != VerdictsCompact && v != VerdictsFull {
+		d.Add("output.verdicts", "must be %s or %s, got %q", VerdictsCompact, VerdictsFull, v)
+	}
 	if t := s.Tolerance.RecommenderErrorRate; t != nil && (*t < 0 || *t > 1) {
 		d.Add("tolerance.recommender_error_rate", "must be between 0 and 1, got %g", *t)
 	}
@@ -420,6 +432,10 @@ func (s *Scenario) ErrorTolerance() float64 {
 func (s *Scenario) WriteTrajectories() bool {
 	return s.Output.Trajectories == nil || *s.Output.Trajectories
 }
+
+// FullVerdicts reports whether every grounding verdict is written out one
+// by one (output.verdicts: full) rather than its passes as counts.
+func (s *Scenario) FullVerdicts() bool { return s.Output.Verdicts == VerdictsFull }
 
 // WriteReport reports whether report.html is written (default yes).
 func (s *Scenario) WriteReport() bool { return s.Output.Report == nil || *s.Output.Report }

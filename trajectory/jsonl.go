@@ -130,6 +130,14 @@ func appendVerdictEvent(b []byte, ev *Event) []byte {
 		b = append(b, `,"samples":`...)
 		b = strconv.AppendInt(b, int64(v.Samples), 10)
 	}
+	if v.Passes != 0 {
+		b = append(b, `,"passes":`...)
+		b = strconv.AppendInt(b, int64(v.Passes), 10)
+	}
+	if v.Segment != "" {
+		b = append(b, `,"segment":`...)
+		b = appendString(b, v.Segment)
+	}
 	return append(b, "}}"...)
 }
 

@@ -287,7 +287,7 @@ func verdictEvent(reason string, scores map[string]float64) *Event {
 	return &Event{V: SchemaVersion, Kind: KindVerdict, Variant: "content", Round: 4, Persona: "p<1>",
 		Verdict: &VerdictRecord{Judge: "grounding", Item: "item-7", Rank: 2, Scores: scores, Reason: reason,
 			Violations: []ViolationRecord{{Kind: "title", Phrase: "\"Alien\" & co", Detail: "not in history"}, {Kind: "tag", Phrase: "noir"}},
-			Model:      "gpt-x", Samples: 3}}
+			Model:      "gpt-x", Samples: 3, Passes: 12, Segment: "new <signup>"}}
 }
 
 func TestVerdictEncodingMatchesEncodingJSON(t *testing.T) {

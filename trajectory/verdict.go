@@ -17,6 +17,13 @@ type VerdictRecord struct {
 	Violations []ViolationRecord  `json:"violations,omitempty"`
 	Model      string             `json:"model,omitempty"`
 	Samples    int                `json:"samples,omitempty"`
+	// Passes, when set, makes the record a count instead of one verdict:
+	// this many explanations of the event's variant and round, shown to
+	// personas whose first segment is Segment, passed with these Scores
+	// and no violation. The free grounding judge's passes are stored so
+	// (output.verdicts: compact); its failures are stored one by one.
+	Passes  int    `json:"passes,omitempty"`
+	Segment string `json:"segment,omitempty"`
 }
 
 // ViolationRecord is one claim in an explanation that the data contradicts.
