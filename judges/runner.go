@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"slices"
 	"sort"
 	"sync"
@@ -241,7 +240,7 @@ func record(item string, rank int, v *Verdict) *trajectory.VerdictRecord {
 
 // readEvents feeds every event of the file to visit.
 func readEvents(path string, visit func(*trajectory.Event) error) error {
-	f, err := os.Open(path)
+	f, err := trajectory.Open(path)
 	if err != nil {
 		return fmt.Errorf("judges: %w", err)
 	}

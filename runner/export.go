@@ -187,6 +187,11 @@ func readRunInfo(dir RunDir) (*trajectory.RunInfo, time.Time, error) {
 // checkComplete refuses a partial run before anything is written, from
 // the last line of its trajectories; Convert checks again as it reads.
 func checkComplete(dir RunDir) error {
+	if dir.Trajectories() != dir.file(trajectoriesFile) {
+		// A compressed file has no readable tail: Convert finds a missing
+		// run_end as it reads, and the export's output is then discarded.
+		return nil
+	}
 	f, err := os.Open(dir.Trajectories())
 	if err != nil {
 		return WithExitCode(ExitInvalid, err)
@@ -216,7 +221,7 @@ func checkComplete(dir RunDir) error {
 // for RunDir.OpenTrajectories (compressed trajectories, issue 17), which
 // should replace it when both land.
 func (d RunDir) openTrajectories() (io.ReadCloser, error) {
-	f, err := os.Open(d.Trajectories())
+	f, err := d.OpenTrajectories()
 	if err != nil {
 		return nil, err
 	}

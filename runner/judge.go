@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/recloop/recloop/judges"
@@ -46,7 +45,7 @@ func Rejudge(ctx context.Context, path string, opts Options) (*Outcome, error) {
 }
 
 func readEvents(path string, sink trajectory.Sink) error {
-	f, err := os.Open(path)
+	f, err := trajectory.Open(path)
 	if err != nil {
 		return err
 	}
@@ -57,7 +56,7 @@ func readEvents(path string, sink trajectory.Sink) error {
 // judge scores the run's explanations and feeds the verdicts both to
 // verdicts.jsonl and to the aggregator.
 func judge(ctx context.Context, plan *scenarios.Plan, dir RunDir, opts Options, agg *metrics.Aggregator) ([]metrics.JudgeAgreement, error) {
-	f, err := createOutput(dir.Verdicts())
+	f, err := dir.createVerdicts(plan.Scenario.Compression())
 	if err != nil {
 		return nil, fmt.Errorf("create verdicts file: %w", err)
 	}

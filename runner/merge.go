@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/recloop/recloop/metrics"
@@ -52,7 +51,7 @@ func Merge(ctx context.Context, shardDirs []string, opts Options) (*Outcome, err
 		return nil, err
 	}
 	agg := metrics.NewAggregator(plan.Catalog, plan.Metrics)
-	if err := mergeTrajectories(shards, dir, agg); err != nil {
+	if err := mergeTrajectories(shards, dir, plan.Scenario.Compression(), agg); err != nil {
 		return nil, err
 	}
 	if err := dir.WriteRecord(rec); err != nil {
@@ -89,7 +88,7 @@ func readShards(shards []RunDir) (Record, error) {
 // sameRun checks that the scenario at hand is the one the shards ran: the
 // metrics read the catalog and the personas from it.
 func sameRun(plan *scenarios.Plan, shard RunDir) error {
-	f, err := os.Open(shard.Trajectories())
+	f, err := shard.OpenTrajectories()
 	if err != nil {
 		return fmt.Errorf("%w: %w", trajectory.ErrShards, err)
 	}
@@ -108,17 +107,17 @@ func sameRun(plan *scenarios.Plan, shard RunDir) error {
 
 // mergeTrajectories writes the whole run's trajectories.jsonl and feeds the
 // same events to the aggregator, in the order one machine would have.
-func mergeTrajectories(shards []RunDir, dir RunDir, agg *metrics.Aggregator) error {
+func mergeTrajectories(shards []RunDir, dir RunDir, compression string, agg *metrics.Aggregator) error {
 	readers := make([]io.Reader, 0, len(shards))
 	for _, d := range shards {
-		f, err := os.Open(d.Trajectories())
+		f, err := d.OpenTrajectories()
 		if err != nil {
 			return fmt.Errorf("%w: %w", trajectory.ErrShards, err)
 		}
 		defer f.Close()
 		readers = append(readers, f)
 	}
-	f, err := createOutput(dir.Trajectories())
+	f, err := dir.createTrajectories(compression)
 	if err != nil {
 		return fmt.Errorf("create trajectories file: %w", err)
 	}

@@ -138,7 +138,7 @@ func RunPlan(ctx context.Context, plan *scenarios.Plan, source string, opts Opti
 	sinks := trajectory.Sinks{agg}
 	var trajectories *outputFile
 	if plan.Scenario.WriteTrajectories() {
-		f, err := createOutput(dir.Trajectories())
+		f, err := dir.createTrajectories(plan.Scenario.Compression())
 		if err != nil {
 			return nil, fmt.Errorf("create trajectories file: %w", err)
 		}

@@ -38,11 +38,25 @@ func (d RunDir) file(name string) string { return filepath.Join(d.Path, name) }
 // Results is the path of results.json.
 func (d RunDir) Results() string { return d.file(resultsFile) }
 
-// Trajectories is the path of trajectories.jsonl.
-func (d RunDir) Trajectories() string { return d.file(trajectoriesFile) }
+// Trajectories is the path of the run's trajectories as they were written:
+// trajectories.jsonl, or with .gz or .zst when compressed.
+func (d RunDir) Trajectories() string { return trajectory.Find(d.file(trajectoriesFile)) }
 
-// Verdicts is the path of verdicts.jsonl.
-func (d RunDir) Verdicts() string { return d.file(verdictsFile) }
+// Verdicts is the path of the run's verdicts, compressed or not.
+func (d RunDir) Verdicts() string { return trajectory.Find(d.file(verdictsFile)) }
+
+// OpenTrajectories opens the trajectories for reading, decompressed.
+func (d RunDir) OpenTrajectories() (io.ReadCloser, error) { return trajectory.Open(d.Trajectories()) }
+
+// createTrajectories and createVerdicts create the event files, compressed
+// as compression says.
+func (d RunDir) createTrajectories(compression string) (*outputFile, error) {
+	return createEvents(d.file(trajectoriesFile), compression)
+}
+
+func (d RunDir) createVerdicts(compression string) (*outputFile, error) {
+	return createEvents(d.file(verdictsFile), compression)
+}
 
 // Report is the path of report.html.
 func (d RunDir) Report() string { return d.file(reportFile) }
@@ -141,7 +155,7 @@ func isFile(path string) bool {
 }
 
 func opener(path string) reports.Opener {
-	return func() (io.ReadCloser, error) { return os.Open(path) }
+	return func() (io.ReadCloser, error) { return trajectory.Open(path) }
 }
 
 // writeOutputs writes results.json, report.html and, for a run with gates

@@ -3,11 +3,14 @@ package runner_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/recloop/recloop/runner"
+	"github.com/recloop/recloop/trajectory"
 )
 
 const verdictsScenario = `name: verdicts
@@ -79,4 +82,85 @@ func TestCompactVerdictsKeepTheResults(t *testing.T) {
 	if len(segments) < 2 {
 		t.Errorf("segments counted: %v", segments)
 	}
+}
+
+// A compressed run is read everywhere a plain one is: re-judging,
+// re-rendering the report, merging compressed shards and exporting give
+// what the plain run gives.
+func TestCompressedRunsReadEverywhere(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, extra string) string {
+		path := filepath.Join(dir, name+".yaml")
+		text := bytes.ReplaceAll([]byte(verdictsScenario), []byte("output: {verdicts: VERDICTS}"), []byte("output: {"+extra+"}"))
+		if err := os.WriteFile(path, text, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	plain := filepath.Join(dir, "plain")
+	if _, err := runner.Run(t.Context(), write("plain", ""), runner.Options{Out: plain}); err != nil {
+		t.Fatal(err)
+	}
+	want := withoutWallClock(t, readResults(t, plain))
+	plainExport := exportBytes(t, plain, filepath.Join(dir, "plain.jsonl"))
+	for _, c := range []struct{ name, suffix string }{{"gzip", ".gz"}, {"zstd", ".zst"}} {
+		t.Run(c.name, func(t *testing.T) {
+			scenario := write(c.name, "compress: "+c.name)
+			out := filepath.Join(dir, c.name)
+			if _, err := runner.Run(t.Context(), scenario, runner.Options{Out: out}); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []string{"trajectories.jsonl", "verdicts.jsonl"} {
+				if _, err := os.Stat(filepath.Join(out, f+c.suffix)); err != nil {
+					t.Fatalf("%s%s: %v", f, c.suffix, err)
+				}
+				if _, err := os.Stat(filepath.Join(out, f)); err == nil {
+					t.Fatalf("a plain %s beside the compressed one", f)
+				}
+			}
+			if got := withoutWallClock(t, readResults(t, out)); !bytes.Equal(got, want) {
+				t.Fatalf("results differ from the plain run's: %s", firstDifference(want, got))
+			}
+			if _, err := runner.Rejudge(t.Context(), out, runner.Options{}); err != nil {
+				t.Fatalf("re-judge: %v", err)
+			}
+			if got := withoutWallClock(t, readResults(t, out)); !bytes.Equal(got, want) {
+				t.Fatalf("re-judged results differ: %s", firstDifference(want, got))
+			}
+			if _, err := runner.Report(t.Context(), out, runner.ReportOptions{}); err != nil {
+				t.Fatalf("report: %v", err)
+			}
+			if got := exportBytes(t, out, filepath.Join(dir, c.name+".jsonl")); !bytes.Equal(got, plainExport) {
+				t.Fatal("the export differs from the plain run's")
+			}
+			var shards []string
+			for i := 1; i <= 2; i++ {
+				shard := filepath.Join(dir, fmt.Sprintf("%s-shard%d", c.name, i))
+				if _, err := runner.Run(t.Context(), scenario, runner.Options{Out: shard, Shard: &trajectory.Shard{Index: i, Count: 2}}); err != nil {
+					t.Fatal(err)
+				}
+				shards = append(shards, shard)
+			}
+			merged := filepath.Join(dir, c.name+"-merged")
+			if _, err := runner.Merge(t.Context(), shards, runner.Options{Out: merged}); err != nil {
+				t.Fatalf("merge: %v", err)
+			}
+			if got := withoutWallClock(t, readResults(t, merged)); !bytes.Equal(got, want) {
+				t.Fatalf("merged results differ: %s", firstDifference(want, got))
+			}
+		})
+	}
+}
+
+func exportBytes(t *testing.T, run, out string) []byte {
+	t.Helper()
+	if _, err := runner.Export(t.Context(), run, runner.ExportOptions{Format: "segment", Out: out,
+		Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/recloop/recloop/metrics"
 	"github.com/recloop/recloop/personas"
 	"github.com/recloop/recloop/recommenders"
+	"github.com/recloop/recloop/trajectory"
 )
 
 // SchemaVersion is the scenario format version this build reads.
@@ -177,6 +179,9 @@ type OutputSpec struct {
 	// Verdicts is compact (default: the grounding judge's passes are
 	// counted per variant, round and segment) or full (one line each).
 	Verdicts string `yaml:"verdicts"`
+	// Compress is none (default), gzip or zstd: how trajectories and
+	// verdicts are written.
+	Compress string `yaml:"compress"`
 }
 
 // Verdict storage (output.verdicts).
@@ -326,6 +331,9 @@ func (s *Scenario) validate() {
 	if m := s.Metrics; m.Bootstrap != nil && (*m.Bootstrap < 0 || *m.Bootstrap > 1000000) {
 		d.Add("metrics.bootstrap", "must be between 0 and 1000000")
 	}
+	if c := s.Output.Compress; c != "" && !slices.Contains(trajectory.Compressions, c) {
+		d.Add("output.compress", "must be one of %s, got %q", strings.Join(trajectory.Compressions, ", "), c)
+	}
 	if v := s.Output.Verdicts; v != "" && v != VerdictsCompact && v != VerdictsFull {
 		d.Add("output.verdicts", "must be %s or %s, got %q", VerdictsCompact, VerdictsFull, v)
 	}
@@ -431,6 +439,14 @@ func (s *Scenario) ErrorTolerance() float64 {
 // WriteTrajectories reports whether trajectories.jsonl is written (default yes).
 func (s *Scenario) WriteTrajectories() bool {
 	return s.Output.Trajectories == nil || *s.Output.Trajectories
+}
+
+// Compression is how the run's event files are written.
+func (s *Scenario) Compression() string {
+	if s.Output.Compress == "" {
+		return trajectory.CompressNone
+	}
+	return s.Output.Compress
 }
 
 // FullVerdicts reports whether every grounding verdict is written out one
