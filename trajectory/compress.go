@@ -96,8 +96,9 @@ func Compressor(w io.Writer, compression string) (io.WriteCloser, error) {
 	case CompressGzip:
 		return gzip.NewWriterLevel(w, gzip.DefaultCompression)
 	case CompressZstd:
-		// One encoder goroutine: the simulator's cores are busier elsewhere.
-		return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
+		// One encoder goroutine at the fastest level: the simulator's cores
+		// are busier elsewhere, and event lines compress well even so.
+		return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
 	case "", CompressNone:
 		return nopCloser{w}, nil
 	}
