@@ -1,14 +1,15 @@
 // Reads a run's Parquet export with DuckDB, as an analyst would, and checks
 // its row counts against the run itself: one product_list_viewed row per
-// slate that reached its persona (results.json: calls minus failed calls),
-// one product_clicked row per clicked slot (trajectories.jsonl), and a
-// tracks table that holds every event of every other table.
+// recommender answer that reached its persona (results.json: calls minus
+// failed calls, less the chat replies that proposed nothing), one
+// product_clicked row per clicked slot or accepted proposal (the
+// trajectories), and a tracks table that holds every event of every other
+// table.
 //
 //   node check.mjs <parquet-dir> <run-dir>
 //
 // Needs the npm package @duckdb/node-api (.ci/run installs it).
-import { readFileSync, readdirSync, createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 
@@ -32,17 +33,28 @@ for (const t of tables) rows[t] = await count(`SELECT count(*) AS n FROM read_pa
 
 // What the run says.
 const results = JSON.parse(readFileSync(join(runDir, "results.json"), "utf8"));
-let slates = 0;
+let answers = 0;
 for (const v of results.variants) {
   const e = v.errors;
-  slates += e.calls - e.errors - e.timeouts - e.invalid;
+  answers += e.calls - e.errors - e.timeouts - e.invalid;
 }
-let clicks = 0;
-const lines = createInterface({ input: createReadStream(join(runDir, "trajectories.jsonl")), crlfDelay: Infinity });
-for await (const line of lines) {
-  if (!line.includes('"kind":"step"')) continue;
-  for (const s of JSON.parse(line).step.slate) if (s.clicked) clicks++;
+// DuckDB reads the trajectories as output.compress left them: plain, gzip
+// or zstd.
+const trajectories = ["", ".gz", ".zst"].map((ext) => join(runDir, "trajectories.jsonl" + ext)).find(existsSync);
+if (!trajectories) {
+  console.error(`check.mjs: ${runDir} has no trajectories.jsonl (nor .gz, .zst)`);
+  process.exit(2);
 }
+const traj = (await conn.runAndReadAll(`SELECT
+    coalesce(sum(len(list_filter(CAST(json->'$.step.slate[*].clicked' AS BOOLEAN[]), c -> c))), 0) AS clicked,
+    count(*) FILTER (WHERE coalesce(json->>'$.turn.accepted', '') <> '') AS accepted,
+    count(*) FILTER (WHERE json->>'$.turn.role' = 'recommender' AND json_extract(json, '$.turn.error') IS NULL
+      AND coalesce(json_array_length(json, '$.turn.items'), 0) = 0) AS bare
+  FROM read_ndjson_objects('${trajectories.replaceAll("'", "''")}') WHERE json->>'kind' IN ('step', 'turn')`)).getRowObjects()[0];
+// A chat reply that proposed nothing (a question back) is a call that
+// succeeded without a list.
+const slates = answers - Number(traj.bare);
+const clicks = Number(traj.clicked) + Number(traj.accepted);
 
 const failures = [];
 const expect = (what, got, want) => {
