@@ -18,10 +18,6 @@ type outputFile struct {
 	closed bool
 }
 
-func createOutput(path string) (*outputFile, error) {
-	return createEvents(path, trajectory.CompressNone)
-}
-
 // createEvents creates an event file, compressed as the scenario says
 // (path gains the compression's suffix). Secrets are redacted before the
 // text is compressed. The file's other forms are removed, so that a reader
