@@ -26,6 +26,10 @@ type compactVerdicts struct {
 	scores  map[passKey]map[string]float64
 	// variants orders the variants as the run does.
 	variants map[string]int
+	// single caches the keys of one-dimension scores (the grounding
+	// judge's), which every explanation of a large run would otherwise
+	// spell out again.
+	single map[string]map[float64]string
 }
 
 type passKey struct {
@@ -37,7 +41,7 @@ type passKey struct {
 
 func newCompactVerdicts(w *trajectory.Writer, segment map[string]string, variants []string) *compactVerdicts {
 	c := &compactVerdicts{w: w, segment: segment, counts: map[passKey]int{}, scores: map[passKey]map[string]float64{},
-		variants: map[string]int{}}
+		variants: map[string]int{}, single: map[string]map[float64]string{}}
 	for i, v := range variants {
 		c.variants[v] = i
 	}
@@ -49,7 +53,7 @@ func (c *compactVerdicts) Write(ev *trajectory.Event) error {
 	if ev.Kind != trajectory.KindVerdict || vr == nil || vr.Judge != groundingJudge || !passed(vr) {
 		return c.w.Write(ev)
 	}
-	key := passKey{variant: ev.Variant, round: ev.Round, segment: c.segment[ev.Persona], scores: canonical(vr.Scores)}
+	key := passKey{variant: ev.Variant, round: ev.Round, segment: c.segment[ev.Persona], scores: c.scoresKey(vr.Scores)}
 	if c.counts[key] == 0 {
 		c.scores[key] = maps.Clone(vr.Scores)
 	}
@@ -69,6 +73,26 @@ func passed(vr *trajectory.VerdictRecord) bool {
 		}
 	}
 	return true
+}
+
+func (c *compactVerdicts) scoresKey(scores map[string]float64) string {
+	if len(scores) != 1 {
+		return canonical(scores)
+	}
+	for dim, score := range scores {
+		byScore := c.single[dim]
+		if byScore == nil {
+			byScore = map[float64]string{}
+			c.single[dim] = byScore
+		}
+		key, ok := byScore[score]
+		if !ok {
+			key = canonical(scores)
+			byScore[score] = key
+		}
+		return key
+	}
+	return ""
 }
 
 func canonical(scores map[string]float64) string {
