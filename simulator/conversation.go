@@ -2,11 +2,9 @@ package simulator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/recloop/recloop/catalog"
 	"github.com/recloop/recloop/personas"
@@ -151,22 +149,14 @@ func (l *loop) recommenderTurn(ctx context.Context, chat recommenders.Conversati
 	st := w.states[i]
 	req := recommenders.ChatRequest{Conversation: dl.d.ID, User: st.Persona.ID, Round: round, Turn: dl.end.Turns,
 		K: l.cfg.SlateSize, History: w.history[i], Context: visibleContext(st.Persona), Messages: dl.messages}
-	callCtx, cancel := ctx, context.CancelFunc(func() {})
-	if variant.Timeout > 0 {
-		callCtx, cancel = context.WithTimeout(ctx, variant.Timeout)
-	}
-	start := time.Now()
-	reply, err := chat.Respond(callCtx, req)
-	t := trajectory.Turn{Role: trajectory.RoleRecommender, WallLatencyUS: time.Since(start).Microseconds()}
-	timedOut := callCtx.Err() != nil && ctx.Err() == nil
-	cancel()
+	var reply recommenders.ChatReply
+	t := trajectory.Turn{Role: trajectory.RoleRecommender}
+	t.WallLatencyUS, t.Error = callRecommender(ctx, variant.Timeout, func(ctx context.Context) (err error) {
+		reply, err = chat.Respond(ctx, req)
+		return err
+	})
 	dl.end.Turns++
-	if err != nil {
-		kind := trajectory.ErrorKindError
-		if timedOut || errors.Is(err, context.DeadlineExceeded) {
-			kind = trajectory.ErrorKindTimeout
-		}
-		t.Error = &trajectory.StepError{Kind: kind, Message: err.Error()}
+	if t.Error != nil {
 		res.turns = append(res.turns, t)
 		dl.end.Quit = trajectory.QuitError
 		return false

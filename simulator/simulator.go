@@ -476,21 +476,12 @@ func (l *loop) step(ctx context.Context, w *world, i, round int) error {
 	if l.cfg.Returning != nil {
 		defer func() { l.cfg.Returning.Visited(st, round, satisfaction) }()
 	}
-	callCtx, cancel := ctx, context.CancelFunc(func() {})
-	if variant.Timeout > 0 {
-		callCtx, cancel = context.WithTimeout(ctx, variant.Timeout)
-	}
-	start := time.Now()
-	slate, err := w.impl.Recommend(callCtx, req)
-	res.step.WallLatencyUS = time.Since(start).Microseconds()
-	timedOut := callCtx.Err() != nil && ctx.Err() == nil
-	cancel()
-	switch {
-	case err != nil && (timedOut || errors.Is(err, context.DeadlineExceeded)):
-		res.step.Error = &trajectory.StepError{Kind: trajectory.ErrorKindTimeout, Message: err.Error()}
-		return nil
-	case err != nil:
-		res.step.Error = &trajectory.StepError{Kind: trajectory.ErrorKindError, Message: err.Error()}
+	var slate recommenders.Slate
+	res.step.WallLatencyUS, res.step.Error = callRecommender(ctx, variant.Timeout, func(ctx context.Context) (err error) {
+		slate, err = w.impl.Recommend(ctx, req)
+		return err
+	})
+	if res.step.Error != nil {
 		return nil
 	}
 	if problem := l.checkSlate(st, round, slate); problem != "" {
@@ -522,6 +513,27 @@ func (l *loop) step(ctx context.Context, w *world, i, round int) error {
 	res.step.Feedback = d.Feedback
 	res.step.Hallucinations = d.Hallucinations
 	return nil
+}
+
+// callRecommender makes one call of a variant's recommender under its
+// timeout (0: none) and returns the call's wall time and, when it failed,
+// the failure as the trajectory records it: a timeout or an error.
+func callRecommender(ctx context.Context, timeout time.Duration, call func(context.Context) error) (latencyUS int64, failure *trajectory.StepError) {
+	callCtx, cancel := ctx, context.CancelFunc(func() {})
+	if timeout > 0 {
+		callCtx, cancel = context.WithTimeout(ctx, timeout)
+	}
+	defer cancel()
+	start := time.Now()
+	err := call(callCtx)
+	latencyUS = time.Since(start).Microseconds()
+	switch {
+	case err == nil:
+		return latencyUS, nil
+	case callCtx.Err() != nil && ctx.Err() == nil, errors.Is(err, context.DeadlineExceeded):
+		return latencyUS, &trajectory.StepError{Kind: trajectory.ErrorKindTimeout, Message: err.Error()}
+	}
+	return latencyUS, &trajectory.StepError{Kind: trajectory.ErrorKindError, Message: err.Error()}
 }
 
 // checkSlate enforces what every recommender owes the loop: known items,
